@@ -1,0 +1,97 @@
+# kmap top-level Makefile: a thin wrapper around CMake.
+#
+#   make                 deps + configure and build build/ (RelWithDebInfo)
+#   make test            build/ + ctest, then ASan+UBSan (build-asan/), then TSan (build-tsan/)
+#   make test-normal | test-asan | test-tsan   one stage only
+#   make demo            ./build/kmap demo
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#   make clean
+#
+# CMAKE_ARGS=... is passed to every configure step.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+
+TOP    := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+NPROC  := $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+CMAKE_ARGS ?=
+CTEST_JOBS ?= 2
+
+DEPS_PKGS := cmake gcc make pkg-config libcmocka-dev
+
+# Keep the outer make's flags (-j jobserver, -k, ...) away from the make that
+# `cmake --build` runs.
+CMAKE_BUILD := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build
+CTEST := ctest --output-on-failure --no-tests=error -j$(CTEST_JOBS)
+
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+# $(call configure_build,DIR,BUILD_TYPE,EXTRA_CMAKE_ARGS)
+define configure_build
+cmake -S "$(TOP)" -B "$(TOP)/$(1)" -DCMAKE_BUILD_TYPE=$(2) \
+	-DKMAP_WERROR=ON -DKMAP_BUILD_TESTS=ON $(3) $(CMAKE_ARGS)
+$(CMAKE_BUILD) "$(TOP)/$(1)" -j$(NPROC)
+endef
+
+define stage_normal
+@echo "== tests: normal =="
+cd "$(TOP)/build" && $(CTEST)
+endef
+
+define stage_asan
+@echo "== tests: asan (address+undefined) =="
+$(call configure_build,build-asan,Debug,-DKMAP_SANITIZE=address)
+cd "$(TOP)/build-asan" && env $(ASAN_ENV) $(CTEST)
+endef
+
+# TSan from GCC 12 can die with "unexpected memory mapping" under high ASLR
+# entropy; run it with ASLR off when setarch is there and allowed to do that.
+define stage_tsan
+@echo "== tests: tsan =="
+$(call configure_build,build-tsan,RelWithDebInfo,-DKMAP_SANITIZE=thread)
+cd "$(TOP)/build-tsan" && \
+	norand=(); \
+	if command -v setarch >/dev/null 2>&1 && setarch "$$(uname -m)" -R true >/dev/null 2>&1; then \
+		norand=(setarch "$$(uname -m)" -R); \
+	fi; \
+	env $(TSAN_ENV) "$${norand[@]}" $(CTEST)
+endef
+
+.PHONY: all deps build test test-normal test-asan test-tsan demo install clean
+
+all: deps
+	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
+
+deps:
+	@"$(TOP)/scripts/need-pkgs.sh" $(DEPS_PKGS)
+
+build: all
+
+# One recipe, so the stages run in order and stop at the first failure even
+# under make -j.
+test: all
+	$(stage_normal)
+	$(stage_asan)
+	$(stage_tsan)
+
+test-normal: all
+	$(stage_normal)
+
+test-asan: deps
+	$(stage_asan)
+
+test-tsan: deps
+	$(stage_tsan)
+
+demo: all
+	"$(TOP)/build/kmap" demo
+
+install: all
+	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"
+
+clean:
+	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32"

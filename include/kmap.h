@@ -1,0 +1,449 @@
+/*
+ * kmap.h - Linux's highmem mapping system as a C11 library.
+ *
+ * A machine (a profile such as "x86-32" and the memory under it) holds a
+ * mem_map of pages, zones, and the persistent kmap window of LAST_PKMAP slots.
+ * kmap() of a highmem page enters it in the window; kunmap() releases it;
+ * kmap_local_page()/kmap_atomic() give short-lived task-local mappings.
+ *
+ * Conventions: functions return 0 or a negative errno value; pointers and
+ * other results come back through out-parameters. Every function is safe to
+ * call from several threads on one machine, except where a comment says
+ * otherwise. Nothing here aborts unless the machine was created KM_STRICT.
+ *
+ * Addresses: on the simulated backend an address is a 32-bit virtual address
+ * of the simulated machine carried in a void pointer. It must not be
+ * dereferenced; read and write through it with km_read()/km_write() (which
+ * go through the simulated page tables and TLB) or use the km_memcpy_*
+ * helpers. On the host backend (real memory) addresses are real pointers.
+ */
+#ifndef KMAP_H
+#define KMAP_H
+
+/* A freestanding build (the project's own kernel) brings its own errno values. */
+#if !defined(__STDC_HOSTED__) || __STDC_HOSTED__
+#include <errno.h>
+#endif
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(KMAP_BUILDING) && defined(__GNUC__)
+#define KM_API __attribute__((visibility("default")))
+#else
+#define KM_API
+#endif
+
+#define KMAP_VERSION_MAJOR 0
+#define KMAP_VERSION_MINOR 1
+#define KMAP_VERSION_PATCH 0
+
+/** Version string of the library ("0.1.0"). */
+KM_API const char *km_version(void);
+
+typedef struct km_machine km_machine;
+typedef struct km_page km_page; /* a struct page of a machine's mem_map */
+typedef struct km_task km_task; /* a simulated task (see km_task_create) */
+
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * kmap reports misuse with these errno values; km_strerror() gives the
+ * kmap meaning ("page has no users") rather than the libc one.
+ */
+#define KM_ENOTMAPPED  ENOENT    /* kunmap of a page that is not mapped */
+#define KM_ENOUSERS    EALREADY  /* kunmap of a page whose count is 1 */
+#define KM_EATOMIC     EDEADLK   /* may sleep, called in atomic context */
+#define KM_ENOTTOP     EILSEQ    /* local unmap that is not the newest */
+#define KM_EKIND       EPROTO    /* local/atomic unmap of the other kind */
+#define KM_ENOATOMIC   EPERM     /* kunmap_atomic with no section open */
+#define KM_ESTACKFULL  EOVERFLOW /* 16th local mapping on a task */
+#define KM_ESLEEPING   EINPROGRESS /* a simulated task went to sleep */
+
+/** The text of a negative (or positive) error code, kmap's meaning first. */
+KM_API const char *km_strerror(int err);
+
+/* ---------------------------------------------------------------------- */
+/* Machines                                                                */
+/* ---------------------------------------------------------------------- */
+
+enum km_backend_kind {
+	KM_BACKEND_SIM = 0, /* simulated 32-bit machine: page tables, TLB model */
+};
+
+/* km_config.flags */
+#define KM_STRICT 0x1u /* misuse aborts with a message, as the kernel's BUG */
+#define KM_CHECK  0x2u /* expensive invariant check after every operation */
+
+struct km_config {
+	const char *profile;    /* "x86-32", "x86-32-pae", "arm", "arm-2g" */
+	uint64_t mem_bytes;     /* physical memory; 0 = the profile's default */
+	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
+	unsigned colors;        /* cache colours (power of two); 0 = 1 */
+	unsigned nr_cpus;       /* local-map areas in the fixmap; 0 = default */
+	unsigned flags;         /* KM_STRICT | KM_CHECK */
+	const char *policy;     /* slot policy; NULL = "linux" */
+	enum km_backend_kind backend;
+};
+
+/** Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend. */
+KM_API void km_config_init(struct km_config *cfg);
+
+/**
+ * km_machine_create - build a machine: mem_map, zones, the pkmap window.
+ * Returns 0, or -EINVAL for a bad profile, size, slot or colour count,
+ * -ENOMEM when memory for the model cannot be had.
+ */
+KM_API int km_machine_create(const struct km_config *cfg, km_machine **out);
+
+/**
+ * km_machine_destroy - free a machine; NULL is accepted. Mappings still held
+ * are dropped (see km_leaks() to list them first). No thread may be using
+ * the machine.
+ */
+KM_API void km_machine_destroy(km_machine *m);
+
+/** Name of the i-th machine profile, or NULL past the last one. */
+KM_API const char *km_profile_name(unsigned i);
+
+/**
+ * km_profile_limits - the memory limit and default size of a profile.
+ * Returns 0 or -EINVAL for an unknown profile.
+ */
+KM_API int km_profile_limits(const char *profile, uint64_t *max_mem,
+                             uint64_t *default_mem);
+
+/** Name of the i-th slot policy, or NULL past the last one. */
+KM_API const char *km_policy_name(unsigned i);
+
+/* ---------------------------------------------------------------------- */
+/* The memory model                                                        */
+/* ---------------------------------------------------------------------- */
+
+enum km_zone_type {
+	KM_ZONE_DMA,
+	KM_ZONE_DMA32,
+	KM_ZONE_NORMAL,
+	KM_ZONE_HIGHMEM,
+	KM_ZONE_MOVABLE,
+	KM_ZONE_NONE = -1,
+};
+
+#define KM_MAX_ZONES 5
+
+struct km_zone_info {
+	enum km_zone_type type;
+	const char *name;       /* "DMA", "Normal", "HighMem", "Movable" */
+	uint64_t start_pfn;     /* zone_start_pfn */
+	uint64_t end_pfn;       /* one past the last pfn; == start when empty */
+	uint64_t nr_free;       /* free pages in the zone's allocator */
+	int highmem;            /* is_highmem() */
+	unsigned zone_idx;      /* the number stored in page->flags */
+};
+
+struct km_layout {
+	const char *profile;
+	unsigned page_size, page_shift;
+	uint64_t mem_bytes, max_pfn;     /* max_pfn: one past the last pfn */
+	uint64_t max_low_pfn;            /* highmem_start_pfn */
+	uint64_t lowmem_bytes, highmem_bytes;
+	uint64_t page_offset;            /* PAGE_OFFSET */
+	uint64_t high_memory;            /* end of the direct map (lowmem) */
+	uint64_t vmalloc_start, vmalloc_end;
+	uint64_t pkmap_base, pkmap_end;  /* PKMAP_BASE, PKMAP_ADDR(LAST_PKMAP) */
+	uint64_t fixaddr_start, fixaddr_top;
+	uint64_t fixmap_end;             /* as the boot log prints it */
+	uint64_t kmap_local_start, kmap_local_end; /* the FIX_KMAP area */
+	uint64_t lowmem_limit;           /* MAXMEM: most lowmem the split allows */
+	uint64_t mem_limit;              /* most physical memory of the profile */
+	unsigned last_pkmap, colors, nr_cpus, km_max_idx;
+	unsigned pa_hash_size;           /* buckets of the page_address hash */
+	unsigned struct_page_size;       /* the kernel's sizeof(struct page) */
+	uint64_t mem_map_bytes;          /* pages * struct_page_size */
+	unsigned pte_size;               /* bytes of one page-table entry */
+	uint64_t pkmap_pgtable_bytes;    /* LAST_PKMAP * pte_size */
+	unsigned zones_pgshift, zones_width, nodes_width;
+	unsigned nr_zones;
+	struct km_zone_info zones[KM_MAX_ZONES];
+};
+
+/** km_machine_layout - the virtual layout, zones and overhead figures. */
+KM_API int km_machine_layout(km_machine *m, struct km_layout *out);
+
+/** pfn_to_page: the page of @pfn, or NULL when @pfn is beyond memory. */
+KM_API km_page *km_pfn_to_page(km_machine *m, uint64_t pfn);
+/** page_to_pfn: the pfn of @page (a page of this machine). */
+KM_API uint64_t km_page_to_pfn(km_machine *m, const km_page *page);
+/** page_zone: the zone type of @page, read from its flags. */
+KM_API enum km_zone_type km_page_zone(km_machine *m, const km_page *page);
+/** PageHighMem: 1 when @page is in a highmem zone, else 0. */
+KM_API int km_page_highmem(km_machine *m, const km_page *page);
+/** The raw page->flags word (zone bits at zones_pgshift). */
+KM_API unsigned long km_page_flags(km_machine *m, const km_page *page);
+/**
+ * lowmem_page_address (__va): the direct-mapped address of a lowmem page;
+ * NULL for a highmem page, which has none.
+ */
+KM_API void *km_lowmem_page_address(km_machine *m, const km_page *page);
+/** totalhigh_pages: the number of highmem pages. */
+KM_API uint64_t km_totalhigh_pages(km_machine *m);
+/** nr_free_highpages: highmem pages not allocated. */
+KM_API uint64_t km_nr_free_highpages(km_machine *m);
+
+/* km_alloc_page gfp flags, as the kernel's zonelists fall back */
+#define KM_GFP_KERNEL   0x0u /* Normal, then DMA */
+#define KM_GFP_DMA      0x1u /* DMA only */
+#define KM_GFP_HIGHUSER 0x2u /* HighMem, then Normal, then DMA */
+
+/** alloc_page: take a free page. Returns 0 or -ENOMEM. */
+KM_API int km_alloc_page(km_machine *m, unsigned gfp, km_page **out);
+/** __free_page: give a page back. -EINVAL when it was not allocated. */
+KM_API int km_free_page(km_machine *m, km_page *page);
+
+/* ---------------------------------------------------------------------- */
+/* Persistent maps (kmap/kunmap), for the calling thread's current task     */
+/* ---------------------------------------------------------------------- */
+
+enum km_how {
+	KM_HOW_LOWMEM = 0, /* direct map, no slot */
+	KM_HOW_HIT = 1,    /* the page was in the window already */
+	KM_HOW_NEW = 2,    /* a slot was taken for it */
+	KM_HOW_LOCAL = 3,  /* a task-local mapping */
+};
+
+/**
+ * km_kmap - kmap(): map @page and return its address in *addr. Sleeps while
+ * every slot of the page's colour is in use and wakes on kunmap. A lowmem
+ * page gets its direct address. Errors: -KM_EATOMIC in atomic context,
+ * -EINVAL for a page not of this machine, a backend's -errno. For a
+ * simulated task (km_task_switch), sleeping returns -KM_ESLEEPING instead.
+ */
+KM_API int km_kmap(km_machine *m, km_page *page, void **addr);
+/** km_kmap_try - as km_kmap, but -EAGAIN instead of sleeping. */
+KM_API int km_kmap_try(km_machine *m, km_page *page, void **addr);
+/** km_kmap_timeout - as km_kmap, but -ETIMEDOUT after @timeout_ns. */
+KM_API int km_kmap_timeout(km_machine *m, km_page *page, uint64_t timeout_ns,
+                           void **addr);
+
+/* km_kmap_ex flags */
+#define KM_MAP_NOWAIT 0x1u /* -EAGAIN instead of sleeping */
+#define KM_MAP_TIMED  0x2u /* -ETIMEDOUT after timeout_ns */
+
+/**
+ * km_kmap_ex - the general kmap: @flags as above; *how (may be NULL) tells
+ * whether the page was lowmem, a hit, or newly entered.
+ */
+KM_API int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
+                      uint64_t timeout_ns, void **addr, enum km_how *how);
+
+/**
+ * km_kunmap - kunmap(): drop one user of @page's persistent mapping. A
+ * lowmem page is a no-op. Errors (nothing changed): -KM_ENOTMAPPED,
+ * -KM_ENOUSERS, -KM_EATOMIC, -EINVAL.
+ */
+KM_API int km_kunmap(km_machine *m, km_page *page);
+
+/**
+ * km_kmap_high_get - kmap_high_get(): take a user of @page's mapping if it
+ * is in the window, without ever mapping it. -KM_ENOTMAPPED when it is not;
+ * a lowmem page gets its direct address.
+ */
+KM_API int km_kmap_high_get(km_machine *m, km_page *page, void **addr);
+
+/** kmap_flush_unused(): clear every slot whose count is 1. */
+KM_API int km_kmap_flush_unused(km_machine *m);
+
+/**
+ * page_address(): the address of @page, NULL for a highmem page that is
+ * not in the window.
+ */
+KM_API void *km_page_address(km_machine *m, const km_page *page);
+
+/**
+ * kmap_to_page(): the page behind a kmap, local or direct-map address, or
+ * NULL when @addr is none of those.
+ */
+KM_API km_page *km_kmap_to_page(km_machine *m, const void *addr);
+
+/* ---------------------------------------------------------------------- */
+/* Local maps                                                              */
+/* ---------------------------------------------------------------------- */
+
+/** Most highmem local mappings a task may hold (KM_MAX_IDX - 1). */
+#define KM_LOCAL_MAX 15
+
+/**
+ * km_kmap_local_page - kmap_local_page(): a mapping only the current task
+ * may use, released last-in first-out. Lowmem gets its direct address and
+ * takes no place. Errors: -KM_ESTACKFULL, -EBUSY when no local-map area is
+ * free for this thread, -EINVAL, a backend's -errno.
+ */
+KM_API int km_kmap_local_page(km_machine *m, km_page *page, void **addr);
+/**
+ * km_kunmap_local - kunmap_local(): release the newest local mapping,
+ * @addr. -KM_ENOTTOP when it is not the newest, -KM_EKIND when it was made
+ * by kmap_atomic; nothing is unmapped then. Lowmem addresses are a no-op.
+ */
+KM_API int km_kunmap_local(km_machine *m, const void *addr);
+/** kmap_atomic(): as kmap_local_page, and opens an atomic section. */
+KM_API int km_kmap_atomic(km_machine *m, km_page *page, void **addr);
+/**
+ * kunmap_atomic(): release the newest mapping and close the section.
+ * -KM_ENOATOMIC with no section open, -KM_ENOTTOP, -KM_EKIND.
+ */
+KM_API int km_kunmap_atomic(km_machine *m, const void *addr);
+/** Depth of the current task's atomic sections (0 outside any). */
+KM_API int km_in_atomic(km_machine *m);
+
+/* ---------------------------------------------------------------------- */
+/* Bytes through mappings                                                  */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * km_read / km_write - copy bytes through a mapped address: on the
+ * simulated backend, through its page tables and TLB, so a wrong mapping
+ * gives wrong bytes. -EFAULT when an address has no translation.
+ */
+KM_API int km_read(km_machine *m, const void *addr, void *buf, size_t len);
+KM_API int km_write(km_machine *m, void *addr, const void *buf, size_t len);
+
+/* The kernel's helpers, on top of kmap_local_page. -EINVAL past the page. */
+KM_API int km_memcpy_page(km_machine *m, km_page *dst, size_t dst_off,
+                          km_page *src, size_t src_off, size_t len);
+KM_API int km_memcpy_to_page(km_machine *m, km_page *page, size_t off,
+                             const void *from, size_t len);
+KM_API int km_memcpy_from_page(km_machine *m, void *to, km_page *page,
+                               size_t off, size_t len);
+KM_API int km_memset_page(km_machine *m, km_page *page, size_t off, int val,
+                          size_t len);
+KM_API int km_memzero_page(km_machine *m, km_page *page, size_t off,
+                           size_t len);
+KM_API int km_copy_highpage(km_machine *m, km_page *to, km_page *from);
+
+/* ---------------------------------------------------------------------- */
+/* Simulated tasks                                                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Each thread acts as one CPU of the machine and runs its own task. A
+ * simulated task lets one thread play several tasks deterministically, as
+ * the kernel's scheduler would on one CPU: km_task_switch() makes a task
+ * current (its local mappings are switched in, the previous task's out),
+ * and a kmap that must sleep puts a simulated task on its colour's wait
+ * queue and returns -KM_ESLEEPING instead of blocking the thread. A kunmap
+ * that frees a slot wakes the queue; km_task_next_woken() hands the woken
+ * tasks back in the order they went to sleep, for the caller to retry.
+ */
+enum km_task_state {
+	KM_TASK_RUNNING = 0,
+	KM_TASK_SLEEPING = 1, /* on a wait queue */
+	KM_TASK_WOKEN = 2,    /* woken, waiting to be picked up and retried */
+};
+
+KM_API int km_task_create(km_machine *m, km_task **out);
+/** Free a task; it must hold no local mapping, must not sleep or be current. */
+KM_API int km_task_destroy(km_machine *m, km_task *t);
+/** Make @t current on the calling thread; NULL returns to the thread's own. */
+KM_API int km_task_switch(km_machine *m, km_task *t);
+/** The next woken simulated task, FIFO; NULL when none. It is RUNNING now. */
+KM_API km_task *km_task_next_woken(km_machine *m);
+KM_API enum km_task_state km_task_state(km_machine *m, const km_task *t);
+/** Number of highmem local mappings on @t's stack. */
+KM_API int km_task_local_depth(km_machine *m, const km_task *t);
+
+/* ---------------------------------------------------------------------- */
+/* Inspection, events, statistics                                          */
+/* ---------------------------------------------------------------------- */
+
+/** pkmap_count[nr] and the pfn its PTE maps (UINT64_MAX when none). */
+struct km_slot {
+	int count;
+	uint64_t pfn;
+};
+KM_API int km_pkmap_slot(km_machine *m, unsigned nr, struct km_slot *out);
+
+enum km_event_type {
+	KM_EV_FLUSH = 1, /* flush_all_zero_pkmaps ran */
+	KM_EV_SLEEP = 2, /* a task went to sleep on a colour's queue */
+	KM_EV_WAKE = 3,  /* a kunmap woke a colour's queue */
+};
+
+struct km_event {
+	enum km_event_type type;
+	unsigned color;
+	/* KM_EV_FLUSH: the slots cleared, ascending; tlb_flush when any were. */
+	const unsigned *cleared;
+	unsigned nr_cleared;
+	int tlb_flush;
+	const km_task *task; /* KM_EV_SLEEP: the task; NULL for a thread */
+	unsigned nr_woken;   /* KM_EV_WAKE */
+};
+
+/**
+ * km_set_event_hook - call @fn for each event, under the machine's lock and
+ * in the order things happen. @fn must not call back into the machine.
+ */
+typedef void (*km_event_fn)(void *arg, const struct km_event *ev);
+KM_API void km_set_event_hook(km_machine *m, km_event_fn fn, void *arg);
+
+#define KM_MAX_COLORS 64
+
+struct km_color_stats {
+	uint64_t hits, new_maps, sleeps;
+	unsigned in_use, in_use_peak; /* slots of this colour with users */
+};
+
+struct km_stats {
+	uint64_t kmaps;        /* kmap calls that returned an address */
+	uint64_t hits;         /* ... of a page already in the window */
+	uint64_t new_maps;     /* ... that took a slot (map_new_virtual) */
+	uint64_t lowmem;       /* ... of a lowmem page */
+	uint64_t kunmaps;      /* successful kunmaps of highmem pages */
+	uint64_t flushes;      /* runs of flush_all_zero_pkmaps */
+	uint64_t tlb_flushes;  /* whole-window TLB flushes (runs that cleared) */
+	uint64_t tlb_flush_one;/* single-page TLB flushes (local unmaps) */
+	uint64_t slots_cleared;/* slots flush_all_zero_pkmaps cleared */
+	uint64_t sleeps;       /* times a task went to sleep */
+	uint64_t wakeups;      /* wake-ups of a queue */
+	uint64_t local_maps;   /* highmem local/atomic mappings made */
+	uint64_t errors;       /* calls refused as misuse */
+	uint64_t tlb_stale;    /* stale translations seen (simulated TLB) */
+	unsigned in_use;       /* slots with users (count >= 2) now */
+	unsigned in_use_peak;  /* ... at most, since creation */
+	unsigned mapped;       /* slots mapped (count >= 1) now */
+	unsigned colors;
+	struct km_color_stats color[KM_MAX_COLORS];
+};
+
+KM_API int km_stats_get(km_machine *m, struct km_stats *out);
+
+/**
+ * km_check - the expensive invariant check: counts against the hash,
+ * the page tables and the TLB model. 0 when all hold, else -EUCLEAN with
+ * a description in @msg (may be NULL).
+ */
+KM_API int km_check(km_machine *m, char *msg, size_t msglen);
+
+/** A mapping still held: a persistent one, or a task's local one. */
+struct km_leak {
+	uint64_t pfn;
+	int users;            /* persistent: pkmap_count - 1 */
+	const km_task *task;  /* local: the simulated task, NULL for a thread */
+	int local;
+};
+/**
+ * km_leaks - list mappings still held, persistent ones in slot order then
+ * each simulated task's local ones bottom-up. Returns how many there are
+ * (which may exceed @max; only @max are stored) or -errno.
+ */
+KM_API int km_leaks(km_machine *m, struct km_leak *out, unsigned max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KMAP_H */

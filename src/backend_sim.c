@@ -1,0 +1,270 @@
+/*
+ * backend_sim.c - the simulated MMU: page tables for the pkmap window and
+ * the fixmap's kmap area, a TLB model, and sparse physical memory.
+ *
+ * The TLB model is deliberately pessimistic: a translation may be cached
+ * from the moment its PTE is set (hardware may walk speculatively) until a
+ * flush covers it; clearing a PTE does not drop it. Setting a PTE over a
+ * cached translation of another page is a stale translation: it is counted,
+ * and accesses use the stale page, as real hardware would, so the bug shows
+ * up as wrong bytes.
+ */
+#include "backend_sim.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Physical memory comes in 64 KiB chunks allocated on first write: small
+ * enough that the host never backs a sparse write with a 2 MiB huge page. */
+#define CHUNK_SHIFT 16
+#define CHUNK_SIZE (1ull << CHUNK_SHIFT)
+
+struct sim {
+	pthread_mutex_t lock;
+	uint64_t mem_bytes;
+	uint8_t **chunk;          /* [nr_chunks], NULL until written */
+	size_t nr_chunks;
+	uintptr_t page_offset, high_memory;
+	uintptr_t pk_base, fx_base; /* window starts */
+	unsigned pk_n, fx_n;        /* pages in each */
+	uint64_t *pte;              /* [pk_n + fx_n]: pfn + 1, 0 = none */
+	uint64_t *tlb;              /* cached translation: pfn + 1, 0 = none */
+	uint64_t flush_one, stale;
+	struct km__sim_faults faults;
+	uint64_t calls;
+};
+
+static long slot_of(struct sim *s, uintptr_t va)
+{
+	if (va >= s->pk_base && va - s->pk_base < (uintptr_t)s->pk_n << 12)
+		return (long)((va - s->pk_base) >> 12);
+	if (va >= s->fx_base && va - s->fx_base < (uintptr_t)s->fx_n << 12)
+		return (long)(s->pk_n + ((va - s->fx_base) >> 12));
+	return -1;
+}
+
+/* Fault injection: fail the call whose index (counted over every
+ * mutating call) equals faults.fail_at, or every call of a kind. */
+static int injected(struct sim *s, unsigned kind)
+{
+	uint64_t i = s->calls++;
+	if (s->faults.fail_at && i + 1 == s->faults.fail_at &&
+	    (s->faults.kinds & kind))
+		return s->faults.err ? s->faults.err : -EIO;
+	if (s->faults.always & kind)
+		return s->faults.err ? s->faults.err : -EIO;
+	return 0;
+}
+
+static int sim_set_pte(void *be, uintptr_t va, uint64_t pfn)
+{
+	struct sim *s = be;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	long i = slot_of(s, va);
+	if (i < 0 || pfn >= s->mem_bytes >> 12)
+		r = -EINVAL;
+	else if (!(r = injected(s, KM_SIM_FAULT_MAP))) {
+		s->pte[i] = pfn + 1;
+		if (s->tlb[i] && s->tlb[i] != pfn + 1)
+			s->stale++;
+		else
+			s->tlb[i] = pfn + 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int sim_clear_ptes(void *be, uintptr_t va, unsigned nr)
+{
+	struct sim *s = be;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	long i = slot_of(s, va), j = slot_of(s, va + ((uintptr_t)nr - 1) * 4096);
+	if (i < 0 || j < 0 || j - i != (long)nr - 1)
+		r = -EINVAL;
+	else if (!(r = injected(s, KM_SIM_FAULT_CLEAR)))
+		for (long x = i; x <= j; x++)
+			s->pte[x] = 0;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int sim_flush_range(void *be, uintptr_t start, uintptr_t end)
+{
+	struct sim *s = be;
+	int r;
+	pthread_mutex_lock(&s->lock);
+	if (!(r = injected(s, KM_SIM_FAULT_FLUSH)))
+		for (uintptr_t va = start; va < end; va += 4096) {
+			long i = slot_of(s, va);
+			if (i >= 0)
+				s->tlb[i] = 0;
+		}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int sim_flush_one(void *be, uintptr_t va)
+{
+	struct sim *s = be;
+	int r;
+	pthread_mutex_lock(&s->lock);
+	if (!(r = injected(s, KM_SIM_FAULT_FLUSH))) {
+		long i = slot_of(s, va);
+		if (i >= 0)
+			s->tlb[i] = 0;
+		s->flush_one++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* The pfn @va translates to, filling the TLB as hardware would. */
+static int translate(struct sim *s, uintptr_t va, uint64_t *pfn)
+{
+	if (va >= s->page_offset && va < s->high_memory) {
+		*pfn = (va - s->page_offset) >> 12;
+		return 0;
+	}
+	long i = slot_of(s, va);
+	if (i < 0)
+		return -EFAULT;
+	if (s->tlb[i]) {
+		if (s->tlb[i] != s->pte[i])
+			s->stale++; /* the access sees a page that is no longer mapped */
+		*pfn = s->tlb[i] - 1;
+		return 0;
+	}
+	if (!s->pte[i])
+		return -EFAULT;
+	s->tlb[i] = s->pte[i];
+	*pfn = s->pte[i] - 1;
+	return 0;
+}
+
+static int sim_access(void *be, uintptr_t va, void *buf, size_t len,
+                      int write)
+{
+	struct sim *s = be;
+	uint64_t pfn;
+	size_t off = va & 4095;
+	if (len > 4096 - off)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	int r = translate(s, va, &pfn);
+	if (!r) {
+		uint64_t pa = (pfn << 12) + off;
+		size_t c = (size_t)(pa >> CHUNK_SHIFT);
+		size_t co = (size_t)(pa & (CHUNK_SIZE - 1));
+		if (write) {
+			if (!s->chunk[c])
+				s->chunk[c] = calloc(1, CHUNK_SIZE);
+			if (!s->chunk[c])
+				r = -ENOMEM;
+			else
+				memcpy(s->chunk[c] + co, buf, len);
+		} else if (s->chunk[c]) {
+			memcpy(buf, s->chunk[c] + co, len);
+		} else {
+			memset(buf, 0, len);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int sim_check_pte(void *be, uintptr_t va, uint64_t pfn)
+{
+	struct sim *s = be;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	long i = slot_of(s, va);
+	uint64_t want = pfn == UINT64_MAX ? 0 : pfn + 1;
+	if (i < 0 || s->pte[i] != want || (s->tlb[i] && s->tlb[i] != want))
+		r = -EUCLEAN;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void sim_tlb_counts(void *be, uint64_t *flush_one, uint64_t *stale)
+{
+	struct sim *s = be;
+	pthread_mutex_lock(&s->lock);
+	*flush_one = s->flush_one;
+	*stale = s->stale;
+	pthread_mutex_unlock(&s->lock);
+}
+
+const struct km_backend_ops km__sim_ops = {
+	.name = "sim",
+	.set_pte = sim_set_pte,
+	.clear_ptes = sim_clear_ptes,
+	.flush_tlb_range = sim_flush_range,
+	.flush_tlb_one = sim_flush_one,
+	.access = sim_access,
+	.check_pte = sim_check_pte,
+	.tlb_counts = sim_tlb_counts,
+};
+
+int km__sim_create(const struct km_core *k, void **out)
+{
+	struct sim *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->mem_bytes = k->mem_bytes;
+	s->nr_chunks = (size_t)((k->mem_bytes + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
+	s->page_offset = k->page_offset;
+	s->high_memory = (uintptr_t)k->high_memory;
+	s->pk_base = k->pkmap_base;
+	s->pk_n = k->last_pkmap;
+	/* the kmap area of every cpu: from the last cpu's last slot up */
+	s->fx_base = km__local_addr(k, k->nr_cpus - 1, KM_MAX_IDX - 1);
+	s->fx_n = (unsigned)((k->kmap_area[0] - s->fx_base) >> 12) + 1;
+	s->chunk = calloc(s->nr_chunks, sizeof(*s->chunk));
+	s->pte = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
+	s->tlb = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
+	if (!s->chunk || !s->pte || !s->tlb) {
+		km__sim_destroy(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void km__sim_destroy(void *be)
+{
+	struct sim *s = be;
+	if (!s)
+		return;
+	if (s->chunk)
+		for (size_t i = 0; i < s->nr_chunks; i++)
+			free(s->chunk[i]);
+	free(s->chunk);
+	free(s->pte);
+	free(s->tlb);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void km__sim_set_faults(void *be, const struct km__sim_faults *f)
+{
+	struct sim *s = be;
+	pthread_mutex_lock(&s->lock);
+	s->faults = *f;
+	s->calls = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t km__sim_resident_bytes(void *be)
+{
+	struct sim *s = be;
+	uint64_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		n += s->chunk[i] ? CHUNK_SIZE : 0;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}

@@ -1,0 +1,29 @@
+/* backend_sim.h - the simulated backend (hosted). */
+#ifndef KMAP_BACKEND_SIM_H
+#define KMAP_BACKEND_SIM_H
+
+#include "core.h"
+
+extern const struct km_backend_ops km__sim_ops;
+
+int km__sim_create(const struct km_core *k, void **out);
+void km__sim_destroy(void *be);
+
+/* Fault injection for tests: which kinds of call may fail. */
+#define KM_SIM_FAULT_MAP 0x1u
+#define KM_SIM_FAULT_CLEAR 0x2u
+#define KM_SIM_FAULT_FLUSH 0x4u
+
+struct km__sim_faults {
+	uint64_t fail_at;  /* 1-based index of the mutating call to fail; 0 none */
+	unsigned kinds;    /* kinds fail_at applies to */
+	unsigned always;   /* kinds that always fail */
+	int err;           /* the error to return; 0 = -EIO */
+};
+
+/* Set faults and restart the call count. */
+void km__sim_set_faults(void *be, const struct km__sim_faults *f);
+/* Bytes of physical memory actually allocated (lazily, in 64 KiB chunks). */
+uint64_t km__sim_resident_bytes(void *be);
+
+#endif

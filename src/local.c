@@ -1,0 +1,148 @@
+/*
+ * local.c - task-local maps (kmap_local_page, kmap_atomic), as the kernel's
+ * mm/highmem.c does them since 5.11: a per-task stack of fixmap slots,
+ * switched out and in with the task. Freestanding; no kmap lock needed,
+ * since only the task's own CPU touches its stack.
+ */
+#include "core.h"
+
+void km__task_init(struct km_task *t, bool simulated)
+{
+	*t = (struct km_task){ 0 };
+	t->simulated = simulated;
+	t->state = KM_TASK_RUNNING;
+	INIT_LIST_HEAD(&t->wait);
+	INIT_LIST_HEAD(&t->woken);
+	INIT_LIST_HEAD(&t->all);
+}
+
+uintptr_t km__local_addr(const struct km_core *k, unsigned cpu, int idx)
+{
+	return k->kmap_area[cpu] - ((uintptr_t)idx << PAGE_SHIFT);
+}
+
+int km__local_index(const struct km_core *k, const struct km_task *t,
+                    uintptr_t va)
+{
+	uintptr_t top = k->kmap_area[t->cpu];
+	va &= ~(uintptr_t)(PAGE_SIZE - 1);
+	if (va > top || top - va >= (uintptr_t)KM_MAX_IDX << PAGE_SHIFT)
+		return -1;
+	return (int)((top - va) >> PAGE_SHIFT);
+}
+
+int kmap_local_page(struct km_core *k, struct km_task *t,
+                    struct km_page *page, int kind, uintptr_t *vaddr)
+{
+	if (!PageHighMem(k, page)) {
+		if (kind == KM_KIND_ATOMIC)
+			t->atomic_depth++;
+		*vaddr = lowmem_page_address(k, page);
+		return 0;
+	}
+	struct kmap_ctrl *kc = &t->kmap_ctrl;
+	/* kmap_local_idx_push(): BUG_ON(idx >= KM_MAX_IDX) after the push */
+	if (kc->idx + 1 >= KM_MAX_IDX)
+		return -EOVERFLOW;
+	uintptr_t va = km__local_addr(k, t->cpu, kc->idx);
+	uint64_t pfn = page_to_pfn(k, page);
+	int r = k->be->set_pte(k->be_ctx, va, pfn);
+	if (r)
+		return r;
+	kc->pteval[kc->idx] = pfn + 1;
+	kc->kind[kc->idx] = (uint8_t)kind;
+	kc->idx++;
+	if (kind == KM_KIND_ATOMIC)
+		t->atomic_depth++;
+	*vaddr = va;
+	return 0;
+}
+
+/*
+ * kunmap_local_indexed(): only the newest entry may go. An address outside
+ * the task's area (lowmem, or a pkmap address from kmap_high_get) unmaps
+ * nothing, as in the kernel; for kunmap_atomic it still closes the section.
+ */
+int kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
+                         int kind)
+{
+	if (kind == KM_KIND_ATOMIC && t->atomic_depth <= 0)
+		return -EPERM;
+	int idx = km__local_index(k, t, va);
+	if (idx < 0) {
+		bool direct = va >= k->page_offset && va < k->high_memory;
+		if (!direct && !km__in_pkmap(k, va))
+			return -EINVAL;
+		if (kind == KM_KIND_ATOMIC)
+			t->atomic_depth--;
+		return 0;
+	}
+	struct kmap_ctrl *kc = &t->kmap_ctrl;
+	if (idx != kc->idx - 1)
+		return -EILSEQ;
+	if (kc->kind[idx] != kind)
+		return -EPROTO;
+	uintptr_t slot = km__local_addr(k, t->cpu, idx);
+	int r = k->be->clear_ptes(k->be_ctx, slot, 1);
+	if (r)
+		return r;
+	/* arch_kmap_local_post_unmap(): x86 flushes the one page */
+	r = k->be->flush_tlb_one(k->be_ctx, slot);
+	if (r) {
+		/* put the PTE back: the mapping is still live */
+		k->be->set_pte(k->be_ctx, slot, kc->pteval[idx] - 1);
+		return r;
+	}
+	kc->pteval[idx] = 0;
+	kc->kind[idx] = 0;
+	kc->idx--;
+	if (kind == KM_KIND_ATOMIC)
+		t->atomic_depth--;
+	return 0;
+}
+
+/* __kmap_local_sched_out(): clear the task's local PTEs from its CPU. */
+int km__local_sched_out(struct km_core *k, struct km_task *t)
+{
+	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
+		uintptr_t va = km__local_addr(k, t->cpu, i);
+		int r = k->be->clear_ptes(k->be_ctx, va, 1);
+		if (!r)
+			r = k->be->flush_tlb_one(k->be_ctx, va);
+		if (r)
+			return r;
+	}
+	t->on_cpu = false;
+	return 0;
+}
+
+/* __kmap_local_sched_in(): install them again on the task's CPU. */
+int km__local_sched_in(struct km_core *k, struct km_task *t)
+{
+	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
+		int r = k->be->set_pte(k->be_ctx, km__local_addr(k, t->cpu, i),
+		                       t->kmap_ctrl.pteval[i] - 1);
+		if (r)
+			return r;
+	}
+	t->on_cpu = true;
+	return 0;
+}
+
+struct km_page *kmap_to_page(struct km_core *k, const struct km_task *t,
+                             uintptr_t va)
+{
+	if (km__in_pkmap(k, va)) {
+		uint64_t pte = k->pkmap_page_table[PKMAP_NR(k, va)];
+		return pte ? pfn_to_page(k, pte - 1) : NULL;
+	}
+	if (t) {
+		int idx = km__local_index(k, t, va);
+		if (idx >= 0)
+			return idx < t->kmap_ctrl.idx ?
+			       pfn_to_page(k, t->kmap_ctrl.pteval[idx] - 1) : NULL;
+	}
+	if (va >= k->page_offset && va < k->high_memory)
+		return pfn_to_page(k, (va - k->page_offset) >> PAGE_SHIFT);
+	return NULL;
+}

@@ -1,0 +1,218 @@
+/* cmd_layout.c - `kmap layout`: the virtual memory layout of a machine. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void layout_help(FILE *f)
+{
+	fprintf(f,
+	    "usage: kmap layout --machine PROFILE [--mem SIZE] [--last-pkmap N]\n"
+	    "                   [--colors N] [--json]\n\n"
+	    "Print the machine's virtual kernel memory layout as the kernel's boot\n"
+	    "log does (fixmap, pkmap, vmalloc, lowmem: start, end, size), its zones\n"
+	    "with their pfn ranges, the lowmem and highmem sizes, and what the\n"
+	    "model costs: mem_map (pages x sizeof(struct page)) and the pkmap page\n"
+	    "table.\n\n"
+	    "  --machine PROFILE  one of:");
+	for (unsigned i = 0; km_profile_name(i); i++)
+		fprintf(f, " %s", km_profile_name(i));
+	fprintf(f,
+	    "\n  --mem SIZE         physical memory (K, M, G suffixes); default:\n"
+	    "                     the profile's own\n"
+	    "  --last-pkmap N     window slots (a power of two)\n"
+	    "  --colors N         cache colours (a power of two dividing N slots)\n"
+	    "  --json             one JSON object instead of text\n"
+	    "\nExit status: 0 on success, 2 on a bad argument.\n");
+}
+
+static void range(const char *name, uint64_t a, uint64_t b)
+{
+	char sz[32];
+	cli_fmt_size(sz, sizeof(sz), b - a);
+	printf("    %-8s: 0x%08llx - 0x%08llx   (%s)\n", name,
+	       (unsigned long long)a, (unsigned long long)b, sz);
+}
+
+static void print_text(const struct km_layout *l)
+{
+	char a[32], b[32];
+	printf("Machine %s: %llu MiB of memory, %llu pages of %u bytes\n",
+	       l->profile, (unsigned long long)(l->mem_bytes >> 20),
+	       (unsigned long long)l->max_pfn, l->page_size);
+	printf("\nVirtual kernel memory layout:\n");
+	range("fixmap", l->fixaddr_start, l->fixmap_end);
+	range("  local", l->kmap_local_start, l->kmap_local_end);
+	if (l->pkmap_base > l->page_offset) {
+		range("pkmap", l->pkmap_base, l->pkmap_end);
+		range("vmalloc", l->vmalloc_start, l->vmalloc_end);
+		range("lowmem", l->page_offset, l->high_memory);
+	} else {
+		range("vmalloc", l->vmalloc_start, l->vmalloc_end);
+		range("lowmem", l->page_offset, l->high_memory);
+		range("pkmap", l->pkmap_base, l->pkmap_end);
+	}
+	printf("\nZone ranges:\n");
+	for (unsigned i = 0; i < l->nr_zones; i++) {
+		const struct km_zone_info *z = &l->zones[i];
+		if (z->start_pfn == z->end_pfn) {
+			printf("  %-8s empty\n", z->name);
+			continue;
+		}
+		printf("  %-8s [mem 0x%016llx-0x%016llx]  pfn %llu-%llu%s\n",
+		       z->name, (unsigned long long)(z->start_pfn << l->page_shift),
+		       (unsigned long long)((z->end_pfn << l->page_shift) - 1),
+		       (unsigned long long)z->start_pfn,
+		       (unsigned long long)z->end_pfn - 1,
+		       z->highmem ? "  (highmem)" : "");
+	}
+	cli_fmt_size(a, sizeof(a), l->lowmem_bytes);
+	cli_fmt_size(b, sizeof(b), l->highmem_bytes);
+	printf("\nMemory: lowmem %s, highmem %s (highmem starts at pfn %llu)\n",
+	       a, b, (unsigned long long)l->max_low_pfn);
+	cli_fmt_size(a, sizeof(a), l->lowmem_limit);
+	printf("        the %s split allows at most %s of lowmem (MAXMEM)\n",
+	       l->profile, a);
+	printf("\nThe pkmap window: %u slots of %u bytes from 0x%08llx, %u colour%s,\n"
+	       "  page_address() hash of %u buckets; %u local-map slots a CPU "
+	       "(%u CPUs)\n",
+	       l->last_pkmap, l->page_size, (unsigned long long)l->pkmap_base,
+	       l->colors, l->colors == 1 ? "" : "s", l->pa_hash_size,
+	       l->km_max_idx - 1, l->nr_cpus);
+	printf("\nOverhead:\n");
+	printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)\n",
+	       (unsigned long long)l->max_pfn, l->struct_page_size,
+	       (unsigned long long)(l->mem_map_bytes >> 10),
+	       (double)l->mem_map_bytes / (1 << 20));
+	printf("  pkmap page table:   %u PTEs x %u B = %llu bytes\n",
+	       l->last_pkmap, l->pte_size,
+	       (unsigned long long)l->pkmap_pgtable_bytes);
+	printf("  page->flags:        zone in bits %u-%u (ZONES_PGSHIFT %u, "
+	       "ZONES_WIDTH %u, NODES_WIDTH %u)\n",
+	       l->zones_pgshift, l->zones_pgshift + l->zones_width - 1,
+	       l->zones_pgshift, l->zones_width, l->nodes_width);
+}
+
+static void hex(const char *key, uint64_t v, int comma)
+{
+	printf("\"%s\":\"0x%llx\"%s", key, (unsigned long long)v, comma ? "," : "");
+}
+
+static void print_json(const struct km_layout *l)
+{
+	printf("{\"layout\":{\"profile\":\"%s\",\"page_size\":%u,"
+	       "\"mem_bytes\":%llu,\"max_pfn\":%llu,\"highmem_start_pfn\":%llu,"
+	       "\"lowmem_bytes\":%llu,\"highmem_bytes\":%llu,",
+	       l->profile, l->page_size, (unsigned long long)l->mem_bytes,
+	       (unsigned long long)l->max_pfn, (unsigned long long)l->max_low_pfn,
+	       (unsigned long long)l->lowmem_bytes,
+	       (unsigned long long)l->highmem_bytes);
+	hex("page_offset", l->page_offset, 1);
+	hex("high_memory", l->high_memory, 1);
+	hex("vmalloc_start", l->vmalloc_start, 1);
+	hex("vmalloc_end", l->vmalloc_end, 1);
+	hex("pkmap_base", l->pkmap_base, 1);
+	hex("pkmap_end", l->pkmap_end, 1);
+	hex("fixmap_start", l->fixaddr_start, 1);
+	hex("fixmap_end", l->fixmap_end, 1);
+	hex("kmap_local_start", l->kmap_local_start, 1);
+	hex("kmap_local_end", l->kmap_local_end, 1);
+	printf("\"lowmem_limit\":%llu,\"mem_limit\":%llu,\"last_pkmap\":%u,"
+	       "\"colors\":%u,\"nr_cpus\":%u,\"pa_hash_size\":%u,"
+	       "\"struct_page_size\":%u,\"mem_map_bytes\":%llu,\"pte_size\":%u,"
+	       "\"pkmap_pgtable_bytes\":%llu,\"zones_pgshift\":%u,"
+	       "\"zones_width\":%u,\"zones\":[",
+	       (unsigned long long)l->lowmem_limit,
+	       (unsigned long long)l->mem_limit, l->last_pkmap, l->colors,
+	       l->nr_cpus, l->pa_hash_size, l->struct_page_size,
+	       (unsigned long long)l->mem_map_bytes, l->pte_size,
+	       (unsigned long long)l->pkmap_pgtable_bytes, l->zones_pgshift,
+	       l->zones_width);
+	for (unsigned i = 0; i < l->nr_zones; i++) {
+		const struct km_zone_info *z = &l->zones[i];
+		printf("%s{\"name\":\"%s\",\"zone_idx\":%u,\"start_pfn\":%llu,"
+		       "\"end_pfn\":%llu,\"highmem\":%s}",
+		       i ? "," : "", z->name, z->zone_idx,
+		       (unsigned long long)z->start_pfn,
+		       (unsigned long long)z->end_pfn, z->highmem ? "true" : "false");
+	}
+	printf("]}}\n");
+}
+
+int cmd_layout(int argc, char **argv)
+{
+	struct km_config cfg;
+	int json = 0;
+	uint64_t v;
+	km_config_init(&cfg);
+	cfg.profile = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			layout_help(stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if (!strcmp(a, "--machine") && val) {
+			cfg.profile = val;
+			i++;
+		} else if (!strcmp(a, "--mem") && val) {
+			if (cli_parse_size(val, &v) || !v) {
+				fprintf(stderr, "kmap layout: bad size '%s'\n", val);
+				return 2;
+			}
+			cfg.mem_bytes = v;
+			i++;
+		} else if ((!strcmp(a, "--last-pkmap") || !strcmp(a, "--colors")) &&
+		           val) {
+			if (cli_parse_u64(val, &v) || !v || v > 65536) {
+				fprintf(stderr, "kmap layout: bad number '%s' for %s\n",
+				        val, a);
+				return 2;
+			}
+			if (a[2] == 'l')
+				cfg.last_pkmap = (unsigned)v;
+			else
+				cfg.colors = (unsigned)v;
+			i++;
+		} else {
+			fprintf(stderr, "kmap layout: %s '%s'\n",
+			        a[0] == '-' && !val ? "missing value for" :
+			        "unknown argument", a);
+			layout_help(stderr);
+			return 2;
+		}
+	}
+	if (!cfg.profile) {
+		fprintf(stderr, "kmap layout: --machine PROFILE is required\n");
+		layout_help(stderr);
+		return 2;
+	}
+	uint64_t max_mem;
+	if (km_profile_limits(cfg.profile, &max_mem, NULL)) {
+		fprintf(stderr, "kmap layout: unknown profile '%s'\n", cfg.profile);
+		return 2;
+	}
+	if (cfg.mem_bytes > max_mem) {
+		fprintf(stderr, "kmap layout: %s reaches at most %llu MiB of memory\n",
+		        cfg.profile, (unsigned long long)(max_mem >> 20));
+		return 2;
+	}
+	km_machine *m;
+	int r = km_machine_create(&cfg, &m);
+	if (r) {
+		fprintf(stderr, "kmap layout: cannot build the machine: %s\n",
+		        km_strerror(r));
+		return 2;
+	}
+	struct km_layout l;
+	km_machine_layout(m, &l);
+	if (json)
+		print_json(&l);
+	else
+		print_text(&l);
+	km_machine_destroy(m);
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * kmap.c - the command-line tool: one subcommand a file, this one
+ * dispatches. Uses only the public API (kmap.h).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_cmd cmds[] = {
+	{ "layout", "print a machine's virtual memory layout and zones", cmd_layout },
+	{ "replay", "run a trace on the simulated machine", cmd_replay },
+	{ "demo", "show the mechanism at work", cmd_demo },
+};
+
+#define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kmap COMMAND [ARGS]\n\n"
+	           "kmap %s: Linux's highmem mapping (kmap/kunmap, kmap_local) "
+	           "as a library and a tool.\n\ncommands:\n", km_version());
+	for (size_t i = 0; i < NR_CMDS; i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\n'kmap COMMAND --help' explains each one.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("kmap %s\n", km_version());
+		return 0;
+	}
+	for (size_t i = 0; i < NR_CMDS; i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "kmap: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
