@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Golden CLI tests: the example traces, unreadable traces and layouts, each
+# compared byte for byte with its expected output in tests/golden/expected.
+#
+#   run.sh KMAP SRCDIR            check
+#   run.sh KMAP SRCDIR --update   rewrite the expected files (then review
+#                                 the diff before committing it)
+set -u
+kmap=$(realpath "$1")
+src=$2
+update=${3:-}
+cd "$src" || exit 2
+exp=tests/golden/expected
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+# compare NAME ACTUAL_FILE
+compare() {
+	if [ "$update" = --update ]; then
+		cp "$2" "$exp/$1"
+		pass=$((pass + 1))
+	elif cmp -s "$2" "$exp/$1"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $1 differs from $exp/$1:"
+		diff -u "$exp/$1" "$2" | head -20
+		fail=$((fail + 1))
+	fi
+}
+
+# ok WHAT CONDITION...: a check that is not a comparison
+ok() {
+	local what=$1
+	shift
+	if "$@"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL: $what"
+		fail=$((fail + 1))
+	fi
+}
+
+for t in examples/traces/*.trace; do
+	n=$(basename "$t" .trace)
+	"$kmap" replay --json "$t" > "$tmp/$n.json" 2> "$tmp/$n.err"
+	echo "exit $?" >> "$tmp/$n.json"
+	compare "$n.json" "$tmp/$n.json"
+	"$kmap" replay "$t" > "$tmp/$n.txt" 2>> "$tmp/$n.err"
+	echo "exit $?" >> "$tmp/$n.txt"
+	compare "$n.txt" "$tmp/$n.txt"
+	ok "$n: nothing on stderr" test ! -s "$tmp/$n.err"
+	# the same input gives byte-identical output, from a pipe too
+	"$kmap" replay --json - < "$t" > "$tmp/$n.again" 2>/dev/null
+	echo "exit $?" >> "$tmp/$n.again"
+	ok "$n: deterministic" cmp -s "$tmp/$n.json" "$tmp/$n.again"
+done
+
+# Generated bad inputs: a line of megabytes.
+head -c 3000000 /dev/zero | tr '\0' 'a' > "$tmp/long.trace"
+sed -i '1i machine x86-32' "$tmp/long.trace"
+"$kmap" replay "$tmp/long.trace" > "$tmp/long.out" 2> "$tmp/long.err"
+rc=$?
+ok "line of megabytes: exit 2" test "$rc" = 2
+ok "line of megabytes: names line 2" grep -q "long.trace:2: line longer than" "$tmp/long.err"
+ok "line of megabytes: runs nothing" test ! -s "$tmp/long.out"
+
+for t in tests/golden/bad/*.trace; do
+	n=$(basename "$t" .trace)
+	"$kmap" replay --json "$t" > "$tmp/$n.out" 2> "$tmp/$n.err"
+	echo "exit $?" >> "$tmp/$n.err"
+	compare "bad-$n.err" "$tmp/$n.err"
+	ok "bad $n: runs nothing" test ! -s "$tmp/$n.out"
+done
+"$kmap" replay /nonexistent/trace > /dev/null 2> "$tmp/nofile.err"
+ok "missing file: exit 2" test $? = 2
+ok "missing file: named" grep -q "/nonexistent/trace" "$tmp/nofile.err"
+
+for p in x86-32 x86-32-pae arm arm-2g; do
+	"$kmap" layout --machine "$p" > "$tmp/layout-$p.txt"
+	compare "layout-$p.txt" "$tmp/layout-$p.txt"
+	"$kmap" layout --machine "$p" --json > "$tmp/layout-$p.json"
+	compare "layout-$p.json" "$tmp/layout-$p.json"
+done
+"$kmap" layout --machine x86-32-pae --mem 16G > "$tmp/layout-pae16.txt"
+ok "layout: the seeds' 176 MiB mem_map for 16 GiB" grep -q "(176.0 MiB)" "$tmp/layout-pae16.txt"
+"$kmap" layout --machine x86-32 --mem 5G > /dev/null 2>&1
+ok "layout: mem beyond the limit exits 2" test $? = 2
+"$kmap" layout --machine nope > /dev/null 2>&1
+ok "layout: unknown profile exits 2" test $? = 2
+
+for c in replay layout demo; do
+	"$kmap" "$c" --help > "$tmp/help" 2>&1
+	ok "$c --help exits 0" test $? = 0
+	ok "$c --help explains" grep -q "usage: kmap $c" "$tmp/help"
+done
+"$kmap" --help > /dev/null
+ok "kmap --help exits 0" test $? = 0
+"$kmap" frobnicate > /dev/null 2>&1
+ok "unknown command exits 2" test $? = 2
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

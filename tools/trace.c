@@ -1,0 +1,256 @@
+/* trace.c - tokenizing and parsing trace lines. */
+#include "trace.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const trace_op_names[NR_OPS] = {
+	"kmap", "kunmap", "kmap_local", "kunmap_local", "kmap_atomic",
+	"kunmap_atomic", "write", "read", "flush_unused",
+};
+
+static void set_err(struct trace_err *e, const char *msg, const char *tok,
+                    size_t toklen)
+{
+	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	if (!tok) {
+		e->token[0] = 0;
+		return;
+	}
+	size_t n = toklen < sizeof(e->token) - 4 ? toklen : sizeof(e->token) - 4;
+	memcpy(e->token, tok, n);
+	if (n < toklen)
+		memcpy(e->token + n, "...", 4);
+	else
+		e->token[n] = 0;
+}
+
+int trace_next_line(const char *buf, size_t size, size_t *pos,
+                    const char **line, size_t *len, struct trace_err *err)
+{
+	size_t p = *pos;
+	if (p >= size)
+		return 0;
+	const char *nl = memchr(buf + p, '\n', size - p);
+	size_t end = nl ? (size_t)(nl - buf) : size;
+	*pos = nl ? end + 1 : size;
+	size_t n = end - p;
+	if (n && buf[end - 1] == '\r')
+		n--;
+	*line = buf + p;
+	*len = n;
+	if (n > TRACE_MAX_LINE) {
+		snprintf(err->msg, sizeof(err->msg),
+		         "line longer than %d bytes", TRACE_MAX_LINE);
+		err->token[0] = 0;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[p + i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			snprintf(err->msg, sizeof(err->msg),
+			         "binary data (byte 0x%02x at column %zu)", c, i + 1);
+			err->token[0] = 0;
+			return -1;
+		}
+	}
+	return 1;
+}
+
+struct tok {
+	const char *s;
+	size_t n;
+};
+
+static bool tok_is(const struct tok *t, const char *w)
+{
+	size_t n = strlen(w);
+	return t->n == n && !memcmp(t->s, w, n);
+}
+
+/* Parse a number token (decimal or 0x hex), optionally with K/M/G. */
+static int tok_num(const struct tok *t, bool size, uint64_t *out,
+                   struct trace_err *err, const char *what)
+{
+	char buf[64];
+	if (t->n >= sizeof(buf)) {
+		set_err(err, "number too long", t->s, t->n);
+		return -1;
+	}
+	memcpy(buf, t->s, t->n);
+	buf[t->n] = 0;
+	int r = size ? cli_parse_size(buf, out) : cli_parse_u64(buf, out);
+	if (r) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%s %s", r == -ERANGE ?
+		         "overflowing" : "malformed", what);
+		set_err(err, msg, t->s, t->n);
+		return -1;
+	}
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+#define MAX_TOKS 8
+
+int trace_parse_line(const char *line, size_t len, struct stmt *st,
+                     struct trace_err *err)
+{
+	struct tok t[MAX_TOKS];
+	size_t nt = 0, i = 0;
+	memset(st, 0, sizeof(*st));
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len || line[i] == '#')
+			break;
+		size_t s = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '#')
+			i++;
+		if (nt == MAX_TOKS) {
+			set_err(err, "extra argument", line + s, i - s);
+			return -1;
+		}
+		t[nt++] = (struct tok){ line + s, i - s };
+	}
+	if (!nt) {
+		st->kind = ST_BLANK;
+		return 0;
+	}
+	if (tok_is(&t[0], "machine")) {
+		st->kind = ST_MACHINE;
+		if (nt < 2) {
+			set_err(err, "missing profile after 'machine'", NULL, 0);
+			return -1;
+		}
+		st->profile = t[1].s;
+		st->profile_len = t[1].n;
+		for (size_t k = 2; k < nt; k++) {
+			const char *eq = memchr(t[k].s, '=', t[k].n);
+			if (!eq) {
+				set_err(err, "extra argument", t[k].s, t[k].n);
+				return -1;
+			}
+			struct tok key = { t[k].s, (size_t)(eq - t[k].s) };
+			struct tok val = { eq + 1, t[k].n - key.n - 1 };
+			uint64_t *dst;
+			bool size = false;
+			if (tok_is(&key, "mem")) {
+				dst = &st->mem;
+				size = true;
+			} else if (tok_is(&key, "last_pkmap")) {
+				dst = &st->last_pkmap;
+			} else if (tok_is(&key, "colors")) {
+				dst = &st->colors;
+			} else {
+				set_err(err, "unknown key", key.s, key.n);
+				return -1;
+			}
+			if (*dst) {
+				set_err(err, "repeated key", key.s, key.n);
+				return -1;
+			}
+			if (tok_num(&val, size, dst, err, "number"))
+				return -1;
+			if (!*dst) {
+				set_err(err, "must not be zero", t[k].s, t[k].n);
+				return -1;
+			}
+		}
+		return 0;
+	}
+	if (tok_is(&t[0], "policy")) {
+		st->kind = ST_POLICY;
+		if (nt < 2) {
+			set_err(err, "missing name after 'policy'", NULL, 0);
+			return -1;
+		}
+		if (nt > 2) {
+			set_err(err, "extra argument", t[2].s, t[2].n);
+			return -1;
+		}
+		st->policy = t[1].s;
+		st->policy_len = t[1].n;
+		return 0;
+	}
+
+	st->kind = ST_OP;
+	for (size_t k = 0; k < t[0].n; k++) {
+		char c = t[0].s[k];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_')) {
+			set_err(err, "bad task name (letters, digits and _ only)",
+			        t[0].s, t[0].n);
+			return -1;
+		}
+	}
+	if (t[0].n > TRACE_MAX_NAME) {
+		set_err(err, "task name longer than 64 characters", t[0].s, t[0].n);
+		return -1;
+	}
+	st->task = t[0].s;
+	st->task_len = t[0].n;
+	if (nt < 2) {
+		set_err(err, "missing operation after the task", t[0].s, t[0].n);
+		return -1;
+	}
+	int op = -1;
+	for (int k = 0; k < NR_OPS; k++)
+		if (tok_is(&t[1], trace_op_names[k]))
+			op = k;
+	if (op < 0) {
+		set_err(err, "unknown op", t[1].s, t[1].n);
+		return -1;
+	}
+	st->op = (enum trace_op)op;
+	size_t want = op == OP_FLUSH_UNUSED ? 0 :
+	              (op == OP_WRITE || op == OP_READ) ? 3 : 1;
+	static const char *const argname[] = { "PFN", "OFFSET", "LEN or HEX" };
+	if (nt - 2 < want) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "missing %s after '%s'",
+		         argname[nt - 2], trace_op_names[op]);
+		set_err(err, msg, NULL, 0);
+		return -1;
+	}
+	if (nt - 2 > want) {
+		set_err(err, "extra argument", t[2 + want].s, t[2 + want].n);
+		return -1;
+	}
+	if (want >= 1 && tok_num(&t[2], false, &st->pfn, err, "pfn"))
+		return -1;
+	if (want == 3) {
+		if (tok_num(&t[3], false, &st->offset, err, "offset"))
+			return -1;
+		if (op == OP_READ) {
+			if (tok_num(&t[4], false, &st->len, err, "length"))
+				return -1;
+		} else {
+			if (t[4].n % 2) {
+				set_err(err, "odd-length byte string", t[4].s, t[4].n);
+				return -1;
+			}
+			for (size_t k = 0; k < t[4].n; k++)
+				if (hexval(t[4].s[k]) < 0) {
+					set_err(err, "non-hex byte string", t[4].s, t[4].n);
+					return -1;
+				}
+			st->hex = t[4].s;
+			st->hex_len = t[4].n;
+			st->len = t[4].n / 2;
+		}
+	}
+	return 0;
+}

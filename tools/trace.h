@@ -1,0 +1,59 @@
+/* trace.h - the trace reader (shared/spec/trace.md, version 1). */
+#ifndef KMAP_TRACE_H
+#define KMAP_TRACE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Longest line a trace may have: a page of hex (8192) and room to spare. */
+#define TRACE_MAX_LINE 65536
+/* Longest task name. */
+#define TRACE_MAX_NAME 64
+
+enum trace_op {
+	OP_KMAP, OP_KUNMAP, OP_KMAP_LOCAL, OP_KUNMAP_LOCAL, OP_KMAP_ATOMIC,
+	OP_KUNMAP_ATOMIC, OP_WRITE, OP_READ, OP_FLUSH_UNUSED, NR_OPS
+};
+
+extern const char *const trace_op_names[NR_OPS];
+
+enum stmt_kind { ST_BLANK, ST_MACHINE, ST_POLICY, ST_OP };
+
+struct stmt {
+	enum stmt_kind kind;
+	/* ST_MACHINE */
+	const char *profile; size_t profile_len;
+	uint64_t mem, last_pkmap, colors; /* 0 = not given */
+	/* ST_POLICY */
+	const char *policy; size_t policy_len;
+	/* ST_OP */
+	const char *task; size_t task_len;
+	enum trace_op op;
+	uint64_t pfn, offset, len;
+	const char *hex; size_t hex_len; /* OP_WRITE: len = hex_len / 2 */
+};
+
+/* What went wrong on a line: a message and the token it is about. */
+struct trace_err {
+	char msg[128];
+	char token[48]; /* may be empty */
+};
+
+/*
+ * trace_parse_line - parse one line (without its newline) into @st.
+ * Returns 0, or -1 with @err filled. Checks syntax only: whether a pfn
+ * exists or a mapping is live is for the run to say.
+ */
+int trace_parse_line(const char *line, size_t len, struct stmt *st,
+                     struct trace_err *err);
+
+/*
+ * trace_next_line - the next line of @buf from *pos: sets *line and *len
+ * (without "\n" or "\r\n") and advances *pos. Returns 1 for a line, 0 at
+ * the end, -1 for a line that is too long or holds binary data (@err).
+ */
+int trace_next_line(const char *buf, size_t size, size_t *pos,
+                    const char **line, size_t *len, struct trace_err *err);
+
+#endif
