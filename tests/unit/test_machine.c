@@ -1,0 +1,601 @@
+/*
+ * test_machine.c - the machine model: profiles, the virtual layout, zones,
+ * page->flags, pfn <-> page, the direct map, the page allocator, bad
+ * configurations, and a sparse 64 GiB PAE machine.
+ */
+#include "ktest.h"
+
+#include "api_int.h"
+#include "backend_sim.h"
+
+#include <string.h>
+
+#define KiB 1024ull
+#define MiB (1024ull * KiB)
+#define GiB (1024ull * MiB)
+
+static const char *const profiles[] = { "x86-32", "x86-32-pae", "arm", "arm-2g" };
+#define NR_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+/* ------------------------------------------------------------------ */
+/* Profiles                                                            */
+/* ------------------------------------------------------------------ */
+
+static void profile_names(void **state)
+{
+	(void)state;
+	unsigned n = 0;
+	while (km_profile_name(n))
+		n++;
+	KT_EQ(n, NR_PROFILES);
+	for (unsigned i = 0; i < NR_PROFILES; i++) {
+		int found = 0;
+		for (unsigned j = 0; j < n; j++)
+			found |= strcmp(km_profile_name(j), profiles[i]) == 0;
+		if (!found)
+			fail_msg("profile %s not listed", profiles[i]);
+	}
+	assert_string_equal(km_policy_name(0), "linux");
+	assert_null(km_policy_name(1));
+
+	uint64_t max, def;
+	KT_OK(km_profile_limits("x86-32", &max, &def));
+	KT_EQ(max, 4 * GiB);
+	KT_EQ(def, 2 * GiB);
+	KT_OK(km_profile_limits("x86-32-pae", &max, &def));
+	KT_EQ(max, 64 * GiB);
+	KT_EQ(def, 16 * GiB);
+	KT_OK(km_profile_limits("arm", &max, &def));
+	KT_EQ(max, 4 * GiB);
+	KT_OK(km_profile_limits("arm-2g", &max, NULL));
+	KT_EQ(max, 4 * GiB);
+	KT_RC(km_profile_limits("sparc", &max, &def), -EINVAL);
+	KT_RC(km_profile_limits(NULL, &max, &def), -EINVAL);
+	assert_string_equal(km_version(), "0.1.0");
+}
+
+/* Invariants every layout must satisfy, whatever the profile and size. */
+static void layout_consistent(km_machine *m, const char *profile, uint64_t mem)
+{
+	struct km_layout l = kt_layout(m);
+	uint64_t max_mem, def;
+	KT_OK(km_profile_limits(profile, &max_mem, &def));
+	assert_string_equal(l.profile, profile);
+	KT_EQ(l.page_size, 4096);
+	KT_EQ(l.page_shift, 12);
+	KT_EQ(l.mem_bytes, mem ? mem : def);
+	KT_EQ(l.max_pfn, l.mem_bytes / 4096);
+	KT_EQ(l.mem_limit, max_mem);
+	uint64_t low_pages = l.lowmem_limit / 4096;
+	KT_EQ(l.max_low_pfn, l.max_pfn < low_pages ? l.max_pfn : low_pages);
+	KT_EQ(l.lowmem_bytes, l.max_low_pfn * 4096);
+	KT_EQ(l.highmem_bytes, (l.max_pfn - l.max_low_pfn) * 4096);
+	KT_EQ(l.high_memory, l.page_offset + l.lowmem_bytes);
+	KT_EQ(l.pkmap_end, l.pkmap_base + (uint64_t)l.last_pkmap * 4096);
+	KT_EQ(l.colors, 1);
+	KT_EQ(l.km_max_idx, 16);
+	KT_EQ(l.pa_hash_size, 128);
+	KT_EQ(l.mem_map_bytes, l.max_pfn * l.struct_page_size);
+	KT_EQ(l.pkmap_pgtable_bytes, (uint64_t)l.last_pkmap * l.pte_size);
+	KT_EQ(l.nodes_width, 0);
+	KT_EQ(l.zones_width, 2);
+	KT_EQ(l.zones_pgshift, 30);
+	KT_EQ(km_totalhigh_pages(m), l.max_pfn - l.max_low_pfn);
+	KT_EQ(km_nr_free_highpages(m), l.max_pfn - l.max_low_pfn);
+	/* the local-map area sits in the fixmap, above the window */
+	assert_true(l.kmap_local_start >= l.fixaddr_start);
+	assert_true(l.kmap_local_end <= l.fixmap_end + 4096);
+	KT_EQ(l.kmap_local_end - l.kmap_local_start,
+	      (uint64_t)l.nr_cpus * 16 * 4096);
+	assert_true(l.vmalloc_start < l.vmalloc_end);
+	/* zones: contiguous from pfn 0 to max_pfn, the last one empty Movable */
+	uint64_t pfn = 0;
+	for (unsigned i = 0; i < l.nr_zones; i++) {
+		KT_EQ(l.zones[i].zone_idx, i);
+		KT_EQ(l.zones[i].start_pfn, pfn);
+		assert_true(l.zones[i].end_pfn >= l.zones[i].start_pfn);
+		KT_EQ(l.zones[i].nr_free, l.zones[i].end_pfn - l.zones[i].start_pfn);
+		pfn = l.zones[i].end_pfn;
+	}
+	KT_EQ(pfn, l.max_pfn);
+	KT_EQ(l.zones[l.nr_zones - 1].type, KM_ZONE_MOVABLE);
+	KT_EQ(l.zones[l.nr_zones - 1].start_pfn, l.zones[l.nr_zones - 1].end_pfn);
+	KT_CHECK(m);
+}
+
+static void profiles_build(void **state)
+{
+	(void)state;
+	static const uint64_t sizes[] = { 0, 512 * MiB, 1 * GiB, 3 * GiB, 4 * GiB };
+	for (unsigned i = 0; i < NR_PROFILES; i++)
+		for (unsigned j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+			km_machine *m = kt_machine(profiles[i], sizes[j], 0, 0, KM_CHECK);
+			layout_consistent(m, profiles[i], sizes[j]);
+			km_machine_destroy(m);
+		}
+	/* NULL config: the default machine, x86-32 with 2 GiB */
+	km_machine *m = NULL;
+	KT_OK(km_machine_create(NULL, &m));
+	layout_consistent(m, "x86-32", 2 * GiB);
+	km_machine_destroy(m);
+	km_machine_destroy(NULL); /* accepted */
+}
+
+static void layout_x86_32(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.page_offset, 0xc0000000u);
+	KT_EQ(l.last_pkmap, 1024);
+	KT_EQ(l.pkmap_base, 0xff800000u);
+	KT_EQ(l.pkmap_end, 0xffc00000u);
+	KT_EQ(l.vmalloc_start, 0xf7ffe000u);
+	KT_EQ(l.vmalloc_end, 0xff7fe000u);
+	KT_EQ(l.high_memory, 0xf77fe000u);
+	KT_EQ(l.max_low_pfn, 227326);
+	/* MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE (128 MiB) */
+	KT_EQ(l.lowmem_limit, l.vmalloc_end - l.page_offset - 128 * MiB);
+	KT_EQ(l.lowmem_limit, 0x377fe000u);
+	KT_EQ(l.vmalloc_end, l.pkmap_base - 2 * 4096);
+	KT_EQ(l.vmalloc_start, l.high_memory + 8 * MiB);
+	/* the classic 8-CPU boot log: fixmap : 0xfff16000 - 0xfffff000 */
+	KT_EQ(l.fixaddr_start, 0xfff16000u);
+	KT_EQ(l.fixmap_end, 0xfffff000u);
+	KT_EQ(l.max_pfn, 524288);
+	KT_EQ(l.pte_size, 4);
+	KT_EQ(l.pkmap_pgtable_bytes, 4096);
+	KT_EQ(l.struct_page_size, 44);
+	KT_EQ(l.nr_cpus, 8);
+	KT_EQ(km_totalhigh_pages(m), 524288 - 227326);
+	km_machine_destroy(m);
+}
+
+static void layout_x86_32_pae(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32-pae", 0, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.mem_bytes, 16 * GiB);
+	KT_EQ(l.page_offset, 0xc0000000u);
+	KT_EQ(l.pkmap_base, 0xffc00000u);
+	KT_EQ(l.last_pkmap, 512);
+	KT_EQ(l.pkmap_end, 0xffe00000u);
+	KT_EQ(l.pte_size, 8);
+	KT_EQ(l.pkmap_pgtable_bytes, 4096);
+	KT_EQ(l.struct_page_size, 44);
+	/* the seeds: 16G / 4K * 44 bytes = 176M of mem_map */
+	KT_EQ(l.mem_map_bytes, 176 * MiB);
+	KT_EQ(l.vmalloc_end, l.pkmap_base - 2 * 4096);
+	KT_EQ(l.lowmem_limit, l.vmalloc_end - l.page_offset - 128 * MiB);
+	KT_EQ(l.max_pfn, 4 * 1024 * 1024);
+	km_machine_destroy(m);
+}
+
+static void layout_arm(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("arm", 2 * GiB, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.page_offset, 0xc0000000u);
+	KT_EQ(l.pkmap_base, 0xbfe00000u); /* PAGE_OFFSET - 2 MiB */
+	KT_EQ(l.pkmap_end, 0xc0000000u);
+	KT_EQ(l.last_pkmap, 512);
+	KT_EQ(l.lowmem_limit, 768 * MiB);
+	KT_EQ(l.max_low_pfn, 196608);
+	KT_EQ(l.lowmem_bytes, 768 * MiB);
+	KT_EQ(l.highmem_bytes, 2 * GiB - 768 * MiB);
+	KT_EQ(l.high_memory, 0xf0000000u);
+	KT_EQ(l.vmalloc_end, 0xff800000u);
+	KT_EQ(l.struct_page_size, 32);
+	KT_EQ(l.pte_size, 4);
+	km_machine_destroy(m);
+
+	m = kt_machine("arm-2g", 2 * GiB, 0, 0, KM_CHECK);
+	l = kt_layout(m);
+	KT_EQ(l.page_offset, 0x80000000u);
+	KT_EQ(l.pkmap_base, 0x7fe00000u);
+	KT_EQ(l.pkmap_end, 0x80000000u);
+	KT_EQ(l.last_pkmap, 512);
+	KT_EQ(l.lowmem_limit, 1792 * MiB);
+	KT_EQ(l.max_low_pfn, 1792 * MiB / 4096);
+	KT_EQ(l.highmem_bytes, 256 * MiB);
+	km_machine_destroy(m);
+
+	/* the Raspberry Pi 2 point: 1 GiB on a 2G/2G split has no highmem */
+	m = kt_machine("arm-2g", 1 * GiB, 0, 0, KM_CHECK);
+	l = kt_layout(m);
+	KT_EQ(l.max_low_pfn, l.max_pfn);
+	KT_EQ(l.highmem_bytes, 0);
+	KT_EQ(km_totalhigh_pages(m), 0);
+	km_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Zones and pages                                                     */
+/* ------------------------------------------------------------------ */
+
+static void check_zone_page(km_machine *m, const struct km_layout *l,
+                            const struct km_zone_info *z, uint64_t pfn)
+{
+	km_page *p = km_pfn_to_page(m, pfn);
+	assert_non_null(p);
+	KT_EQ(km_page_to_pfn(m, p), pfn);
+	KT_EQ(km_page_zone(m, p), z->type);
+	KT_EQ(km_page_highmem(m, p), z->highmem);
+	KT_EQ(km_page_highmem(m, p), pfn >= l->max_low_pfn);
+	KT_EQ(km_page_flags(m, p) >> l->zones_pgshift, z->zone_idx);
+	if (z->highmem)
+		assert_null(km_lowmem_page_address(m, p));
+	else
+		KT_EQ((uintptr_t)km_lowmem_page_address(m, p),
+		      l->page_offset + pfn * 4096);
+}
+
+static void zones_layout(void **state)
+{
+	(void)state;
+	/* x86: DMA [0, 4096), Normal, HighMem, Movable (empty) */
+	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.nr_zones, 4);
+	KT_EQ(l.zones[0].type, KM_ZONE_DMA);
+	assert_string_equal(l.zones[0].name, "DMA");
+	KT_EQ(l.zones[0].start_pfn, 0);
+	KT_EQ(l.zones[0].end_pfn, 4096);
+	KT_EQ(l.zones[1].type, KM_ZONE_NORMAL);
+	assert_string_equal(l.zones[1].name, "Normal");
+	KT_EQ(l.zones[1].start_pfn, 4096);
+	KT_EQ(l.zones[1].end_pfn, 227326);
+	KT_EQ(l.zones[2].type, KM_ZONE_HIGHMEM);
+	assert_string_equal(l.zones[2].name, "HighMem");
+	KT_EQ(l.zones[2].start_pfn, 227326);
+	KT_EQ(l.zones[2].end_pfn, 524288);
+	KT_EQ(l.zones[2].highmem, 1);
+	KT_EQ(l.zones[3].type, KM_ZONE_MOVABLE);
+	assert_string_equal(l.zones[3].name, "Movable");
+	KT_EQ(l.zones[3].start_pfn, 524288);
+	KT_EQ(l.zones[3].end_pfn, 524288);
+	KT_EQ(l.zones[0].highmem, 0);
+	KT_EQ(l.zones[1].highmem, 0);
+	km_machine_destroy(m);
+
+	/* ARM: no ZONE_DMA; Normal is zone 0 */
+	m = kt_machine("arm", 2 * GiB, 0, 0, KM_CHECK);
+	l = kt_layout(m);
+	KT_EQ(l.nr_zones, 3);
+	KT_EQ(l.zones[0].type, KM_ZONE_NORMAL);
+	KT_EQ(l.zones[0].start_pfn, 0);
+	KT_EQ(l.zones[0].end_pfn, 196608);
+	KT_EQ(l.zones[1].type, KM_ZONE_HIGHMEM);
+	KT_EQ(l.zones[1].start_pfn, 196608);
+	KT_EQ(l.zones[1].end_pfn, 524288);
+	KT_EQ(l.zones[2].type, KM_ZONE_MOVABLE);
+	KT_EQ(l.zones[2].start_pfn, l.zones[2].end_pfn);
+	KT_EQ(km_page_flags(m, km_pfn_to_page(m, 0)) >> 30, 0);
+	KT_EQ(km_page_flags(m, km_pfn_to_page(m, 196608)) >> 30, 1);
+	km_machine_destroy(m);
+}
+
+static void zone_boundaries(void **state)
+{
+	(void)state;
+	static const uint64_t sizes[] = { 0, 512 * MiB, 3 * GiB };
+	for (unsigned i = 0; i < NR_PROFILES; i++)
+		for (unsigned s = 0; s < 3; s++) {
+			km_machine *m = kt_machine(profiles[i], sizes[s], 0, 0, 0);
+			struct km_layout l = kt_layout(m);
+			for (unsigned z = 0; z < l.nr_zones; z++) {
+				const struct km_zone_info *zi = &l.zones[z];
+				if (zi->start_pfn == zi->end_pfn)
+					continue;
+				check_zone_page(m, &l, zi, zi->start_pfn);
+				check_zone_page(m, &l, zi, zi->end_pfn - 1);
+				check_zone_page(m, &l, zi,
+				                zi->start_pfn + (zi->end_pfn - zi->start_pfn) / 2);
+			}
+			/* last lowmem pfn and first highmem pfn */
+			km_page *last_low = km_pfn_to_page(m, l.max_low_pfn - 1);
+			KT_EQ(km_page_highmem(m, last_low), 0);
+			KT_EQ(km_page_zone(m, last_low), KM_ZONE_NORMAL);
+			if (l.max_low_pfn < l.max_pfn) {
+				km_page *first_high = km_pfn_to_page(m, l.max_low_pfn);
+				KT_EQ(km_page_highmem(m, first_high), 1);
+				KT_EQ(km_page_zone(m, first_high), KM_ZONE_HIGHMEM);
+				assert_null(km_lowmem_page_address(m, first_high));
+				KT_EQ((uintptr_t)km_lowmem_page_address(m, last_low),
+				      l.high_memory - 4096);
+			} else {
+				/* no highmem: Movable is not a highmem zone then */
+				KT_EQ(l.zones[l.nr_zones - 1].highmem, 0);
+				KT_EQ(km_totalhigh_pages(m), 0);
+			}
+			/* beyond memory */
+			assert_null(km_pfn_to_page(m, l.max_pfn));
+			assert_null(km_pfn_to_page(m, l.max_pfn + 12345));
+			assert_null(km_pfn_to_page(m, UINT64_MAX));
+			km_machine_destroy(m);
+		}
+}
+
+static void pfn_round_trip(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, 0);
+	km_machine *other = kt_machine("x86-32", 1 * GiB, 0, 0, 0);
+	struct km_layout l = kt_layout(m);
+	for (uint64_t pfn = 0; pfn < l.max_pfn; pfn += 997) {
+		km_page *p = km_pfn_to_page(m, pfn);
+		assert_non_null(p);
+		KT_EQ(km_page_to_pfn(m, p), pfn);
+	}
+	KT_EQ(km_page_to_pfn(m, km_pfn_to_page(m, l.max_pfn - 1)), l.max_pfn - 1);
+	/* pages of another machine, or none, are not this machine's */
+	km_page *foreign = km_pfn_to_page(other, 5000);
+	KT_EQ(km_page_to_pfn(m, foreign), UINT64_MAX);
+	KT_EQ(km_page_to_pfn(m, NULL), UINT64_MAX);
+	KT_EQ(km_page_zone(m, foreign), KM_ZONE_NONE);
+	KT_EQ(km_page_highmem(m, foreign), 0);
+	assert_null(km_lowmem_page_address(m, foreign));
+	km_machine_destroy(other);
+	km_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* The allocator                                                       */
+/* ------------------------------------------------------------------ */
+
+static void alloc_highuser(void **state)
+{
+	(void)state;
+	/* lowmem plus exactly four highmem pages */
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.mem_bytes = 0x377fe000ull + 4 * 4096;
+	cfg.flags = KM_CHECK;
+	km_machine *m = kt_machine_cfg(&cfg);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.max_low_pfn, 227326);
+	KT_EQ(l.max_pfn, 227330);
+	KT_EQ(km_totalhigh_pages(m), 4);
+	KT_EQ(km_nr_free_highpages(m), 4);
+
+	km_page *hp[4], *p;
+	for (unsigned i = 0; i < 4; i++) {
+		KT_OK(km_alloc_page(m, KM_GFP_HIGHUSER, &hp[i]));
+		KT_EQ(km_page_highmem(m, hp[i]), 1);
+		KT_EQ(km_nr_free_highpages(m), 3 - i);
+		/* PG_allocated does not disturb the zone bits */
+		KT_EQ(km_page_flags(m, hp[i]) >> 30, 2);
+		KT_EQ(km_page_zone(m, hp[i]), KM_ZONE_HIGHMEM);
+		for (unsigned j = 0; j < i; j++)
+			assert_ptr_not_equal(hp[i], hp[j]);
+	}
+	/* highmem exhausted: the zonelist falls back to Normal */
+	KT_OK(km_alloc_page(m, KM_GFP_HIGHUSER, &p));
+	KT_EQ(km_page_zone(m, p), KM_ZONE_NORMAL);
+	KT_EQ(km_nr_free_highpages(m), 0);
+	l = kt_layout(m);
+	KT_EQ(l.zones[1].nr_free, 227326 - 4096 - 1);
+	KT_EQ(l.zones[2].nr_free, 0);
+
+	/* freeing restores; a double free is refused */
+	KT_OK(km_free_page(m, hp[2]));
+	KT_EQ(km_nr_free_highpages(m), 1);
+	KT_RC(km_free_page(m, hp[2]), -EINVAL);
+	KT_EQ(km_nr_free_highpages(m), 1);
+	KT_OK(km_free_page(m, p));
+	KT_RC(km_free_page(m, p), -EINVAL);
+	l = kt_layout(m);
+	KT_EQ(l.zones[1].nr_free, 227326 - 4096);
+	/* the freed highmem page is handed out again */
+	KT_OK(km_alloc_page(m, KM_GFP_HIGHUSER, &p));
+	assert_ptr_equal(p, hp[2]);
+	KT_EQ(km_nr_free_highpages(m), 0);
+	/* a never-allocated page, a foreign pointer and NULL are refused */
+	KT_RC(km_free_page(m, km_pfn_to_page(m, 5000)), -EINVAL);
+	KT_RC(km_free_page(m, NULL), -EINVAL);
+	KT_RC(km_alloc_page(m, 7, &p), -EINVAL);
+	KT_RC(km_alloc_page(m, KM_GFP_KERNEL, NULL), -EINVAL);
+	km_machine_destroy(m);
+}
+
+static void alloc_zonelists(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, 0);
+	km_page *p;
+	KT_OK(km_alloc_page(m, KM_GFP_KERNEL, &p));
+	KT_EQ(km_page_zone(m, p), KM_ZONE_NORMAL);
+	KT_OK(km_alloc_page(m, KM_GFP_DMA, &p));
+	KT_EQ(km_page_zone(m, p), KM_ZONE_DMA);
+	assert_true(kt_pfn(m, p) < 4096);
+	KT_OK(km_alloc_page(m, KM_GFP_HIGHUSER, &p));
+	KT_EQ(km_page_zone(m, p), KM_ZONE_HIGHMEM);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.zones[0].nr_free, 4095);
+	KT_EQ(l.zones[1].nr_free, 227326 - 4096 - 1);
+	KT_EQ(l.zones[2].nr_free, 524288 - 227326 - 1);
+	km_machine_destroy(m);
+
+	/* ARM has no DMA zone: GFP_DMA falls to Normal */
+	m = kt_machine("arm", 2 * GiB, 0, 0, 0);
+	KT_OK(km_alloc_page(m, KM_GFP_DMA, &p));
+	KT_EQ(km_page_zone(m, p), KM_ZONE_NORMAL);
+	km_machine_destroy(m);
+
+	/* a one-page machine: pfn 0 is all there is */
+	m = kt_machine("x86-32", 4096, 0, 0, KM_CHECK);
+	l = kt_layout(m);
+	KT_EQ(l.max_pfn, 1);
+	KT_EQ(l.max_low_pfn, 1);
+	KT_EQ(km_totalhigh_pages(m), 0);
+	KT_OK(km_alloc_page(m, KM_GFP_HIGHUSER, &p));
+	KT_EQ(kt_pfn(m, p), 0);
+	KT_RC(km_alloc_page(m, KM_GFP_KERNEL, &p), -ENOMEM);
+	km_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad configurations                                                  */
+/* ------------------------------------------------------------------ */
+
+static int create_rc(const char *profile, uint64_t mem, unsigned last_pkmap,
+                     unsigned colors)
+{
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.profile = profile;
+	cfg.mem_bytes = mem;
+	cfg.last_pkmap = last_pkmap;
+	cfg.colors = colors;
+	km_machine *m = (km_machine *)&cfg; /* must be reset to NULL on error */
+	int r = km_machine_create(&cfg, &m);
+	if (r)
+		assert_null(m);
+	km_machine_destroy(r ? NULL : m);
+	return r;
+}
+
+static void bad_configs(void **state)
+{
+	(void)state;
+	KT_RC(create_rc("sparc", 0, 0, 0), -EINVAL);
+	KT_RC(create_rc(NULL, 0, 0, 0), -EINVAL);
+	KT_RC(create_rc("X86-32", 0, 0, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 4 * GiB + 4096, 0, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 4 * GiB, 0, 0), 0);
+	KT_RC(create_rc("arm", 8 * GiB, 0, 0), -EINVAL);
+	KT_RC(create_rc("arm-2g", 5 * GiB, 0, 0), -EINVAL);
+	KT_RC(create_rc("x86-32-pae", 64 * GiB + 4096, 0, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 100, 0, 0), -EINVAL); /* less than a page */
+	KT_RC(create_rc("x86-32", 0, 1, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 6, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 1000, 0), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 2, 0), 0);
+	KT_RC(create_rc("x86-32", 0, 8, 3), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 8, 16), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 8, 8), 0);
+	KT_RC(create_rc("arm", 0, 16, 6), -EINVAL);
+
+	/* mem 0 means the profile's default */
+	km_machine *m = kt_machine("x86-32-pae", 0, 0, 0, 0);
+	KT_EQ(kt_layout(m).mem_bytes, 16 * GiB);
+	km_machine_destroy(m);
+
+	struct km_config cfg;
+	km_config_init(&cfg);
+	assert_string_equal(cfg.profile, "x86-32");
+	assert_string_equal(cfg.policy, "linux");
+	KT_EQ(cfg.backend, KM_BACKEND_SIM);
+	KT_EQ(cfg.flags, 0);
+	cfg.policy = "lru-nonexistent";
+	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
+	cfg.policy = NULL; /* NULL = linux */
+	KT_OK(km_machine_create(&cfg, &m));
+	km_machine_destroy(m);
+	cfg.flags = 0x80;
+	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
+	cfg.flags = 0;
+	cfg.backend = (enum km_backend_kind)7;
+	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
+	cfg.backend = KM_BACKEND_SIM;
+	KT_RC(km_machine_create(&cfg, NULL), -EINVAL);
+}
+
+static void custom_window(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 8, 2, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.last_pkmap, 8);
+	KT_EQ(l.colors, 2);
+	KT_EQ(l.pkmap_end, l.pkmap_base + 8 * 4096);
+	KT_EQ(l.pkmap_pgtable_bytes, 32);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(s.colors, 2);
+	struct km_slot sl;
+	KT_RC(km_pkmap_slot(m, 8, &sl), -EINVAL);
+	KT_OK(km_pkmap_slot(m, 7, &sl));
+	KT_EQ(sl.count, 0);
+	KT_EQ(sl.pfn, UINT64_MAX);
+	km_machine_destroy(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* A sparse 64 GiB PAE machine                                         */
+/* ------------------------------------------------------------------ */
+
+static void pae_64g_sparse(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32-pae", 64 * GiB, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.max_pfn, 16ull * 1024 * 1024);
+	KT_EQ(l.mem_map_bytes, 16ull * 1024 * 1024 * 44);
+	void *be = km__machine_backend(m);
+	KT_EQ(km__sim_resident_bytes(be), 0);
+
+	/* reading untouched memory gives zeros and allocates nothing */
+	char buf[64];
+	memset(buf, 0x55, sizeof(buf));
+	KT_OK(km_memcpy_from_page(m, buf, km_pfn_to_page(m, l.max_pfn - 1), 100,
+	                          sizeof(buf)));
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		KT_EQ(buf[i], 0);
+	KT_EQ(km__sim_resident_bytes(be), 0);
+
+	static const uint64_t where[] = { 0, 227000, 1u << 20, 8u << 20 };
+	uint64_t pfns[5];
+	for (unsigned i = 0; i < 4; i++)
+		pfns[i] = where[i];
+	pfns[4] = l.max_pfn - 1;
+	for (unsigned i = 0; i < 5; i++) {
+		char msg[32];
+		memset(msg, 0, sizeof(msg));
+		memcpy(msg, "page", 4);
+		msg[4] = (char)('0' + i);
+		KT_OK(km_memcpy_to_page(m, km_pfn_to_page(m, pfns[i]), 4096 - 32,
+		                        msg, 32));
+	}
+	/* five pages in five different 64 KiB chunks: five chunks */
+	KT_EQ(km__sim_resident_bytes(be), 5 * 64 * KiB);
+	for (unsigned i = 0; i < 5; i++) {
+		char got[32];
+		KT_OK(km_memcpy_from_page(m, got, km_pfn_to_page(m, pfns[i]),
+		                          4096 - 32, 32));
+		KT_EQ(memcmp(got, "page", 4), 0);
+		KT_EQ(got[4], '0' + i);
+	}
+	/* through a persistent mapping too */
+	void *va;
+	km_page *top = km_pfn_to_page(m, l.max_pfn - 1);
+	KT_OK(km_kmap(m, top, &va));
+	char got[8];
+	KT_OK(km_read(m, (char *)va + 4096 - 32, got, 5));
+	KT_EQ(memcmp(got, "page4", 5), 0);
+	KT_OK(km_kunmap(m, top));
+	KT_EQ(km__sim_resident_bytes(be), 5 * 64 * KiB);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(profile_names),
+		cmocka_unit_test(profiles_build),
+		cmocka_unit_test(layout_x86_32),
+		cmocka_unit_test(layout_x86_32_pae),
+		cmocka_unit_test(layout_arm),
+		cmocka_unit_test(zones_layout),
+		cmocka_unit_test(zone_boundaries),
+		cmocka_unit_test(pfn_round_trip),
+		cmocka_unit_test(alloc_highuser),
+		cmocka_unit_test(alloc_zonelists),
+		cmocka_unit_test(bad_configs),
+		cmocka_unit_test(custom_window),
+		cmocka_unit_test(pae_64g_sparse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
