@@ -10,9 +10,14 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
 /* Output: one buffer, formatted by hand (replay is meant to be fast)     */
@@ -31,30 +36,54 @@ static void ob_flush(struct ob *o)
 	o->len = 0;
 }
 
-static void ob_mem(struct ob *o, const char *s, size_t n)
+static void ob_mem_slow(struct ob *o, const char *s, size_t n)
 {
-	if (o->len + n > sizeof(o->buf)) {
-		ob_flush(o);
-		if (n > sizeof(o->buf)) {
-			fwrite(s, 1, n, o->f);
-			return;
-		}
+	ob_flush(o);
+	if (n > sizeof(o->buf)) {
+		fwrite(s, 1, n, o->f);
+		return;
 	}
+	memcpy(o->buf, s, n);
+	o->len = n;
+}
+
+/* Inlined, so copies of constant length compile to a few moves. */
+static inline __attribute__((always_inline)) void
+ob_mem(struct ob *o, const char *s, size_t n)
+{
+	if (o->len + n > sizeof(o->buf))
+		return ob_mem_slow(o, s, n);
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
 }
 
 static void ob_str(struct ob *o, const char *s) { ob_mem(o, s, strlen(s)); }
 
+/* a string literal, its length known at compile time */
+#define OB_LIT(o, lit) ob_mem((o), lit, sizeof(lit) - 1)
+
 static void ob_u64(struct ob *o, uint64_t v)
 {
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324"
+		"25262728293031323334353637383940414243444546474849"
+		"50515253545556575859606162636465666768697071727374"
+		"75767778798081828384858687888990919293949596979899";
 	char tmp[24];
-	int n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	ob_mem(o, tmp + sizeof(tmp) - n, (size_t)n);
+	char *p = tmp + sizeof(tmp);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+		v /= 100;
+		p -= 2;
+		memcpy(p, pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	ob_mem(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static void ob_hex(struct ob *o, uint64_t v)
@@ -94,6 +123,7 @@ struct task {
 	char name[TRACE_MAX_NAME + 1];
 	size_t name_len;
 	km_task *t;
+	bool asleep;
 	/* the kmap it sleeps in: its line and pfn */
 	unsigned long sleep_line;
 	uint64_t sleep_pfn;
@@ -209,6 +239,11 @@ static struct task *task_of(struct replay *r, const km_task *kt)
 /* Records                                                                 */
 /* ---------------------------------------------------------------------- */
 
+/* Results and hows are these strings, compared by address. */
+static const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
+static const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
+                  H_LOCAL[] = "local";
+
 struct rec {
 	unsigned long line;
 	const struct task *task;
@@ -230,56 +265,56 @@ static void emit_json(struct replay *r, const struct rec *e)
 {
 	struct ob *o = &r->out;
 	static const char hx[] = "0123456789abcdef";
-	ob_str(o, "{\"line\":");
+	OB_LIT(o, "{\"line\":");
 	ob_u64(o, e->line);
-	ob_str(o, ",\"task\":\"");
+	OB_LIT(o, ",\"task\":\"");
 	ob_mem(o, e->task->name, e->task->name_len);
-	ob_str(o, "\",\"op\":\"");
+	OB_LIT(o, "\",\"op\":\"");
 	ob_str(o, trace_op_names[e->op]);
-	ob_str(o, "\"");
+	OB_LIT(o, "\"");
 	if (e->has_pfn) {
-		ob_str(o, ",\"pfn\":");
+		OB_LIT(o, ",\"pfn\":");
 		ob_u64(o, e->pfn);
 	}
 	if (e->has_range) {
-		ob_str(o, ",\"offset\":");
+		OB_LIT(o, ",\"offset\":");
 		ob_u64(o, e->offset);
-		ob_str(o, ",\"len\":");
+		OB_LIT(o, ",\"len\":");
 		ob_u64(o, e->len);
 	}
-	ob_str(o, ",\"result\":\"");
+	OB_LIT(o, ",\"result\":\"");
 	ob_str(o, e->result);
-	ob_str(o, "\"");
+	OB_LIT(o, "\"");
 	if (e->error) {
-		ob_str(o, ",\"error\":\"");
+		OB_LIT(o, ",\"error\":\"");
 		ob_str(o, e->error);
-		ob_str(o, "\"");
+		OB_LIT(o, "\"");
 	}
 	if (e->how) {
-		ob_str(o, ",\"how\":\"");
+		OB_LIT(o, ",\"how\":\"");
 		ob_str(o, e->how);
-		ob_str(o, "\"");
+		OB_LIT(o, "\"");
 	}
 	if (e->slot >= 0) {
-		ob_str(o, ",\"slot\":");
+		OB_LIT(o, ",\"slot\":");
 		ob_u64(o, (uint64_t)e->slot);
 	}
 	if (e->has_vaddr) {
-		ob_str(o, ",\"vaddr\":\"");
+		OB_LIT(o, ",\"vaddr\":\"");
 		ob_hex(o, e->vaddr);
-		ob_str(o, "\"");
+		OB_LIT(o, "\"");
 	}
 	if (e->data) {
-		ob_str(o, ",\"data\":\"");
+		OB_LIT(o, ",\"data\":\"");
 		for (size_t i = 0; i < e->data_len; i++) {
 			char two[2] = { hx[e->data[i] >> 4], hx[e->data[i] & 15] };
 			ob_mem(o, two, 2);
 		}
-		ob_str(o, "\"");
+		OB_LIT(o, "\"");
 	}
 	if (e->resumed)
-		ob_str(o, ",\"resumed\":true");
-	ob_str(o, "}\n");
+		OB_LIT(o, ",\"resumed\":true");
+	OB_LIT(o, "}\n");
 }
 
 static void emit_text(struct replay *r, const struct rec *e)
@@ -290,7 +325,7 @@ static void emit_text(struct replay *r, const struct rec *e)
 	ob_mem(o, tmp, (size_t)n);
 	ob_mem(o, e->task->name, e->task->name_len);
 	ob_pad(o, e->task->name_len, 8);
-	ob_str(o, "  ");
+	OB_LIT(o, "  ");
 	ob_str(o, trace_op_names[e->op]);
 	ob_pad(o, strlen(trace_op_names[e->op]), 14);
 	if (e->has_pfn)
@@ -318,31 +353,31 @@ static void emit_text(struct replay *r, const struct rec *e)
 		ob_mem(o, tmp, (size_t)n);
 	}
 	if (e->error) {
-		ob_str(o, "  ");
+		OB_LIT(o, "  ");
 		ob_str(o, e->error);
 	}
 	if (e->data) {
-		ob_str(o, "  data ");
+		OB_LIT(o, "  data ");
 		for (size_t i = 0; i < e->data_len; i++) {
 			n = snprintf(tmp, sizeof(tmp), "%02x", e->data[i]);
 			ob_mem(o, tmp, (size_t)n);
 		}
 	}
 	if (e->resumed)
-		ob_str(o, "  (resumed after a wake-up)");
-	ob_str(o, "\n");
+		OB_LIT(o, "  (resumed after a wake-up)");
+	OB_LIT(o, "\n");
 }
 
 static void emit(struct replay *r, const struct rec *e)
 {
-	if (!strcmp(e->result, "error"))
+	if (e->result == RES_ERROR)
 		r->errors += !e->resumed;
-	if (e->how && !strcmp(e->result, "ok")) {
-		if (!strcmp(e->how, "new"))
+	if (e->how && e->result == RES_OK) {
+		if (e->how == H_NEW)
 			r->new_maps++;
-		else if (!strcmp(e->how, "hit"))
+		else if (e->how == H_HIT)
 			r->hits++;
-		else if (!strcmp(e->how, "lowmem") &&
+		else if (e->how == H_LOWMEM &&
 		         (e->op == OP_KMAP || e->op == OP_KMAP_LOCAL ||
 		          e->op == OP_KMAP_ATOMIC))
 			r->lowmem++;
@@ -363,43 +398,43 @@ static void on_event(void *arg, const struct km_event *ev)
 	r->flushes++;
 	r->tlb_flushes += ev->tlb_flush != 0;
 	if (r->json) {
-		ob_str(o, "{\"event\":\"flush\",\"cleared\":[");
+		OB_LIT(o, "{\"event\":\"flush\",\"cleared\":[");
 		for (unsigned i = 0; i < ev->nr_cleared; i++) {
 			if (i)
-				ob_str(o, ",");
+				OB_LIT(o, ",");
 			ob_u64(o, ev->cleared[i]);
 		}
 		ob_str(o, ev->tlb_flush ? "],\"tlb_flush\":true}\n" :
 		                          "],\"tlb_flush\":false}\n");
 		return;
 	}
-	ob_str(o, "        flush_all_zero_pkmaps: cleared ");
+	OB_LIT(o, "        flush_all_zero_pkmaps: cleared ");
 	if (!ev->nr_cleared)
-		ob_str(o, "nothing, no TLB flush");
+		OB_LIT(o, "nothing, no TLB flush");
 	for (unsigned i = 0; i < ev->nr_cleared; i++) {
 		if (i)
-			ob_str(o, ",");
+			OB_LIT(o, ",");
 		ob_u64(o, ev->cleared[i]);
 	}
 	if (ev->nr_cleared)
-		ob_str(o, ", one TLB flush of the window");
-	ob_str(o, "\n        window after it (slot:count):");
+		OB_LIT(o, ", one TLB flush of the window");
+	OB_LIT(o, "\n        window after it (slot:count):");
 	unsigned shown = 0;
 	for (unsigned i = 0; i < ev->last_pkmap; i++) {
 		if (!ev->pkmap_count[i])
 			continue;
 		if (shown++ == 64) {
-			ob_str(o, " ...");
+			OB_LIT(o, " ...");
 			break;
 		}
-		ob_str(o, " ");
+		OB_LIT(o, " ");
 		ob_u64(o, i);
-		ob_str(o, ":");
+		OB_LIT(o, ":");
 		ob_u64(o, (uint64_t)ev->pkmap_count[i]);
 	}
 	if (!shown)
-		ob_str(o, " all free");
-	ob_str(o, "\n");
+		OB_LIT(o, " all free");
+	OB_LIT(o, "\n");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -410,7 +445,7 @@ static struct rec rec_of(unsigned long line, const struct task *t,
                          const struct stmt *st)
 {
 	struct rec e = { .line = line, .task = t, .op = st->op, .slot = -1,
-	                 .result = "ok" };
+	                 .result = RES_OK };
 	e.has_pfn = st->op != OP_FLUSH_UNUSED;
 	e.pfn = st->pfn;
 	if (st->op == OP_READ || st->op == OP_WRITE) {
@@ -423,7 +458,7 @@ static struct rec rec_of(unsigned long line, const struct task *t,
 
 static void fail(struct replay *r, struct rec *e, const char *msg)
 {
-	e->result = "error";
+	e->result = RES_ERROR;
 	e->error = msg;
 	emit(r, e);
 }
@@ -461,6 +496,7 @@ static void run_woken(struct replay *r)
 	km_task *kt;
 	while ((kt = km_task_next_woken(r->m))) {
 		struct task *t = task_of(r, kt);
+		t->asleep = false;
 		struct stmt st = { .kind = ST_OP, .op = OP_KMAP,
 		                   .pfn = t->sleep_pfn };
 		do_kmap(r, t, t->sleep_line, &st, true);
@@ -479,10 +515,11 @@ static void do_kmap(struct replay *r, struct task *t, unsigned long line,
 		return fail(r, &e, "cannot switch to the task");
 	int rc = km_kmap_ex(r->m, page, 0, 0, &va, &how);
 	if (rc == -KM_ESLEEPING) {
+		t->asleep = true;
 		t->sleep_line = line;
 		t->sleep_pfn = st->pfn;
 		r->sleeps++;
-		e.result = "sleep";
+		e.result = RES_SLEEP;
 		return emit(r, &e);
 	}
 	if (rc)
@@ -490,9 +527,9 @@ static void do_kmap(struct replay *r, struct task *t, unsigned long line,
 	e.has_vaddr = true;
 	e.vaddr = (uintptr_t)va;
 	if (how == KM_HOW_LOWMEM) {
-		e.how = "lowmem";
+		e.how = H_LOWMEM;
 	} else {
-		e.how = how == KM_HOW_HIT ? "hit" : "new";
+		e.how = how == KM_HOW_HIT ? H_HIT : H_NEW;
 		e.slot = slot_of(r, va);
 	}
 	emit(r, &e);
@@ -506,7 +543,7 @@ static void do_kunmap(struct replay *r, struct task *t, struct rec *e,
 	if (rc)
 		return fail(r, e, km_strerror(rc));
 	if (!km_page_highmem(r->m, page))
-		e->how = "lowmem";
+		e->how = H_LOWMEM;
 	else
 		e->slot = slot_of(r, va);
 	emit(r, e);
@@ -525,9 +562,9 @@ static void do_kmap_local(struct replay *r, struct task *t, struct rec *e,
 	e->has_vaddr = true;
 	e->vaddr = (uintptr_t)va;
 	if (!km_page_highmem(r->m, page)) {
-		e->how = "lowmem";
+		e->how = H_LOWMEM;
 	} else {
-		e->how = "local";
+		e->how = H_LOCAL;
 		e->slot = t->nlocal;
 		t->local[t->nlocal++] = (struct local_ent){ e->pfn, va, atomic };
 	}
@@ -545,7 +582,7 @@ static void do_kunmap_local(struct replay *r, struct task *t, struct rec *e,
 		                  km_kunmap_local(r->m, va);
 		if (rc)
 			return fail(r, e, km_strerror(rc));
-		e->how = "lowmem";
+		e->how = H_LOWMEM;
 		return emit(r, e);
 	}
 	int i = local_find(t, e->pfn);
@@ -616,7 +653,7 @@ static void run_line(struct replay *r, unsigned long line,
 	}
 	r->ops++;
 	struct rec e = rec_of(line, t, st);
-	if (km_task_state(r->m, t->t) != KM_TASK_RUNNING)
+	if (t->asleep)
 		return fail(r, &e, "task is asleep");
 	km_page *page = NULL;
 	if (st->op != OP_FLUSH_UNUSED &&
@@ -664,49 +701,49 @@ static int summary(struct replay *r)
 		return 3;
 	km_leaks(r->m, leaks, (unsigned)nleak);
 	if (r->json) {
-		ob_str(o, "{\"summary\":{\"ops\":");
+		OB_LIT(o, "{\"summary\":{\"ops\":");
 		ob_u64(o, r->ops);
-		ob_str(o, ",\"errors\":");
+		OB_LIT(o, ",\"errors\":");
 		ob_u64(o, r->errors);
-		ob_str(o, ",\"new\":");
+		OB_LIT(o, ",\"new\":");
 		ob_u64(o, r->new_maps);
-		ob_str(o, ",\"hits\":");
+		OB_LIT(o, ",\"hits\":");
 		ob_u64(o, r->hits);
-		ob_str(o, ",\"lowmem\":");
+		OB_LIT(o, ",\"lowmem\":");
 		ob_u64(o, r->lowmem);
-		ob_str(o, ",\"flushes\":");
+		OB_LIT(o, ",\"flushes\":");
 		ob_u64(o, r->flushes);
-		ob_str(o, ",\"tlb_flushes\":");
+		OB_LIT(o, ",\"tlb_flushes\":");
 		ob_u64(o, r->tlb_flushes);
-		ob_str(o, ",\"sleeps\":");
+		OB_LIT(o, ",\"sleeps\":");
 		ob_u64(o, r->sleeps);
-		ob_str(o, ",\"deadlocked\":[");
+		OB_LIT(o, ",\"deadlocked\":[");
 	} else {
-		ob_str(o, "\nsummary: ");
+		OB_LIT(o, "\nsummary: ");
 		ob_u64(o, r->ops);
-		ob_str(o, " operations, ");
+		OB_LIT(o, " operations, ");
 		ob_u64(o, r->errors);
-		ob_str(o, " errors; mappings: ");
+		OB_LIT(o, " errors; mappings: ");
 		ob_u64(o, r->new_maps);
-		ob_str(o, " new, ");
+		OB_LIT(o, " new, ");
 		ob_u64(o, r->hits);
-		ob_str(o, " hits, ");
+		OB_LIT(o, " hits, ");
 		ob_u64(o, r->lowmem);
-		ob_str(o, " lowmem; ");
+		OB_LIT(o, " lowmem; ");
 		ob_u64(o, r->flushes);
-		ob_str(o, " flushes (");
+		OB_LIT(o, " flushes (");
 		ob_u64(o, r->tlb_flushes);
-		ob_str(o, " with a TLB flush); ");
+		OB_LIT(o, " with a TLB flush); ");
 		ob_u64(o, r->sleeps);
-		ob_str(o, " sleeps\ndeadlocked:");
+		OB_LIT(o, " sleeps\ndeadlocked:");
 	}
 	for (size_t i = 0; i < r->ntasks; i++) {
-		if (km_task_state(r->m, r->tasks[i].t) == KM_TASK_RUNNING)
+		if (!r->tasks[i].asleep)
 			continue;
 		ob_str(o, r->json ? (nasleep ? ",\"" : "\"") : " ");
 		ob_mem(o, r->tasks[i].name, r->tasks[i].name_len);
 		if (r->json)
-			ob_str(o, "\"");
+			OB_LIT(o, "\"");
 		nasleep++;
 	}
 	ob_str(o, r->json ? "],\"leaks\":[" : nasleep ? "\nleaks:" :
@@ -729,16 +766,16 @@ static int summary(struct replay *r)
 			if (r->json) {
 				ob_str(o, shown++ ? ",{\"task\":\"" : "{\"task\":\"");
 				ob_mem(o, t->name, t->name_len);
-				ob_str(o, "\",\"pfn\":");
+				OB_LIT(o, "\",\"pfn\":");
 				ob_u64(o, t->local[j].pfn);
-				ob_str(o, ",\"local\":true}");
+				OB_LIT(o, ",\"local\":true}");
 			} else {
 				shown++;
-				ob_str(o, " pfn ");
+				OB_LIT(o, " pfn ");
 				ob_u64(o, t->local[j].pfn);
-				ob_str(o, " (local, task ");
+				OB_LIT(o, " (local, task ");
 				ob_mem(o, t->name, t->name_len);
-				ob_str(o, ")");
+				OB_LIT(o, ")");
 			}
 		}
 	}
@@ -784,36 +821,66 @@ static void replay_help(FILE *f)
 	    "file, line and token are named on stderr and nothing runs).\n");
 }
 
-static char *read_all(const char *path, size_t *size)
+/*
+ * The input, whole: a regular file is mapped, anything else (a pipe) is
+ * read into memory. *mapped tells which, for release_input().
+ */
+static char *read_all(const char *path, size_t *size, bool *mapped)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
+	*mapped = false;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
+	if (fd < 0)
 		return NULL;
+	struct stat sb;
+	if (fd && !fstat(fd, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+		               fd, 0);
+		if (p != MAP_FAILED) {
+			close(fd);
+			*size = (size_t)sb.st_size;
+			*mapped = true;
+			return p;
+		}
+	}
 	size_t cap = 1 << 16, n = 0;
 	char *buf = malloc(cap);
 	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (n < cap) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-		char *nb = realloc(buf, cap * 2);
-		if (!nb) {
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
 			free(buf);
 			buf = NULL;
 			break;
 		}
-		buf = nb;
-		cap *= 2;
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
 	}
-	if (f != stdin)
-		fclose(f);
+	int saved = errno;
+	if (fd)
+		close(fd);
+	errno = saved;
 	*size = n;
 	return buf;
+}
+
+static void release_input(char *buf, size_t size, bool mapped)
+{
+	if (mapped)
+		munmap(buf, size);
+	else
+		free(buf);
 }
 
 static int syntax(const char *file, unsigned long line,
@@ -831,128 +898,203 @@ static bool tok_eq(const char *s, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(s, w, n);
 }
 
-/* Pass one: check every line and find the header. Returns 0 or 2. */
-static int check_trace(const char *file, const char *buf, size_t size,
-                       struct km_config *cfg, char *profile, char *policy)
-{
+/*
+ * Pass one checks every line before anything runs. Syntax is checked in
+ * two halves at once (the input may be long); the header rules (machine
+ * first, policy before the first operation) need only the few header
+ * lines and the first operation of each half, merged in line order.
+ */
+#define MAX_HDR 4
+
+struct hdr {
+	unsigned long line;
 	struct stmt st;
+};
+
+struct part {
+	const char *buf;
+	size_t begin, end;
+	unsigned long lines;      /* lines in the part */
+	unsigned long err_line;   /* first bad line, relative; 0 = none */
 	struct trace_err err;
+	unsigned long first_op;   /* relative; 0 = none */
+	int nhdr;
+	struct hdr hdr[MAX_HDR];  /* the first header statements */
+};
+
+static void *check_part(void *arg)
+{
+	struct part *p = arg;
+	struct stmt st;
 	const char *line;
-	size_t len, pos = 0;
-	unsigned long ln = 0, machine_line = 0;
-	bool seen_op = false, seen_policy = false;
+	size_t len, pos = p->begin;
 	int rc;
-	while ((rc = trace_next_line(buf, size, &pos, &line, &len, &err))) {
-		ln++;
-		if (rc < 0 || trace_parse_line(line, len, &st, &err))
-			return syntax(file, ln, &err);
-		if (st.kind == ST_BLANK)
-			continue;
-		if (st.kind == ST_MACHINE) {
-			if (machine_line) {
-				snprintf(err.msg, sizeof(err.msg),
-				         "repeated machine line (the first is line %lu)",
-				         machine_line);
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			if (seen_op || seen_policy) {
-				snprintf(err.msg, sizeof(err.msg),
-				         "machine line must come first");
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			machine_line = ln;
-			uint64_t max_mem;
-			size_t n = st.profile_len < 63 ? st.profile_len : 63;
-			memcpy(profile, st.profile, n);
-			profile[n] = 0;
-			if (st.profile_len > 63 ||
-			    km_profile_limits(profile, &max_mem, NULL)) {
-				snprintf(err.msg, sizeof(err.msg), "unknown profile");
-				snprintf(err.token, sizeof(err.token), "%.*s",
-				         (int)(st.profile_len < 40 ? st.profile_len : 40),
-				         st.profile);
-				return syntax(file, ln, &err);
-			}
-			if (st.mem && (st.mem < 4096 || st.mem > max_mem)) {
-				snprintf(err.msg, sizeof(err.msg),
-				         "mem must be between 4K and %lluG for %s",
-				         (unsigned long long)(max_mem >> 30), profile);
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			if (st.last_pkmap && (st.last_pkmap < 2 || st.last_pkmap > 65536 ||
-			                      (st.last_pkmap & (st.last_pkmap - 1)))) {
-				snprintf(err.msg, sizeof(err.msg),
-				         "last_pkmap must be a power of two from 2 to 65536");
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			if (st.colors && ((st.colors & (st.colors - 1)) ||
-			                  st.colors > KM_MAX_COLORS)) {
-				snprintf(err.msg, sizeof(err.msg),
-				         "colors must be a power of two up to %d",
-				         KM_MAX_COLORS);
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			cfg->profile = profile;
-			cfg->mem_bytes = st.mem;
-			cfg->last_pkmap = (unsigned)st.last_pkmap;
-			cfg->colors = (unsigned)st.colors;
-			continue;
+	while ((rc = trace_next_line(p->buf, p->end, &pos, &line, &len,
+	                             &p->err))) {
+		p->lines++;
+		if (rc < 0 || trace_parse_line(line, len, &st, &p->err)) {
+			p->err_line = p->lines;
+			break;
 		}
-		if (!machine_line) {
-			snprintf(err.msg, sizeof(err.msg),
-			         "the machine line is missing (it must come first)");
-			err.token[0] = 0;
-			return syntax(file, ln, &err);
-		}
-		if (st.kind == ST_POLICY) {
-			if (seen_op || seen_policy) {
-				snprintf(err.msg, sizeof(err.msg), "%s policy line",
-				         seen_policy ? "repeated" : "late");
-				err.token[0] = 0;
-				return syntax(file, ln, &err);
-			}
-			bool known = false;
-			for (unsigned i = 0; km_policy_name(i); i++)
-				known |= tok_eq(st.policy, st.policy_len, km_policy_name(i));
-			if (!known || st.policy_len > 31) {
-				snprintf(err.msg, sizeof(err.msg), "unknown policy");
-				snprintf(err.token, sizeof(err.token), "%.*s",
-				         (int)(st.policy_len < 40 ? st.policy_len : 40),
-				         st.policy);
-				return syntax(file, ln, &err);
-			}
-			memcpy(policy, st.policy, st.policy_len);
-			policy[st.policy_len] = 0;
-			seen_policy = true;
-			continue;
-		}
-		seen_op = true;
+		if (st.kind == ST_OP && !p->first_op)
+			p->first_op = p->lines;
+		if ((st.kind == ST_MACHINE || st.kind == ST_POLICY) &&
+		    p->nhdr < MAX_HDR)
+			p->hdr[p->nhdr++] = (struct hdr){ p->lines, st };
 	}
-	if (!machine_line) {
-		snprintf(err.msg, sizeof(err.msg), "the machine line is missing");
-		err.token[0] = 0;
-		return syntax(file, ln ? ln : 1, &err);
+	return NULL;
+}
+
+static int rule(const char *file, unsigned long line, const char *msg,
+                const char *tok, size_t toklen)
+{
+	struct trace_err e;
+	snprintf(e.msg, sizeof(e.msg), "%s", msg);
+	snprintf(e.token, sizeof(e.token), "%.*s", (int)(toklen < 40 ? toklen : 40),
+	         tok ? tok : "");
+	return syntax(file, line, &e);
+}
+
+/* The machine line's values; 0 or 2 (and the message). */
+static int check_machine(const char *file, unsigned long ln,
+                         const struct stmt *st, struct km_config *cfg,
+                         char *profile)
+{
+	char msg[128];
+	uint64_t max_mem;
+	size_t n = st->profile_len < 63 ? st->profile_len : 63;
+	memcpy(profile, st->profile, n);
+	profile[n] = 0;
+	if (st->profile_len > 63 || km_profile_limits(profile, &max_mem, NULL))
+		return rule(file, ln, "unknown profile", st->profile,
+		            st->profile_len);
+	if (st->mem && (st->mem < 4096 || st->mem > max_mem)) {
+		snprintf(msg, sizeof(msg), "mem must be between 4K and %lluG for %s",
+		         (unsigned long long)(max_mem >> 30), profile);
+		return rule(file, ln, msg, NULL, 0);
 	}
-	cfg->policy = policy;
-	unsigned colors = cfg->colors ? cfg->colors : 1;
+	if (st->last_pkmap && (st->last_pkmap < 2 || st->last_pkmap > 65536 ||
+	                       (st->last_pkmap & (st->last_pkmap - 1))))
+		return rule(file, ln,
+		            "last_pkmap must be a power of two from 2 to 65536",
+		            NULL, 0);
+	if (st->colors && ((st->colors & (st->colors - 1)) ||
+	                   st->colors > KM_MAX_COLORS)) {
+		snprintf(msg, sizeof(msg), "colors must be a power of two up to %d",
+		         KM_MAX_COLORS);
+		return rule(file, ln, msg, NULL, 0);
+	}
+	cfg->profile = profile;
+	cfg->mem_bytes = st->mem;
+	cfg->last_pkmap = (unsigned)st->last_pkmap;
+	cfg->colors = (unsigned)st->colors;
 	km_machine *m;
 	int r = km_machine_create(cfg, &m);
 	if (r) {
-		struct km_layout dummy;
-		(void)dummy;
-		snprintf(err.msg, sizeof(err.msg), "cannot build this machine: %s%s",
+		snprintf(msg, sizeof(msg), "cannot build this machine: %s%s",
 		         km_strerror(r),
-		         cfg->last_pkmap && colors > cfg->last_pkmap ?
+		         st->colors && st->last_pkmap && st->colors > st->last_pkmap ?
 		         " (colors must divide last_pkmap)" : "");
-		err.token[0] = 0;
-		return syntax(file, machine_line, &err);
+		return rule(file, ln, msg, NULL, 0);
 	}
 	km_machine_destroy(m);
+	return 0;
+}
+
+static int check_trace(const char *file, const char *buf, size_t size,
+                       struct km_config *cfg, char *profile, char *policy)
+{
+	struct part p[2] = { { .buf = buf, .begin = 0, .end = size },
+	                     { .buf = buf, .begin = size, .end = size } };
+	pthread_t th;
+	bool threaded = false;
+	if (size > (1u << 20)) {
+		const char *nl = memchr(buf + size / 2, '\n', size - size / 2);
+		if (nl) {
+			p[0].end = p[1].begin = (size_t)(nl - buf) + 1;
+			threaded = !pthread_create(&th, NULL, check_part, &p[1]);
+			if (!threaded)
+				p[0].end = size;
+		}
+	}
+	check_part(&p[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+
+	/* Merge in line order: headers, first ops, the first bad line. */
+	unsigned long off = p[0].lines, bad = 0;
+	const struct trace_err *bad_err = NULL;
+	if (p[0].err_line) {
+		bad = p[0].err_line;
+		bad_err = &p[0].err;
+	} else if (threaded && p[1].err_line) {
+		bad = off + p[1].err_line;
+		bad_err = &p[1].err;
+	}
+	unsigned long first_op = p[0].first_op ? p[0].first_op :
+	                         p[1].first_op ? off + p[1].first_op : 0;
+	struct hdr hs[2 * MAX_HDR];
+	int nh = 0;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < p[k].nhdr; i++) {
+			hs[nh] = p[k].hdr[i];
+			hs[nh++].line += k ? off : 0;
+		}
+	unsigned long machine_line = 0;
+	bool seen_policy = false;
+	for (int i = 0; i <= nh; i++) {
+		/* the first operation, in its place among the headers */
+		unsigned long next = i < nh ? hs[i].line : ~0ul;
+		if (first_op && first_op < next && !machine_line &&
+		    (!bad || first_op < bad))
+			return rule(file, first_op,
+			            "the machine line is missing (it must come first)",
+			            NULL, 0);
+		if (i == nh || (bad && next > bad))
+			break;
+		const struct stmt *st = &hs[i].st;
+		bool after_op = first_op && first_op < next;
+		char msg[96];
+		if (st->kind == ST_MACHINE) {
+			if (machine_line) {
+				snprintf(msg, sizeof(msg),
+				         "repeated machine line (the first is line %lu)",
+				         machine_line);
+				return rule(file, next, msg, NULL, 0);
+			}
+			if (after_op || seen_policy)
+				return rule(file, next, "machine line must come first",
+				            NULL, 0);
+			if (check_machine(file, next, st, cfg, profile))
+				return 2;
+			machine_line = next;
+			continue;
+		}
+		if (!machine_line)
+			return rule(file, next,
+			            "the machine line is missing (it must come first)",
+			            NULL, 0);
+		if (after_op || seen_policy)
+			return rule(file, next, seen_policy ? "repeated policy line" :
+			            "late policy line", NULL, 0);
+		bool known = false;
+		for (unsigned k = 0; km_policy_name(k); k++)
+			known |= tok_eq(st->policy, st->policy_len, km_policy_name(k));
+		if (!known || st->policy_len > 31)
+			return rule(file, next, "unknown policy", st->policy,
+			            st->policy_len);
+		memcpy(policy, st->policy, st->policy_len);
+		policy[st->policy_len] = 0;
+		seen_policy = true;
+	}
+	if (bad)
+		return syntax(file, bad, bad_err);
+	if (!machine_line) {
+		unsigned long total = p[0].lines + p[1].lines;
+		return rule(file, total ? total : 1, "the machine line is missing",
+		            NULL, 0);
+	}
+	cfg->policy = policy;
 	return 0;
 }
 
@@ -985,7 +1127,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	const char *name = strcmp(file, "-") ? file : "<stdin>";
 	size_t size;
-	char *buf = read_all(file, &size);
+	bool mapped;
+	char *buf = read_all(file, &size, &mapped);
 	if (!buf) {
 		fprintf(stderr, "kmap replay: %s: %s\n", name, strerror(errno));
 		return 2;
@@ -995,7 +1138,7 @@ int cmd_replay(int argc, char **argv)
 	km_config_init(&cfg);
 	int rc = check_trace(name, buf, size, &cfg, profile, policy);
 	if (rc) {
-		free(buf);
+		release_input(buf, size, mapped);
 		return rc;
 	}
 
@@ -1003,7 +1146,7 @@ int cmd_replay(int argc, char **argv)
 	if (!r || km_machine_create(&cfg, &r->m)) {
 		fprintf(stderr, "kmap replay: out of memory\n");
 		free(r);
-		free(buf);
+		release_input(buf, size, mapped);
 		return 3;
 	}
 	r->file = name;
@@ -1015,29 +1158,29 @@ int cmd_replay(int argc, char **argv)
 	const struct km_layout *l = &r->lay;
 	if (json) {
 		struct ob *o = &r->out;
-		ob_str(o, "{\"machine\":{\"profile\":\"");
+		OB_LIT(o, "{\"machine\":{\"profile\":\"");
 		ob_str(o, l->profile);
-		ob_str(o, "\",\"page_size\":");
+		OB_LIT(o, "\",\"page_size\":");
 		ob_u64(o, l->page_size);
-		ob_str(o, ",\"page_offset\":\"");
+		OB_LIT(o, ",\"page_offset\":\"");
 		ob_hex(o, l->page_offset);
-		ob_str(o, "\",\"pkmap_base\":\"");
+		OB_LIT(o, "\",\"pkmap_base\":\"");
 		ob_hex(o, l->pkmap_base);
-		ob_str(o, "\",\"last_pkmap\":");
+		OB_LIT(o, "\",\"last_pkmap\":");
 		ob_u64(o, l->last_pkmap);
-		ob_str(o, ",\"colors\":");
+		OB_LIT(o, ",\"colors\":");
 		ob_u64(o, l->colors);
-		ob_str(o, ",\"highmem_start_pfn\":");
+		OB_LIT(o, ",\"highmem_start_pfn\":");
 		ob_u64(o, l->max_low_pfn);
-		ob_str(o, ",\"max_pfn\":");
+		OB_LIT(o, ",\"max_pfn\":");
 		ob_u64(o, l->max_pfn);
-		ob_str(o, ",\"mem_bytes\":");
+		OB_LIT(o, ",\"mem_bytes\":");
 		ob_u64(o, l->mem_bytes);
-		ob_str(o, ",\"policy\":\"");
+		OB_LIT(o, ",\"policy\":\"");
 		ob_str(o, policy);
-		ob_str(o, "\",\"local_base\":\"");
+		OB_LIT(o, "\",\"local_base\":\"");
 		ob_hex(o, l->kmap_local_end - l->page_size);
-		ob_str(o, "\"}}\n");
+		OB_LIT(o, "\"}}\n");
 	} else {
 		char head[512];
 		int n = snprintf(head, sizeof(head),
@@ -1058,7 +1201,7 @@ int cmd_replay(int argc, char **argv)
 	const char *line;
 	size_t len, pos = 0;
 	unsigned long ln = 0;
-	while (trace_next_line(buf, size, &pos, &line, &len, &err) > 0) {
+	while (trace_next_line(buf, size, &pos, &line, &len, NULL) > 0) {
 		ln++;
 		if (trace_parse_line(line, len, &st, &err) || st.kind != ST_OP)
 			continue;
@@ -1072,6 +1215,6 @@ int cmd_replay(int argc, char **argv)
 	free(r->by_name);
 	free(r->by_ptr);
 	free(r);
-	free(buf);
+	release_input(buf, size, mapped);
 	return rc;
 }

@@ -30,6 +30,8 @@ static void set_err(struct trace_err *e, const char *msg, const char *tok,
 int trace_next_line(const char *buf, size_t size, size_t *pos,
                     const char **line, size_t *len, struct trace_err *err)
 {
+	if (!err)
+		return trace_next_line_unchecked(buf, size, pos, line, len);
 	size_t p = *pos;
 	if (p >= size)
 		return 0;
@@ -59,6 +61,20 @@ int trace_next_line(const char *buf, size_t size, size_t *pos,
 	return 1;
 }
 
+int trace_next_line_unchecked(const char *buf, size_t size, size_t *pos,
+                              const char **line, size_t *len)
+{
+	size_t p = *pos;
+	if (p >= size)
+		return 0;
+	const char *nl = memchr(buf + p, '\n', size - p);
+	size_t end = nl ? (size_t)(nl - buf) : size;
+	*pos = nl ? end + 1 : size;
+	*line = buf + p;
+	*len = end - p - (end > p && buf[end - 1] == '\r');
+	return 1;
+}
+
 struct tok {
 	const char *s;
 	size_t n;
@@ -75,6 +91,17 @@ static int tok_num(const struct tok *t, bool size, uint64_t *out,
                    struct trace_err *err, const char *what)
 {
 	char buf[64];
+	/* the common case: up to 18 decimal digits cannot overflow */
+	if (t->n && t->n <= 18 && t->s[0] != '0') {
+		uint64_t v = 0;
+		size_t i = 0;
+		for (; i < t->n && t->s[i] >= '0' && t->s[i] <= '9'; i++)
+			v = v * 10 + (uint64_t)(t->s[i] - '0');
+		if (i == t->n) {
+			*out = v;
+			return 0;
+		}
+	}
 	if (t->n >= sizeof(buf)) {
 		set_err(err, "number too long", t->s, t->n);
 		return -1;
@@ -110,14 +137,20 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 {
 	struct tok t[MAX_TOKS];
 	size_t nt = 0, i = 0;
-	memset(st, 0, sizeof(*st));
+	st->mem = st->last_pkmap = st->colors = 0;
+	st->pfn = st->offset = st->len = 0;
+	st->hex = NULL;
+	st->hex_len = 0;
 	while (i < len) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t'))
 			i++;
 		if (i >= len || line[i] == '#')
 			break;
 		size_t s = i;
-		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '#')
+		/* a token ends at a space, a tab or '#' (all below 'A') */
+		while (i < len && ((unsigned char)line[i] >= 'A' ||
+		                   (line[i] != ' ' && line[i] != '\t' &&
+		                    line[i] != '#')))
 			i++;
 		if (nt == MAX_TOKS) {
 			set_err(err, "extra argument", line + s, i - s);
@@ -129,7 +162,7 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		st->kind = ST_BLANK;
 		return 0;
 	}
-	if (tok_is(&t[0], "machine")) {
+	if (t[0].n == 7 && tok_is(&t[0], "machine")) {
 		st->kind = ST_MACHINE;
 		if (nt < 2) {
 			set_err(err, "missing profile after 'machine'", NULL, 0);
@@ -171,7 +204,7 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		}
 		return 0;
 	}
-	if (tok_is(&t[0], "policy")) {
+	if (t[0].n == 6 && tok_is(&t[0], "policy")) {
 		st->kind = ST_POLICY;
 		if (nt < 2) {
 			set_err(err, "missing name after 'policy'", NULL, 0);
@@ -206,9 +239,12 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		set_err(err, "missing operation after the task", t[0].s, t[0].n);
 		return -1;
 	}
+	static const unsigned char op_len[NR_OPS] = { 4, 6, 10, 12, 11, 13, 5,
+	                                              4, 12 };
 	int op = -1;
-	for (int k = 0; k < NR_OPS; k++)
-		if (tok_is(&t[1], trace_op_names[k]))
+	for (int k = 0; k < NR_OPS && op < 0; k++)
+		if (t[1].n == op_len[k] && t[1].s[0] == trace_op_names[k][0] &&
+		    !memcmp(t[1].s, trace_op_names[k], op_len[k]))
 			op = k;
 	if (op < 0) {
 		set_err(err, "unknown op", t[1].s, t[1].n);

@@ -52,8 +52,12 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
  * trace_next_line - the next line of @buf from *pos: sets *line and *len
  * (without "\n" or "\r\n") and advances *pos. Returns 1 for a line, 0 at
  * the end, -1 for a line that is too long or holds binary data (@err).
+ * With @err NULL the line is not checked.
  */
 int trace_next_line(const char *buf, size_t size, size_t *pos,
                     const char **line, size_t *len, struct trace_err *err);
+/* The same without the checks, for input already checked (@err NULL). */
+int trace_next_line_unchecked(const char *buf, size_t size, size_t *pos,
+                              const char **line, size_t *len);
 
 #endif
