@@ -88,6 +88,10 @@ test-tsan: deps
 	$(stage_tsan)
 
 demo: all
+	"$(TOP)/build/kmap" layout --machine x86-32
+	@echo
+	"$(TOP)/build/kmap" replay "$(TOP)/examples/traces/sleep-wake.trace" || true
+	@echo
 	"$(TOP)/build/kmap" demo
 
 install: all
