@@ -380,6 +380,10 @@ struct km_event {
 	const unsigned *cleared;
 	unsigned nr_cleared;
 	int tlb_flush;
+	/* KM_EV_FLUSH: pkmap_count[0..last_pkmap) after the flush, readable
+	 * during the call only */
+	const int *pkmap_count;
+	unsigned last_pkmap;
 	const km_task *task; /* KM_EV_SLEEP: the task; NULL for a thread */
 	unsigned nr_woken;   /* KM_EV_WAKE */
 };

@@ -505,7 +505,16 @@ int km_kunmap(km_machine *m, km_page *page)
 	r = kunmap_high(&m->k, page, &wake);
 	if (wake) {
 		unsigned color = km__pkmap_color(&m->k, page);
-		km__wake_up(&m->k, color, &m->woken);
+		struct list_head woken;
+		INIT_LIST_HEAD(&woken);
+		km__wake_up(&m->k, color, &woken);
+		while (!list_empty(&woken)) {
+			struct list_head *w = woken.next;
+			list_del_init(w);
+			list_add_tail(w, &m->woken);
+			__atomic_store_n(&m->nr_woken, m->nr_woken + 1,
+			                 __ATOMIC_RELEASE);
+		}
 		pthread_cond_broadcast(&m->wait_cond[color]);
 	}
 	if (!r)
@@ -825,7 +834,7 @@ int km_task_switch(km_machine *m, km_task *t)
 
 km_task *km_task_next_woken(km_machine *m)
 {
-	if (!m)
+	if (!m || !__atomic_load_n(&m->nr_woken, __ATOMIC_ACQUIRE))
 		return NULL;
 	pthread_mutex_lock(&m->lock);
 	struct km_task *t = NULL;
@@ -833,6 +842,7 @@ km_task *km_task_next_woken(km_machine *m)
 		t = km__container_of(m->woken.next, struct km_task, woken);
 		list_del_init(&t->woken);
 		t->state = KM_TASK_RUNNING;
+		__atomic_store_n(&m->nr_woken, m->nr_woken - 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return t;

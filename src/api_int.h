@@ -19,6 +19,7 @@ struct km_machine {
 	bool *area_used;             /* [nr_cpus] local-map areas taken */
 	struct list_head tasks;      /* simulated tasks, in creation order */
 	struct list_head woken;      /* woken simulated tasks, FIFO (lock) */
+	unsigned nr_woken;           /* on it; read without the lock first */
 	struct km_page *mem_map;
 	void *arena;
 	void *be_ctx;

@@ -194,7 +194,9 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 	if (k->event) {
 		struct km_event ev = { .type = KM_EV_FLUSH,
 		                       .cleared = k->flush_scratch,
-		                       .nr_cleared = n, .tlb_flush = n > 0 };
+		                       .nr_cleared = n, .tlb_flush = n > 0,
+		                       .pkmap_count = k->pkmap_count,
+		                       .last_pkmap = k->last_pkmap };
 		k->event(k->event_arg, &ev);
 	}
 	return err;
