@@ -61,7 +61,21 @@ cd "$(TOP)/build-tsan" && \
 	env $(TSAN_ENV) "$${norand[@]}" $(CTEST)
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan demo install clean
+# The 32-bit build (build32/): the library, CLI and tests with -m32.
+DEPS32_PKGS := gcc-multilib libcmocka-dev:i386
+
+define build_m32
+@"$(TOP)/scripts/need-pkgs.sh" $(DEPS32_PKGS)
+$(call configure_build,build32,RelWithDebInfo,-DKMAP_M32=ON)
+endef
+
+define stage_m32
+@echo "== tests: 32-bit (-m32) =="
+$(build_m32)
+cd "$(TOP)/build32" && $(CTEST)
+endef
+
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -77,6 +91,13 @@ test: all
 	$(stage_normal)
 	$(stage_asan)
 	$(stage_tsan)
+	$(stage_m32)
+
+m32: deps
+	$(build_m32)
+
+test-m32: deps
+	$(stage_m32)
 
 test-normal: all
 	$(stage_normal)

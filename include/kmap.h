@@ -73,12 +73,21 @@ KM_API const char *km_strerror(int err);
 /* ---------------------------------------------------------------------- */
 
 enum km_backend_kind {
-	KM_BACKEND_SIM = 0, /* simulated 32-bit machine: page tables, TLB model */
+	KM_BACKEND_SIM = 0,  /* simulated 32-bit machine: page tables, TLB model */
+	KM_BACKEND_HOST = 1, /* real memory (memfd or file), real pointers */
 };
 
 /* km_config.flags */
 #define KM_STRICT 0x1u /* misuse aborts with a message, as the kernel's BUG */
 #define KM_CHECK  0x2u /* expensive invariant check after every operation */
+/*
+ * Host backend, debug mode (also set by the environment variable
+ * KMAP_DEBUG=1): a kunmap that leaves a slot without users makes it
+ * inaccessible at once, a SIGSEGV in the window is reported as "use after
+ * kunmap of pfn N (slot S)", and mappings still held at destroy are listed.
+ */
+#define KM_DEBUG  0x4u
+#define KM_RDONLY 0x8u /* host backend: the memory is mapped read-only */
 
 struct km_config {
 	const char *profile;    /* "x86-32", "x86-32-pae", "arm", "arm-2g" */
@@ -89,6 +98,12 @@ struct km_config {
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
 	const char *policy;     /* slot policy; NULL = "linux" */
 	enum km_backend_kind backend;
+	/* host backend only */
+	const char *mem_path;   /* file holding physical memory; NULL: memfd.
+	                         * An empty or new file is grown to mem_bytes;
+	                         * mem_bytes 0 takes an existing file's size. */
+	uint64_t lowmem_bytes;  /* mapped once, the direct map; 0: 64 MiB (or
+	                         * all memory when smaller) */
 };
 
 /** Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend. */
@@ -171,6 +186,12 @@ struct km_layout {
 	unsigned nr_zones;
 	struct km_zone_info zones[KM_MAX_ZONES];
 };
+
+/**
+ * km_sync - host backend with a file: write what was written through any
+ * mapping to the file (msync + fsync). 0 on the simulated backend.
+ */
+KM_API int km_sync(km_machine *m);
 
 /** km_machine_layout - the virtual layout, zones and overhead figures. */
 KM_API int km_machine_layout(km_machine *m, struct km_layout *out);
@@ -417,6 +438,8 @@ struct km_stats {
 	uint64_t local_maps;   /* highmem local/atomic mappings made */
 	uint64_t errors;       /* calls refused as misuse */
 	uint64_t tlb_stale;    /* stale translations seen (simulated TLB) */
+	uint64_t pte_sets;     /* window PTEs set (host: mmap calls) */
+	uint64_t clear_runs;   /* runs of window PTEs cleared (host: one call) */
 	unsigned in_use;       /* slots with users (count >= 2) now */
 	unsigned in_use_peak;  /* ... at most, since creation */
 	unsigned mapped;       /* slots mapped (count >= 1) now */

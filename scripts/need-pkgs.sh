@@ -21,8 +21,16 @@ fi
 
 installed() {
     # `dpkg -s` also succeeds for removed packages whose config files are
-    # left, so look at the status line too.
-    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+    # left, so look at the status line too. With a second architecture
+    # installed a bare name can be ambiguous: ask for the native one first,
+    # then the bare name (Architecture: all packages).
+    local q=("$1")
+    case "$1" in *:*) ;; *) q=("$1:$(dpkg --print-architecture)" "$1") ;; esac
+    for n in "${q[@]}"; do
+        dpkg -s "$n" 2>/dev/null | grep -q '^Status: install ok installed$' &&
+            return 0
+    done
+    return 1
 }
 
 missing=()
@@ -59,7 +67,19 @@ retry() {
 }
 
 echo "need-pkgs: installing: ${missing[*]}" >&2
-retry apt-get "${apt_opts[@]}" update
+# foreign-architecture packages (libcmocka-dev:i386) need the architecture
+for pkg in "${missing[@]}"; do
+    case "$pkg" in
+    *:*) arch=${pkg##*:}
+         dpkg --print-foreign-architectures | grep -qx "$arch" ||
+             dpkg --add-architecture "$arch" ;;
+    esac
+done
+# A mirror caught mid-sync can fail one index of many; what was fetched is
+# usually enough, so a failed update is reported, not fatal.
+apt-get "${apt_opts[@]}" update ||
+    apt-get "${apt_opts[@]}" update ||
+    echo "need-pkgs: apt-get update had errors; installing with what it got" >&2
 retry apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
 
 for pkg in "${missing[@]}"; do

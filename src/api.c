@@ -4,6 +4,7 @@
  * and the public functions of kmap.h.
  */
 #include "api_int.h"
+#include "backend_host.h"
 #include "backend_sim.h"
 
 #include <stdio.h>
@@ -130,6 +131,33 @@ const char *km_policy_name(unsigned i)
 	return i < sizeof(policies) / sizeof(policies[0]) ? policies[i] : NULL;
 }
 
+/* Free what km_machine_create built so far (m is zeroed where unbuilt). */
+static void machine_free(km_machine *m)
+{
+	if (m->host) {
+		if (m->debug && m->be_ctx)
+			km__host_debug_unregister(m->be_ctx);
+		km__host_destroy(m->be_ctx);
+	} else {
+		km__sim_destroy(m->be_ctx);
+	}
+	free(m->mem_map);
+	free(m->arena);
+	free(m->wait_cond);
+	free(m->area_used);
+	free(m);
+}
+
+/* Host backend: 64 MiB of lowmem by default, 64 threads with local maps. */
+#define HOST_LOWMEM_DEFAULT (64ull << 20)
+#define HOST_NR_CPUS_DEFAULT 64
+
+static bool env_debug(void)
+{
+	const char *e = getenv("KMAP_DEBUG");
+	return e && *e && strcmp(e, "0") != 0;
+}
+
 int km_machine_create(const struct km_config *cfg, km_machine **out)
 {
 	struct km_config def;
@@ -142,21 +170,41 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	}
 	if (cfg->policy && strcmp(cfg->policy, "linux") != 0)
 		return -EINVAL;
-	if (cfg->backend != KM_BACKEND_SIM)
+	if (cfg->backend != KM_BACKEND_SIM && cfg->backend != KM_BACKEND_HOST)
 		return -EINVAL;
-	if (cfg->flags & ~(KM_STRICT | KM_CHECK))
+	if (cfg->flags & ~(KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY))
 		return -EINVAL;
+	bool host = cfg->backend == KM_BACKEND_HOST;
+	if (!host && (cfg->mem_path || cfg->lowmem_bytes ||
+	              (cfg->flags & (KM_DEBUG | KM_RDONLY))))
+		return -EINVAL;
+	uint64_t mem = cfg->mem_bytes, lowmem = 0;
+	unsigned nr_cpus = cfg->nr_cpus;
+	int r;
+	if (host) {
+		if (!mem && cfg->mem_path) {
+			r = km__host_file_size(cfg->mem_path, &mem);
+			if (r)
+				return r;
+			if (!mem)
+				return -EINVAL; /* an empty file needs mem_bytes */
+		}
+		lowmem = cfg->lowmem_bytes ? cfg->lowmem_bytes : HOST_LOWMEM_DEFAULT;
+		if (!nr_cpus)
+			nr_cpus = HOST_NR_CPUS_DEFAULT;
+	}
 	km_machine *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	int r = km__layout_compute(&m->k, km__profile_find(cfg->profile),
-	                           cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
-	                           cfg->nr_cpus);
+	m->host = host;
+	r = km__layout_compute(&m->k, km__profile_find(cfg->profile), mem,
+	                       cfg->last_pkmap, cfg->colors, nr_cpus, lowmem);
 	if (r) {
 		free(m);
 		return r;
 	}
 	m->k.flags = cfg->flags;
+	m->debug = host && ((cfg->flags & KM_DEBUG) || env_debug());
 	/* calloc: the kernel's mem_map is zeroed before memmap_init */
 	m->mem_map = calloc((size_t)m->k.max_pfn, sizeof(struct km_page));
 	m->arena = calloc(1, km__core_arena_size(m->k.last_pkmap, m->k.colors,
@@ -164,24 +212,46 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	m->wait_cond = calloc(m->k.colors, sizeof(pthread_cond_t));
 	m->area_used = calloc(m->k.nr_cpus, sizeof(bool));
 	if (!m->mem_map || !m->arena || !m->wait_cond || !m->area_used) {
-		free(m->mem_map);
-		free(m->arena);
-		free(m->wait_cond);
-		free(m->area_used);
-		free(m);
+		machine_free(m);
 		return -ENOMEM;
 	}
 	km__core_init(&m->k, m->mem_map, m->arena);
-	r = km__sim_create(&m->k, &m->be_ctx);
-	if (r) {
-		free(m->mem_map);
-		free(m->arena);
-		free(m->wait_cond);
-		free(m->area_used);
-		free(m);
-		return r;
+	if (host) {
+		struct km__host_params hp = {
+			.path = cfg->mem_path, .mem_bytes = m->k.mem_bytes,
+			.lowmem_bytes = m->k.max_low_pfn << PAGE_SHIFT,
+			.last_pkmap = m->k.last_pkmap, .nr_areas = m->k.nr_cpus,
+			.rdonly = cfg->flags & KM_RDONLY, .debug = m->debug,
+		};
+		uint64_t got;
+		uintptr_t low, win;
+		r = km__host_create(&hp, &m->be_ctx, &got, &low, &win);
+		if (r) {
+			m->be_ctx = NULL;
+			machine_free(m);
+			return r;
+		}
+		/* real addresses replace the profile's: the direct map, the
+		 * window; local areas come per thread (kmap_area 0 until then) */
+		m->k.page_offset = low;
+		m->k.high_memory = low + (m->k.max_low_pfn << PAGE_SHIFT);
+		m->k.pkmap_base = win;
+		m->k.vmalloc_start = m->k.vmalloc_end = 0;
+		m->k.fixaddr_start = m->k.fixaddr_top = 0;
+		for (unsigned c = 0; c < m->k.nr_cpus; c++)
+			m->k.kmap_area[c] = 0;
+		m->k.be = &km__host_ops;
+		if (m->debug)
+			km__host_debug_register(m->be_ctx, m->k.pkmap_page_table);
+	} else {
+		r = km__sim_create(&m->k, &m->be_ctx);
+		if (r) {
+			m->be_ctx = NULL;
+			machine_free(m);
+			return r;
+		}
+		m->k.be = &km__sim_ops;
 	}
-	m->k.be = &km__sim_ops;
 	m->k.be_ctx = m->be_ctx;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->cpu_lock, NULL);
@@ -202,10 +272,35 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	return 0;
 }
 
+int km_sync(km_machine *m)
+{
+	if (!m)
+		return -EINVAL;
+	return m->host ? km__host_sync(m->be_ctx) : 0;
+}
+
+/* Debug mode, at destroy: the mappings still held, on stderr. */
+static void report_leaks(km_machine *m)
+{
+	for (unsigned nr = 0; nr < m->k.last_pkmap; nr++)
+		if (m->k.pkmap_count[nr] >= 2)
+			fprintf(stderr, "kmap: leak: pfn %llu still mapped in slot %u "
+			        "(%d users)\n",
+			        (unsigned long long)(m->k.pkmap_page_table[nr] - 1), nr,
+			        m->k.pkmap_count[nr] - 1);
+	for (struct km_cpu *c = m->cpus; c; c = c->next)
+		for (int i = 0; i < c->own.kmap_ctrl.idx; i++)
+			fprintf(stderr, "kmap: leak: pfn %llu still mapped locally "
+			        "(local slot %d of a thread)\n",
+			        (unsigned long long)(c->own.kmap_ctrl.pteval[i] - 1), i);
+}
+
 void km_machine_destroy(km_machine *m)
 {
 	if (!m)
 		return;
+	if (m->debug)
+		report_leaks(m);
 	if (!m->key_failed)
 		pthread_key_delete(m->key);
 	while (m->cpus) {
@@ -223,12 +318,7 @@ void km_machine_destroy(km_machine *m)
 		pthread_cond_destroy(&m->wait_cond[c]);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->cpu_lock);
-	km__sim_destroy(m->be_ctx);
-	free(m->mem_map);
-	free(m->arena);
-	free(m->wait_cond);
-	free(m->area_used);
-	free(m);
+	machine_free(m);
 }
 
 int km_machine_layout(km_machine *m, struct km_layout *out)
@@ -284,6 +374,18 @@ static int get_area(km_machine *m, struct km_cpu *c)
 			break;
 		}
 	pthread_mutex_unlock(&m->cpu_lock);
+	if (!r && m->k.be->local_area) {
+		uintptr_t top;
+		r = m->k.be->local_area(m->k.be_ctx, c->area, &top);
+		pthread_mutex_lock(&m->cpu_lock);
+		if (r) {
+			m->area_used[c->area] = false;
+			c->area = NO_AREA;
+		} else {
+			m->k.kmap_area[c->area] = top;
+		}
+		pthread_mutex_unlock(&m->cpu_lock);
+	}
 	if (!r)
 		c->current->cpu = c->area;
 	return r;
@@ -296,6 +398,12 @@ static void cpu_release(void *arg)
 	km_machine *m = c->m;
 	if (c->current == &c->own && c->own.kmap_ctrl.idx)
 		km__local_sched_out(&m->k, &c->own);
+	if (c->area != NO_AREA && m->k.be->local_area_release) {
+		m->k.be->local_area_release(m->k.be_ctx, c->area);
+		pthread_mutex_lock(&m->cpu_lock);
+		m->k.kmap_area[c->area] = 0;
+		pthread_mutex_unlock(&m->cpu_lock);
+	}
 	pthread_mutex_lock(&m->cpu_lock);
 	if (c->area != NO_AREA)
 		m->area_used[c->area] = false;
@@ -463,6 +571,9 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 	}
 out:
 	if (!r) {
+		/* debug: a hit on a slot with no users makes it usable again */
+		if (m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2)
+			km__host_protect(m->be_ctx, va, 1);
 		*addr = (void *)va;
 		check_or_die(m, "kmap");
 	}
@@ -503,6 +614,12 @@ int km_kunmap(km_machine *m, km_page *page)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	r = kunmap_high(&m->k, page, &wake);
+	if (!r && m->debug) {
+		/* debug: no users left, so any use now is a use after kunmap */
+		uintptr_t va = page_address(&m->k, page);
+		if (m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 1)
+			km__host_protect(m->be_ctx, va, 0);
+	}
 	if (wake) {
 		unsigned color = km__pkmap_color(&m->k, page);
 		struct list_head woken;
@@ -534,6 +651,8 @@ int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
 	}
 	pthread_mutex_lock(&m->lock);
 	int r = kmap_high_get(&m->k, page, &va);
+	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2)
+		km__host_protect(m->be_ctx, va, 1);
 	pthread_mutex_unlock(&m->lock);
 	if (!r)
 		*addr = (void *)va;

@@ -23,6 +23,8 @@ struct km_machine {
 	struct km_page *mem_map;
 	void *arena;
 	void *be_ctx;
+	bool host;                   /* the host backend (real memory) */
+	bool debug;                  /* host debug mode (KM_DEBUG) */
 	/* counted outside the lock, atomically */
 	uint64_t lowmem_maps, local_maps, errors;
 };

@@ -109,7 +109,8 @@ static bool is_pow2(unsigned v) { return v && !(v & (v - 1)); }
 
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
-                       unsigned colors, unsigned nr_cpus)
+                       unsigned colors, unsigned nr_cpus,
+                       uint64_t lowmem_bytes)
 {
 	if (!p)
 		return -EINVAL;
@@ -129,7 +130,7 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		return -EINVAL;
 	if (!is_pow2(colors) || colors > last_pkmap || colors > KM_MAX_COLORS)
 		return -EINVAL;
-	if (nr_cpus < 1 || nr_cpus > 32)
+	if (nr_cpus < 1 || nr_cpus > 1024)
 		return -EINVAL;
 
 	k->profile = p;
@@ -167,6 +168,8 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		lowmem_limit = ARM_VMALLOC_END - ARM_VMALLOC_DEFAULT -
 		               ARM_VMALLOC_OFFSET - page_offset;
 	}
+	if (lowmem_bytes)
+		lowmem_limit = lowmem_bytes;
 	lowmem_limit &= ~(uint64_t)(PAGE_SIZE - 1);
 	k->lowmem_limit = lowmem_limit;
 	k->max_low_pfn = k->max_pfn;

@@ -168,6 +168,7 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 		while (j < k->last_pkmap && k->pkmap_count[j] == 1)
 			j++;
 		int r = k->be->clear_ptes(k->be_ctx, PKMAP_ADDR(k, i), j - i);
+		k->stats.clear_runs += !r;
 		if (r) {
 			err = r;
 			i = j;
@@ -238,6 +239,7 @@ static int map_new_virtual(struct km_core *k, struct km_page *page,
 	r = k->be->set_pte(k->be_ctx, va, pfn);
 	if (r)
 		goto fail;
+	k->stats.pte_sets++;
 	k->pkmap_page_table[nr] = pfn + 1;
 	set_count(k, nr, 1);
 	set_page_address(k, page, va);

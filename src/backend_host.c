@@ -1,0 +1,422 @@
+/*
+ * backend_host.c - physical memory in a memfd or a file; lowmem mapped once;
+ * the pkmap window reserved PROT_NONE and filled page by page with
+ * mmap(MAP_FIXED | MAP_SHARED); cleared slots unmapped in contiguous runs
+ * (replaced by a PROT_NONE reservation, so the addresses stay ours).
+ *
+ * Unmapping at flush time is what makes a later mapping into an empty slot
+ * cheap: the slot holds no translation, so installing one needs no TLB
+ * shootdown on the other CPUs; the one shootdown is paid per run cleared.
+ */
+#define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64 /* page offsets beyond 4 GiB on 32-bit hosts */
+#include "backend_host.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int sys_memfd_create(const char *name, unsigned flags)
+{
+	return memfd_create(name, flags);
+}
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+	return open(path, flags, mode);
+}
+
+const struct km__host_sys km__host_sys_default = {
+	.memfd_create = sys_memfd_create,
+	.open = sys_open,
+	.ftruncate = ftruncate,
+	.mmap = mmap,
+	.munmap = munmap,
+	.mprotect = mprotect,
+	.msync = msync,
+	.fsync = fsync,
+};
+
+const struct km__host_sys *km__host_sys = &km__host_sys_default;
+
+/* Every reservation: no access, no swap accounting, ours to map over. */
+#define RESERVE_FLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+
+struct host {
+	int fd;
+	int prot;
+	uint64_t mem_bytes;
+	char *lowmem;
+	size_t lowmem_len;
+	char *window;
+	size_t window_len;
+	unsigned nr_areas;
+	char **area;            /* [nr_areas]: base of KM_MAX_IDX pages, or NULL */
+	pthread_mutex_t lock;   /* guards area[] and the counters */
+	uint64_t maps, unmaps;
+};
+
+int km__host_file_size(const char *path, uint64_t *size)
+{
+	struct stat st;
+	if (stat(path, &st))
+		return -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+int km__host_create(const struct km__host_params *p, void **out,
+                    uint64_t *mem_bytes, uintptr_t *lowmem, uintptr_t *window)
+{
+	const struct km__host_sys *sys = km__host_sys;
+	struct host *h = calloc(1, sizeof(*h));
+	int r = -ENOMEM;
+	if (!h)
+		return -ENOMEM;
+	h->fd = -1;
+	h->lowmem = h->window = MAP_FAILED;
+	h->prot = p->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	h->mem_bytes = p->mem_bytes;
+	h->nr_areas = p->nr_areas;
+	pthread_mutex_init(&h->lock, NULL);
+	h->area = calloc(p->nr_areas, sizeof(char *));
+	if (!h->area)
+		goto fail;
+
+	if (p->path) {
+		h->fd = sys->open(p->path, (p->rdonly ? O_RDONLY : O_RDWR | O_CREAT) |
+		                  O_CLOEXEC, 0644);
+		if (h->fd < 0)
+			goto fail_errno;
+		struct stat st;
+		if (fstat(h->fd, &st))
+			goto fail_errno;
+		if (!h->mem_bytes)
+			h->mem_bytes = (uint64_t)st.st_size & ~(uint64_t)(PAGE_SIZE - 1);
+		if ((uint64_t)st.st_size < h->mem_bytes) {
+			/* a new (empty) file is grown; an existing one must fit */
+			if (st.st_size || p->rdonly) {
+				r = -EINVAL;
+				goto fail;
+			}
+			if (sys->ftruncate(h->fd, (off_t)h->mem_bytes))
+				goto fail_errno;
+		}
+	} else {
+		h->fd = sys->memfd_create("kmap-physical-memory", MFD_CLOEXEC);
+		if (h->fd < 0)
+			goto fail_errno;
+		if (sys->ftruncate(h->fd, (off_t)h->mem_bytes))
+			goto fail_errno;
+	}
+	if (h->mem_bytes < PAGE_SIZE) {
+		r = -EINVAL;
+		goto fail;
+	}
+	h->lowmem_len = (size_t)(p->lowmem_bytes < h->mem_bytes ?
+	                         p->lowmem_bytes : h->mem_bytes);
+	if (h->lowmem_len) {
+		h->lowmem = sys->mmap(NULL, h->lowmem_len, h->prot, MAP_SHARED,
+		                      h->fd, 0);
+		if (h->lowmem == MAP_FAILED)
+			goto fail_errno;
+	}
+	h->window_len = (size_t)p->last_pkmap * PAGE_SIZE;
+	h->window = sys->mmap(NULL, h->window_len, PROT_NONE, RESERVE_FLAGS, -1, 0);
+	if (h->window == MAP_FAILED)
+		goto fail_errno;
+	*out = h;
+	*mem_bytes = h->mem_bytes;
+	*lowmem = h->lowmem_len ? (uintptr_t)h->lowmem : 0;
+	*window = (uintptr_t)h->window;
+	return 0;
+fail_errno:
+	r = -errno;
+	if (!r)
+		r = -EIO;
+fail:
+	km__host_destroy(h);
+	return r;
+}
+
+void km__host_destroy(void *be)
+{
+	struct host *h = be;
+	if (!h)
+		return;
+	const struct km__host_sys *sys = km__host_sys;
+	if (h->area)
+		for (unsigned i = 0; i < h->nr_areas; i++)
+			if (h->area[i])
+				sys->munmap(h->area[i], (size_t)KM_MAX_IDX * PAGE_SIZE);
+	if (h->window != MAP_FAILED)
+		sys->munmap(h->window, h->window_len);
+	if (h->lowmem != MAP_FAILED && h->lowmem_len)
+		sys->munmap(h->lowmem, h->lowmem_len);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h->area);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static void count(struct host *h, uint64_t *c)
+{
+	pthread_mutex_lock(&h->lock);
+	(*c)++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
+{
+	struct host *h = be;
+	if (pfn >= h->mem_bytes / PAGE_SIZE)
+		return -EINVAL;
+	void *p = km__host_sys->mmap((void *)va, PAGE_SIZE, h->prot,
+	                             MAP_SHARED | MAP_FIXED, h->fd,
+	                             (off_t)(pfn * PAGE_SIZE));
+	if (p == MAP_FAILED)
+		return -errno;
+	count(h, &h->maps);
+	return 0;
+}
+
+/* Replace a run of pages by a reservation: one call, one shootdown. */
+static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
+{
+	struct host *h = be;
+	void *p = km__host_sys->mmap((void *)va, (size_t)nr * PAGE_SIZE,
+	                             PROT_NONE, RESERVE_FLAGS | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	count(h, &h->unmaps);
+	return 0;
+}
+
+/* The kernel did the flush when the mapping went: nothing left to do. */
+static int host_flush_range(void *be, uintptr_t start, uintptr_t end)
+{
+	(void)be;
+	(void)start;
+	(void)end;
+	return 0;
+}
+
+static int host_flush_one(void *be, uintptr_t va)
+{
+	(void)be;
+	(void)va;
+	return 0;
+}
+
+static int host_access(void *be, uintptr_t va, void *buf, size_t len,
+                       int write)
+{
+	struct host *h = be;
+	if (write && !(h->prot & PROT_WRITE))
+		return -EROFS;
+	if (write)
+		memcpy((void *)va, buf, len);
+	else
+		memcpy(buf, (const void *)va, len);
+	return 0;
+}
+
+/* The host's page tables belong to the kernel: trust the mmap results. */
+static int host_check_pte(void *be, uintptr_t va, uint64_t pfn)
+{
+	(void)be;
+	(void)va;
+	(void)pfn;
+	return 0;
+}
+
+static void host_tlb_counts(void *be, uint64_t *flush_one, uint64_t *stale)
+{
+	(void)be;
+	*flush_one = 0;
+	*stale = 0;
+}
+
+static int host_local_area(void *be, unsigned cpu, uintptr_t *top)
+{
+	struct host *h = be;
+	int r = 0;
+	pthread_mutex_lock(&h->lock);
+	if (cpu >= h->nr_areas) {
+		r = -EINVAL;
+	} else if (!h->area[cpu]) {
+		void *p = km__host_sys->mmap(NULL, (size_t)KM_MAX_IDX * PAGE_SIZE,
+		                             PROT_NONE, RESERVE_FLAGS, -1, 0);
+		if (p == MAP_FAILED)
+			r = -errno;
+		else
+			h->area[cpu] = p;
+	}
+	if (!r) /* index 0 at the top, growing down, as the fixmap does */
+		*top = (uintptr_t)h->area[cpu] + (KM_MAX_IDX - 1) * PAGE_SIZE;
+	pthread_mutex_unlock(&h->lock);
+	return r;
+}
+
+static void host_local_area_release(void *be, unsigned cpu)
+{
+	struct host *h = be;
+	pthread_mutex_lock(&h->lock);
+	if (cpu < h->nr_areas && h->area[cpu]) {
+		km__host_sys->munmap(h->area[cpu], (size_t)KM_MAX_IDX * PAGE_SIZE);
+		h->area[cpu] = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+const struct km_backend_ops km__host_ops = {
+	.name = "host",
+	.set_pte = host_set_pte,
+	.clear_ptes = host_clear_ptes,
+	.flush_tlb_range = host_flush_range,
+	.flush_tlb_one = host_flush_one,
+	.access = host_access,
+	.check_pte = host_check_pte,
+	.tlb_counts = host_tlb_counts,
+	.local_area = host_local_area,
+	.local_area_release = host_local_area_release,
+};
+
+int km__host_sync(void *be)
+{
+	struct host *h = be;
+	if (h->lowmem_len && km__host_sys->msync(h->lowmem, h->lowmem_len, MS_SYNC))
+		return -errno;
+	if (km__host_sys->fsync(h->fd))
+		return -errno;
+	return 0;
+}
+
+int km__host_protect(void *be, uintptr_t va, int accessible)
+{
+	struct host *h = be;
+	if (km__host_sys->mprotect((void *)va, PAGE_SIZE,
+	                           accessible ? h->prot : PROT_NONE))
+		return -errno;
+	return 0;
+}
+
+void km__host_counts(void *be, uint64_t *maps, uint64_t *unmaps)
+{
+	struct host *h = be;
+	pthread_mutex_lock(&h->lock);
+	*maps = h->maps;
+	*unmaps = h->unmaps;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Debug mode: a fault in a window is a use after kunmap                  */
+/* ---------------------------------------------------------------------- */
+
+#define MAX_DEBUG 8
+
+static struct debug_ent {
+	struct host *h;
+	const uint64_t *ptes;
+} debug_tab[MAX_DEBUG];
+static pthread_mutex_t debug_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sigaction old_segv;
+static int debug_users;
+
+/* Async-signal-safe output: a string, or a decimal number. */
+static void say(const char *s) { (void)!write(2, s, strlen(s)); }
+static void say_num(uint64_t v)
+{
+	char b[24];
+	int n = 0;
+	do {
+		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	(void)!write(2, b + sizeof(b) - n, (size_t)n);
+}
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (int i = 0; i < MAX_DEBUG; i++) {
+		struct host *h = __atomic_load_n(&debug_tab[i].h, __ATOMIC_ACQUIRE);
+		if (!h)
+			continue;
+		uintptr_t w = (uintptr_t)h->window;
+		if (a >= w && a - w < h->window_len) {
+			unsigned slot = (unsigned)((a - w) / PAGE_SIZE);
+			uint64_t pte = debug_tab[i].ptes[slot];
+			say("kmap: use after kunmap");
+			if (pte) {
+				say(" of pfn ");
+				say_num(pte - 1);
+			}
+			say(" (slot ");
+			say_num(slot);
+			say(")\n");
+			goto die;
+		}
+		for (unsigned c = 0; c < h->nr_areas; c++) {
+			uintptr_t b = (uintptr_t)h->area[c];
+			if (b && a >= b && a - b < (uintptr_t)KM_MAX_IDX * PAGE_SIZE) {
+				say("kmap: use after kunmap_local (local slot ");
+				say_num(KM_MAX_IDX - 1 - (a - b) / PAGE_SIZE);
+				say(")\n");
+				goto die;
+			}
+		}
+	}
+	/* not ours: whoever handled it before */
+	if (old_segv.sa_flags & SA_SIGINFO && old_segv.sa_sigaction) {
+		old_segv.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN &&
+	    old_segv.sa_handler) {
+		old_segv.sa_handler(sig);
+		return;
+	}
+die:
+	/* die of the fault: the default action on the re-executed access */
+	signal(SIGSEGV, SIG_DFL);
+}
+
+void km__host_debug_register(void *be, const uint64_t *ptes)
+{
+	pthread_mutex_lock(&debug_lock);
+	for (int i = 0; i < MAX_DEBUG; i++)
+		if (!debug_tab[i].h) {
+			debug_tab[i].ptes = ptes;
+			__atomic_store_n(&debug_tab[i].h, (struct host *)be,
+			                 __ATOMIC_RELEASE);
+			break;
+		}
+	if (!debug_users++) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_segv;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, &old_segv);
+	}
+	pthread_mutex_unlock(&debug_lock);
+}
+
+void km__host_debug_unregister(void *be)
+{
+	pthread_mutex_lock(&debug_lock);
+	for (int i = 0; i < MAX_DEBUG; i++)
+		if (debug_tab[i].h == be) {
+			__atomic_store_n(&debug_tab[i].h, NULL, __ATOMIC_RELEASE);
+			if (!--debug_users)
+				sigaction(SIGSEGV, &old_segv, NULL);
+		}
+	pthread_mutex_unlock(&debug_lock);
+}
