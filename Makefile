@@ -108,12 +108,10 @@ test-asan: deps
 test-tsan: deps
 	$(stage_tsan)
 
+# The main job: a 32-bit process works on more memory than it can address.
 demo: all
-	"$(TOP)/build/kmap" layout --machine x86-32
-	@echo
-	"$(TOP)/build/kmap" replay "$(TOP)/examples/traces/sleep-wake.trace" || true
-	@echo
-	"$(TOP)/build/kmap" demo
+	$(build_m32)
+	"$(TOP)/build32/kmap" demo
 
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"
