@@ -82,8 +82,8 @@ void kt_stats_sane_(km_machine *m, const char *file, int line);
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
 
-#define KT_MAX_EVENTS 512
-#define KT_MAX_CLEARED 1024
+#define KT_MAX_EVENTS 256
+#define KT_MAX_CLEARED 64
 
 struct kt_event {
 	enum km_event_type type;
@@ -93,6 +93,10 @@ struct kt_event {
 	const km_task *task;
 	unsigned nr_woken;
 	unsigned cleared[KT_MAX_CLEARED];
+	/* KM_EV_FLUSH: pkmap_count after the flush (first KT_MAX_CLEARED) */
+	unsigned last_pkmap;
+	int has_counts;
+	int counts[KT_MAX_CLEARED];
 };
 
 /* Records events (the hook runs under the machine lock; the recorder has
@@ -103,8 +107,10 @@ struct kt_events {
 	struct kt_event ev[KT_MAX_EVENTS];
 };
 
-void kt_events_attach(km_machine *m, struct kt_events *e);
-void kt_events_detach(km_machine *m, struct kt_events *e);
+/* A recorder on the heap, attached to @m as its event hook. */
+struct kt_events *kt_events_new(km_machine *m);
+/* Detach from @m (NULL: already destroyed) and free. */
+void kt_events_free(km_machine *m, struct kt_events *e);
 void kt_events_reset(struct kt_events *e);
 unsigned kt_events_count(struct kt_events *e, enum km_event_type type);
 /* copy of the i-th event of @type, or fail the test */

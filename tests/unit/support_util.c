@@ -242,6 +242,7 @@ static void kt_event_hook(void *arg, const struct km_event *ev)
 	pthread_mutex_lock(&e->mu);
 	if (e->n < KT_MAX_EVENTS) {
 		struct kt_event *d = &e->ev[e->n++];
+		memset(d, 0, sizeof(*d));
 		d->type = ev->type;
 		d->color = ev->color;
 		d->nr_cleared = ev->nr_cleared;
@@ -250,23 +251,35 @@ static void kt_event_hook(void *arg, const struct km_event *ev)
 		d->nr_woken = ev->nr_woken;
 		for (unsigned i = 0; i < ev->nr_cleared && i < KT_MAX_CLEARED; i++)
 			d->cleared[i] = ev->cleared[i];
+		if (ev->type == KM_EV_FLUSH && ev->pkmap_count) {
+			d->has_counts = 1;
+			d->last_pkmap = ev->last_pkmap;
+			for (unsigned i = 0; i < ev->last_pkmap && i < KT_MAX_CLEARED; i++)
+				d->counts[i] = ev->pkmap_count[i];
+		}
 	} else {
 		e->lost++;
 	}
 	pthread_mutex_unlock(&e->mu);
 }
 
-void kt_events_attach(km_machine *m, struct kt_events *e)
+struct kt_events *kt_events_new(km_machine *m)
 {
+	struct kt_events *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
 	pthread_mutex_init(&e->mu, NULL);
-	e->n = e->lost = 0;
 	km_set_event_hook(m, kt_event_hook, e);
+	return e;
 }
 
-void kt_events_detach(km_machine *m, struct kt_events *e)
+void kt_events_free(km_machine *m, struct kt_events *e)
 {
-	km_set_event_hook(m, NULL, NULL);
+	if (m)
+		km_set_event_hook(m, NULL, NULL);
+	if (!e)
+		return;
 	pthread_mutex_destroy(&e->mu);
+	free(e);
 }
 
 void kt_events_reset(struct kt_events *e)
