@@ -1,0 +1,353 @@
+/*
+ * test_tasks.c - simulated tasks on one thread: sleeping on a full window,
+ * FIFO wake-ups and retries, a sleeping task's calls, per-task atomic
+ * sections, and local maps switched out and in with their task.
+ */
+#include "ktest.h"
+
+#include <string.h>
+
+#define NONE UINT64_MAX
+
+static km_task *new_task(km_machine *m)
+{
+	km_task *t = NULL;
+	KT_OK(km_task_create(m, &t));
+	assert_non_null(t);
+	return t;
+}
+
+static unsigned map_slot(km_machine *m, km_page *p)
+{
+	void *va;
+	KT_OK(km_kmap(m, p, &va));
+	return kt_slot_of(m, va);
+}
+
+static void sleep_wake_fifo(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 4, 0, KM_CHECK);
+	struct kt_events *ev = kt_events_new(m);
+	km_task *A = new_task(m), *B = new_task(m), *C = new_task(m);
+	km_page *p[8];
+	for (unsigned i = 0; i < 8; i++)
+		p[i] = kt_high(m, i);
+	void *va = (void *)0x5;
+
+	/* A fills the window: slots 1, 2, 3, then 0 after the wrap */
+	KT_OK(km_task_switch(m, A));
+	KT_EQ(map_slot(m, p[1]), 1);
+	KT_EQ(map_slot(m, p[2]), 2);
+	KT_EQ(map_slot(m, p[3]), 3);
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 0);
+	KT_EQ(map_slot(m, p[4]), 0);
+	KT_FLUSH_IS(ev, 0, NULL, 0); /* the wrap found nothing to clear */
+	for (unsigned i = 0; i < 4; i++)
+		KT_SLOT(m, i, 2, kt_pfn(m, p[i ? i : 4]));
+
+	/* B and C need new pages: they sleep */
+	KT_OK(km_task_switch(m, B));
+	KT_RC(km_kmap(m, p[5], &va), -KM_ESLEEPING);
+	assert_ptr_equal(va, (void *)0x5);
+	KT_EQ(km_task_state(m, B), KM_TASK_SLEEPING);
+	KT_EQ(km_task_state(m, A), KM_TASK_RUNNING);
+	struct kt_event se = kt_events_nth(ev, KM_EV_SLEEP, 0);
+	assert_ptr_equal(se.task, B);
+	KT_EQ(se.color, 0);
+	/* whatever a sleeping current task tries, it is asleep */
+	KT_RC(km_kmap(m, kt_low(m, 1), &va), -KM_ESLEEPING);
+	KT_RC(km_kmap(m, p[1], &va), -KM_ESLEEPING);
+	KT_RC(km_kunmap(m, p[1]), -KM_ESLEEPING);
+	KT_RC(km_kmap_local_page(m, p[6], &va), -KM_ESLEEPING);
+	KT_RC(km_kmap_atomic(m, kt_low(m, 1), &va), -KM_ESLEEPING);
+	KT_EQ(kt_stats(m).sleeps, 1); /* none of that slept again */
+	KT_SLOT(m, 1, 2, kt_pfn(m, p[1]));
+
+	KT_OK(km_task_switch(m, C));
+	KT_RC(km_kmap(m, p[6], &va), -KM_ESLEEPING);
+	KT_EQ(km_task_state(m, C), KM_TASK_SLEEPING);
+	assert_ptr_equal(kt_events_nth(ev, KM_EV_SLEEP, 1).task, C);
+	assert_null(km_task_next_woken(m));
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 3); /* each attempt wrapped once */
+	KT_FLUSH_IS(ev, 1, NULL, 0);
+	KT_FLUSH_IS(ev, 2, NULL, 0);
+
+	/* a sleeping task cannot be destroyed */
+	KT_RC(km_task_destroy(m, B), -EBUSY);
+
+	/* A drops a user of p[2]: count 2 -> 1 wakes both sleepers */
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kmap(m, p[2], &va)); /* count 3: no wake-up yet */
+	KT_OK(km_kunmap(m, p[2]));
+	KT_EQ(kt_events_count(ev, KM_EV_WAKE), 0);
+	KT_EQ(km_task_state(m, B), KM_TASK_SLEEPING);
+	KT_OK(km_kunmap(m, p[2]));
+	KT_SLOT(m, 2, 1, kt_pfn(m, p[2]));
+	KT_EQ(kt_events_count(ev, KM_EV_WAKE), 1);
+	KT_EQ(kt_events_nth(ev, KM_EV_WAKE, 0).nr_woken, 2);
+	KT_EQ(km_task_state(m, B), KM_TASK_WOKEN);
+	KT_EQ(km_task_state(m, C), KM_TASK_WOKEN);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(s.sleeps, 2);
+	KT_EQ(s.wakeups, 1);
+
+	/* handed back in the order they went to sleep */
+	assert_ptr_equal(km_task_next_woken(m), B);
+	KT_EQ(km_task_state(m, B), KM_TASK_RUNNING);
+	KT_EQ(km_task_state(m, C), KM_TASK_WOKEN);
+	assert_ptr_equal(km_task_next_woken(m), C);
+	assert_null(km_task_next_woken(m));
+	KT_EQ(km_task_state(m, C), KM_TASK_RUNNING);
+
+	/* B retries: the wrap flushes slot 2 and B takes it */
+	KT_OK(km_task_switch(m, B));
+	KT_EQ(map_slot(m, p[5]), 2);
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 4);
+	static const unsigned two[] = { 2 };
+	KT_FLUSH_IS(ev, 3, two, 1);
+	assert_null(km_page_address(m, p[2]));
+	/* C retries: full again, back to sleep */
+	KT_OK(km_task_switch(m, C));
+	KT_RC(km_kmap(m, p[6], &va), -KM_ESLEEPING);
+	KT_EQ(km_task_state(m, C), KM_TASK_SLEEPING);
+	KT_EQ(kt_stats(m).sleeps, 3);
+	KT_FLUSH_IS(ev, 4, NULL, 0);
+
+	/* B (running) releases p[5]: C wakes and gets slot 2 back */
+	KT_OK(km_task_switch(m, B));
+	KT_OK(km_kunmap(m, p[5]));
+	assert_ptr_equal(km_task_next_woken(m), C);
+	assert_null(km_task_next_woken(m));
+	KT_OK(km_task_switch(m, C));
+	KT_EQ(map_slot(m, p[6]), 2);
+
+	/* a persistent mapping is global: anyone may kunmap it */
+	KT_OK(km_kunmap(m, p[1]));
+	KT_OK(km_kunmap(m, p[6]));
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kunmap(m, p[3]));
+	KT_OK(km_kunmap(m, p[4]));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_EQ(kt_stats(m).in_use, 0);
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_task_destroy(m, A));
+	KT_OK(km_task_destroy(m, B));
+	KT_OK(km_task_destroy(m, C));
+	KT_STATS_SANE(m);
+	KT_CHECK(m);
+	kt_events_free(m, ev);
+	km_machine_destroy(m);
+}
+
+/* FIFO is the order of going to sleep, not of creation. */
+static void fifo_is_sleep_order(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 2, 0, KM_CHECK);
+	km_task *t[5];
+	for (unsigned i = 0; i < 5; i++)
+		t[i] = new_task(m);
+	void *va;
+	KT_OK(km_task_switch(m, t[0]));
+	KT_OK(km_kmap(m, kt_high(m, 0), &va));
+	KT_OK(km_kmap(m, kt_high(m, 1), &va));
+	static const unsigned order[] = { 3, 1, 4, 2 };
+	for (unsigned i = 0; i < 4; i++) {
+		KT_OK(km_task_switch(m, t[order[i]]));
+		KT_RC(km_kmap(m, kt_high(m, 10 + i), &va), -KM_ESLEEPING);
+	}
+	KT_OK(km_task_switch(m, t[0]));
+	KT_OK(km_kunmap(m, kt_high(m, 0)));
+	for (unsigned i = 0; i < 4; i++) {
+		km_task *w = km_task_next_woken(m);
+		if (w != t[order[i]])
+			fail_msg("woken #%u is not the task that slept #%u", i, i);
+	}
+	assert_null(km_task_next_woken(m));
+	/* only one of them can have the freed slot */
+	unsigned ok = 0, slept = 0;
+	for (unsigned i = 0; i < 4; i++) {
+		KT_OK(km_task_switch(m, t[order[i]]));
+		int r = km_kmap(m, kt_high(m, 10 + i), &va);
+		if (r == 0)
+			ok++;
+		else if (r == -KM_ESLEEPING)
+			slept++;
+		else
+			fail_msg("retry returned %d (%s)", r, km_strerror(r));
+	}
+	KT_EQ(ok, 1);
+	KT_EQ(slept, 3);
+	KT_CHECK(m);
+	km_machine_destroy(m); /* sleeping tasks are freed with the machine */
+}
+
+static void task_basics(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 8, 0, KM_CHECK);
+	km_task *a = new_task(m), *b = new_task(m);
+	KT_EQ(km_task_state(m, a), KM_TASK_RUNNING);
+	KT_EQ(km_task_local_depth(m, a), 0);
+	KT_RC(km_task_local_depth(m, NULL), -EINVAL);
+	KT_RC(km_task_create(m, NULL), -EINVAL);
+	KT_RC(km_task_destroy(m, NULL), -EINVAL);
+	KT_RC(km_task_switch(NULL, a), -EINVAL);
+	KT_OK(km_task_switch(m, a));
+	KT_OK(km_task_switch(m, a)); /* already current */
+	KT_RC(km_task_destroy(m, a), -EBUSY);
+	KT_OK(km_task_switch(m, b));
+	KT_OK(km_task_destroy(m, a)); /* no longer current */
+
+	/* atomic sections belong to the task */
+	void *va, *vl;
+	km_page *lo = kt_low(m, 77);
+	KT_OK(km_kmap_atomic(m, lo, &vl));
+	KT_EQ(km_in_atomic(m), 1);
+	KT_RC(km_task_destroy(m, b), -EBUSY);
+	KT_OK(km_task_switch(m, NULL));
+	KT_EQ(km_in_atomic(m), 0);
+	KT_OK(km_kmap(m, kt_high(m, 0), &va));
+	KT_OK(km_kunmap(m, kt_high(m, 0)));
+	KT_OK(km_task_switch(m, b));
+	KT_EQ(km_in_atomic(m), 1);
+	KT_RC(km_kmap(m, kt_high(m, 0), &va), -KM_EATOMIC);
+	KT_OK(km_kunmap_atomic(m, vl));
+	KT_EQ(km_in_atomic(m), 0);
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_task_destroy(m, b));
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
+static void local_maps_switch(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 8, 0, KM_CHECK);
+	km_task *A = new_task(m), *B = new_task(m);
+	km_page *pa = kt_high(m, 0), *pb = kt_high(m, 1), *pt = kt_high(m, 2);
+	void *xa, *xb, *xt;
+	char buf[16];
+
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kmap_local_page(m, pa, &xa));
+	KT_OK(km_write(m, xa, "task A", 7));
+	KT_EQ(km_task_local_depth(m, A), 1);
+
+	KT_OK(km_task_switch(m, B));
+	/* A's mapping is switched out: nothing at that address for B */
+	KT_RC(km_read(m, xa, buf, 1), -EFAULT);
+	KT_EQ(km_task_local_depth(m, B), 0);
+	KT_OK(km_kmap_local_page(m, pb, &xb));
+	assert_ptr_equal(xb, xa); /* the same stack index, the same address */
+	KT_OK(km_write(m, xb, "task B", 7));
+	assert_ptr_equal(km_kmap_to_page(m, xb), pb);
+
+	for (unsigned round = 0; round < 3; round++) {
+		KT_OK(km_task_switch(m, A));
+		KT_OK(km_read(m, xa, buf, 7));
+		assert_string_equal(buf, "task A");
+		assert_ptr_equal(km_kmap_to_page(m, xa), pa);
+		KT_CHECK(m);
+		KT_OK(km_task_switch(m, B));
+		KT_OK(km_read(m, xa, buf, 7));
+		assert_string_equal(buf, "task B");
+		KT_CHECK(m);
+	}
+	KT_EQ(kt_stats(m).tlb_stale, 0);
+
+	/* the thread's own task: its own stack, index 0 at the same address */
+	KT_OK(km_task_switch(m, NULL));
+	KT_RC(km_read(m, xa, buf, 1), -EFAULT);
+	KT_OK(km_kmap_local_page(m, pt, &xt));
+	assert_ptr_equal(xt, xa);
+	KT_OK(km_write(m, xt, "thread", 7));
+
+	/* leaks: both tasks' local maps, listed by task */
+	struct km_leak lk[4];
+	KT_EQ(km_leaks(m, lk, 4), 2);
+	assert_ptr_equal(lk[0].task, A);
+	KT_EQ(lk[0].pfn, kt_pfn(m, pa));
+	KT_EQ(lk[0].local, 1);
+	assert_ptr_equal(lk[1].task, B);
+	KT_EQ(lk[1].pfn, kt_pfn(m, pb));
+	/* a task that holds local maps cannot be destroyed */
+	KT_RC(km_task_destroy(m, A), -EBUSY);
+
+	/* each releases its own */
+	KT_OK(km_kunmap_local(m, xt));
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_read(m, xa, buf, 7));
+	assert_string_equal(buf, "task A");
+	KT_OK(km_kunmap_local(m, xa));
+	KT_OK(km_task_switch(m, B));
+	KT_OK(km_kunmap_local(m, xb));
+	KT_OK(km_task_switch(m, NULL));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_OK(km_task_destroy(m, A));
+	KT_OK(km_task_destroy(m, B));
+	/* the bytes stayed in the pages */
+	KT_OK(km_memcpy_from_page(m, buf, pa, 0, 7));
+	assert_string_equal(buf, "task A");
+	KT_OK(km_memcpy_from_page(m, buf, pb, 0, 7));
+	assert_string_equal(buf, "task B");
+	KT_OK(km_memcpy_from_page(m, buf, pt, 0, 7));
+	assert_string_equal(buf, "thread");
+	KT_EQ(kt_stats(m).tlb_stale, 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
+/* Deeper stacks switch whole: 15 entries each. */
+static void full_stacks_switch(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 8, 0, KM_CHECK);
+	km_task *t[2] = { new_task(m), new_task(m) };
+	void *va[2][15];
+	for (unsigned k = 0; k < 2; k++) {
+		KT_OK(km_task_switch(m, t[k]));
+		for (unsigned i = 0; i < 15; i++) {
+			KT_OK(km_kmap_local_page(m, kt_high(m, 100 * k + i), &va[k][i]));
+			unsigned char c = (unsigned char)(16 * k + i);
+			KT_OK(km_write(m, va[k][i], &c, 1));
+		}
+	}
+	for (unsigned round = 0; round < 4; round++) {
+		unsigned k = round & 1;
+		KT_OK(km_task_switch(m, t[k]));
+		KT_EQ(km_task_local_depth(m, t[k]), 15);
+		for (unsigned i = 0; i < 15; i++) {
+			unsigned char c;
+			KT_OK(km_read(m, va[k][i], &c, 1));
+			KT_EQ(c, 16 * k + i);
+			assert_ptr_equal(km_kmap_to_page(m, va[k][i]),
+			                 kt_high(m, 100 * k + i));
+		}
+		KT_CHECK(m);
+	}
+	KT_EQ(km_leaks(m, NULL, 0), 30);
+	for (unsigned k = 0; k < 2; k++) {
+		KT_OK(km_task_switch(m, t[k]));
+		for (int i = 14; i >= 0; i--)
+			KT_OK(km_kunmap_local(m, va[k][i]));
+	}
+	KT_OK(km_task_switch(m, NULL));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_EQ(kt_stats(m).tlb_stale, 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sleep_wake_fifo),
+		cmocka_unit_test(fifo_is_sleep_order),
+		cmocka_unit_test(task_basics),
+		cmocka_unit_test(local_maps_switch),
+		cmocka_unit_test(full_stacks_switch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
