@@ -1,0 +1,687 @@
+/*
+ * refmodel.c - independent reference model of `kmap replay` (policy linux).
+ *
+ * Written from ../shared/spec/trace.md and Linux's mm/highmem.c as quoted in
+ * ../shared/seeds/001* (kmap_high, map_new_virtual, flush_all_zero_pkmaps,
+ * kunmap_high) with xtensa's colour hooks:
+ *
+ *   get_pkmap_color(page)      = pfn % N
+ *   get_next_pkmap_nr(c)       : cursor[c] = (cursor[c] + N) & (LAST_PKMAP-1);
+ *                                return cursor[c] + c
+ *   no_more_pkmaps(nr, c)      = nr < N
+ *   get_pkmap_entries_count(c) = LAST_PKMAP / N
+ *   one wait queue per colour
+ *
+ * Decisions beyond trace.md (from the brief that asked for this model):
+ *  - error checks, in order: the task is asleep; pfn >= max_pfn; then per op
+ *    (see the op functions below);
+ *  - a kunmap that leaves a count at 1 wakes every task asleep on the page's
+ *    colour right after its own record; they retry in the order in which they
+ *    went to sleep, each from the top of kmap_high (a page mapped meanwhile
+ *    is a hit); one that sleeps again goes to the back of the queue;
+ *  - summary counters and leak/deadlock order as documented at ref_finish().
+ */
+#include "refmodel.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct ref_profile_info ref_profiles[REF_NPROFILES] = {
+	[REF_X86_32] = { "x86-32", 0xc0000000u, 227326, 2ull << 30, 4ull << 30, 1024 },
+	[REF_X86_32_PAE] = { "x86-32-pae", 0xc0000000u, 228350, 16ull << 30, 64ull << 30, 512 },
+	[REF_ARM] = { "arm", 0xc0000000u, 196608, 2ull << 30, 4ull << 30, 512 },
+	[REF_ARM_2G] = { "arm-2g", 0x80000000u, 458752, 2ull << 30, 4ull << 30, 512 },
+};
+
+const char *const ref_op_names[REF_NOPS] = {
+	[REF_KMAP] = "kmap",
+	[REF_KUNMAP] = "kunmap",
+	[REF_KMAP_LOCAL] = "kmap_local",
+	[REF_KUNMAP_LOCAL] = "kunmap_local",
+	[REF_KMAP_ATOMIC] = "kmap_atomic",
+	[REF_KUNMAP_ATOMIC] = "kunmap_atomic",
+	[REF_WRITE] = "write",
+	[REF_READ] = "read",
+	[REF_FLUSH_UNUSED] = "flush_unused",
+};
+
+int ref_profile_by_name(const char *name)
+{
+	for (int i = 0; i < REF_NPROFILES; i++)
+		if (strcmp(ref_profiles[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int ref_op_by_name(const char *name)
+{
+	for (int i = 0; i < REF_NOPS; i++)
+		if (strcmp(ref_op_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ helpers --- */
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p) {
+		fprintf(stderr, "refmodel: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static void *xcalloc(size_t a, size_t b)
+{
+	void *p = calloc(a ? a : 1, b ? b : 1);
+	if (!p) {
+		fprintf(stderr, "refmodel: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fprintf(stderr, "refmodel: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------- state ---- */
+
+struct local_ent {
+	uint64_t pfn;
+	int atomic; /* pushed by kmap_atomic (1) or kmap_local (0) */
+};
+
+struct task {
+	char *name;
+	int asleep;
+	uint64_t sleep_pfn; /* the kmap it sleeps in */
+	long sleep_line;
+	int atomic_depth; /* open kmap_atomic sections, lowmem ones included */
+	int nlocal;
+	struct local_ent local[REF_LOCAL_MAX];
+};
+
+struct slot {
+	uint64_t pfn;   /* meaningful when count > 0 */
+	unsigned count; /* pkmap_count[]: 0 free, 1 free but mapped, n>1 n-1 users */
+};
+
+struct waitq {
+	int *tasks;
+	int n, cap;
+};
+
+struct mempage {
+	uint64_t pfn;
+	uint8_t *bytes; /* NULL: empty bucket */
+};
+
+struct ref_model {
+	enum ref_profile profile;
+	uint64_t page_offset;
+	uint64_t max_pfn;
+	uint64_t highmem_start;
+	unsigned last_pkmap; /* LAST_PKMAP */
+	unsigned colors;     /* N */
+	uint64_t pkmap_base, local_base;
+	FILE *out;
+
+	struct slot *slots;
+	unsigned *cursor; /* per colour */
+	struct waitq *wq; /* per colour */
+
+	struct task *tasks;
+	int ntasks, taskcap;
+
+	/* Physical memory: only pages ever written, open addressing. */
+	struct mempage *mem;
+	size_t memcap, memused;
+
+	/* Summary counters. */
+	long ops, errors, n_new, n_hits, n_lowmem, flushes, tlb_flushes, sleeps;
+};
+
+uint64_t ref_layout_highmem_start(enum ref_profile profile, uint64_t pkmap_base)
+{
+	const struct ref_profile_info *pi = &ref_profiles[profile];
+	const uint64_t vmalloc_reserve = 128ull << 20;
+
+	if (profile != REF_X86_32 && profile != REF_X86_32_PAE)
+		return pi->highmem_start;
+	uint64_t vmalloc_end = pkmap_base - 2 * REF_PAGE_SIZE;
+	if (vmalloc_end < pi->page_offset + vmalloc_reserve)
+		return 0;
+	return (vmalloc_end - pi->page_offset - vmalloc_reserve) / REF_PAGE_SIZE;
+}
+
+struct ref_model *ref_new(enum ref_profile profile, uint64_t mem,
+			  unsigned last_pkmap, unsigned colors, uint64_t highmem_start,
+			  uint64_t pkmap_base, uint64_t local_base, FILE *out)
+{
+	struct ref_model *m = xcalloc(1, sizeof(*m));
+
+	m->profile = profile;
+	m->page_offset = ref_profiles[profile].page_offset;
+	m->max_pfn = mem / REF_PAGE_SIZE;
+	m->highmem_start = highmem_start < m->max_pfn ? highmem_start : m->max_pfn;
+	m->last_pkmap = last_pkmap;
+	m->colors = colors;
+	m->pkmap_base = pkmap_base;
+	m->local_base = local_base;
+	m->out = out;
+	m->slots = xcalloc(last_pkmap, sizeof(*m->slots));
+	m->cursor = xcalloc(colors, sizeof(*m->cursor));
+	m->wq = xcalloc(colors, sizeof(*m->wq));
+	return m;
+}
+
+void ref_free(struct ref_model *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < m->ntasks; i++)
+		free(m->tasks[i].name);
+	free(m->tasks);
+	for (unsigned c = 0; c < m->colors; c++)
+		free(m->wq[c].tasks);
+	free(m->wq);
+	free(m->cursor);
+	free(m->slots);
+	for (size_t i = 0; i < m->memcap; i++)
+		free(m->mem[i].bytes);
+	free(m->mem);
+	free(m);
+}
+
+int ref_task(struct ref_model *m, const char *name)
+{
+	for (int i = 0; i < m->ntasks; i++)
+		if (strcmp(m->tasks[i].name, name) == 0)
+			return i;
+	if (m->ntasks == m->taskcap) {
+		m->taskcap = m->taskcap ? 2 * m->taskcap : 8;
+		m->tasks = xrealloc(m->tasks, (size_t)m->taskcap * sizeof(*m->tasks));
+	}
+	struct task *t = &m->tasks[m->ntasks];
+	memset(t, 0, sizeof(*t));
+	size_t n = strlen(name);
+	t->name = xmalloc(n + 1);
+	memcpy(t->name, name, n + 1);
+	return m->ntasks++;
+}
+
+int ref_ntasks(const struct ref_model *m) { return m->ntasks; }
+const char *ref_task_name(const struct ref_model *m, int task) { return m->tasks[task].name; }
+uint64_t ref_max_pfn(const struct ref_model *m) { return m->max_pfn; }
+uint64_t ref_highmem_start(const struct ref_model *m) { return m->highmem_start; }
+int ref_task_asleep(const struct ref_model *m, int task) { return m->tasks[task].asleep; }
+uint64_t ref_task_sleep_pfn(const struct ref_model *m, int task) { return m->tasks[task].sleep_pfn; }
+int ref_task_atomic_depth(const struct ref_model *m, int task) { return m->tasks[task].atomic_depth; }
+int ref_task_nlocal(const struct ref_model *m, int task) { return m->tasks[task].nlocal; }
+uint64_t ref_task_local_pfn(const struct ref_model *m, int task, int i) { return m->tasks[task].local[i].pfn; }
+int ref_task_local_atomic(const struct ref_model *m, int task, int i) { return m->tasks[task].local[i].atomic; }
+
+/* ------------------------------------------------------------ memory ---- */
+
+static size_t mem_hash(uint64_t pfn, size_t cap)
+{
+	return (size_t)((pfn * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
+
+static uint8_t *mem_find(const struct ref_model *m, uint64_t pfn)
+{
+	if (!m->memcap)
+		return NULL;
+	for (size_t i = mem_hash(pfn, m->memcap);; i = (i + 1) & (m->memcap - 1)) {
+		if (!m->mem[i].bytes)
+			return NULL;
+		if (m->mem[i].pfn == pfn)
+			return m->mem[i].bytes;
+	}
+}
+
+static uint8_t *mem_get(struct ref_model *m, uint64_t pfn)
+{
+	uint8_t *p = mem_find(m, pfn);
+	if (p)
+		return p;
+	if (2 * (m->memused + 1) > m->memcap) {
+		size_t ncap = m->memcap ? 2 * m->memcap : 64;
+		struct mempage *nm = xcalloc(ncap, sizeof(*nm));
+		for (size_t i = 0; i < m->memcap; i++) {
+			if (!m->mem[i].bytes)
+				continue;
+			size_t j = mem_hash(m->mem[i].pfn, ncap);
+			while (nm[j].bytes)
+				j = (j + 1) & (ncap - 1);
+			nm[j] = m->mem[i];
+		}
+		free(m->mem);
+		m->mem = nm;
+		m->memcap = ncap;
+	}
+	size_t i = mem_hash(pfn, m->memcap);
+	while (m->mem[i].bytes)
+		i = (i + 1) & (m->memcap - 1);
+	m->mem[i].pfn = pfn;
+	m->mem[i].bytes = xcalloc(REF_PAGE_SIZE, 1);
+	m->memused++;
+	return m->mem[i].bytes;
+}
+
+/* ------------------------------------------------------------ output ---- */
+
+static void emit(struct ref_model *m, const char *fmt, ...)
+{
+	if (!m->out)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(m->out, fmt, ap);
+	va_end(ap);
+}
+
+static int is_lowmem(const struct ref_model *m, uint64_t pfn)
+{
+	return pfn < m->highmem_start;
+}
+
+static uint64_t lowmem_vaddr(const struct ref_model *m, uint64_t pfn)
+{
+	return m->page_offset + pfn * REF_PAGE_SIZE;
+}
+
+static uint64_t pkmap_vaddr(const struct ref_model *m, unsigned slot)
+{
+	return m->pkmap_base + (uint64_t)slot * REF_PAGE_SIZE;
+}
+
+static uint64_t local_vaddr(const struct ref_model *m, int idx)
+{
+	return m->local_base - (uint64_t)idx * REF_PAGE_SIZE;
+}
+
+/* The common head of an operation record: up to and including "pfn"
+ * (and "offset","len" for read/write). */
+static void rec_head(struct ref_model *m, long line, int task, enum ref_op op,
+		     uint64_t pfn, uint64_t offset, size_t len)
+{
+	emit(m, "{\"line\":%ld,\"task\":\"%s\",\"op\":\"%s\"", line,
+	     m->tasks[task].name, ref_op_names[op]);
+	if (op != REF_FLUSH_UNUSED)
+		emit(m, ",\"pfn\":%llu", (unsigned long long)pfn);
+	if (op == REF_WRITE || op == REF_READ)
+		emit(m, ",\"offset\":%llu,\"len\":%llu", (unsigned long long)offset,
+		     (unsigned long long)len);
+}
+
+static void rec_tail(struct ref_model *m, int resumed)
+{
+	if (resumed)
+		emit(m, ",\"resumed\":true");
+	emit(m, "}\n");
+}
+
+static enum ref_result rec_error(struct ref_model *m, long line, int task,
+				 enum ref_op op, uint64_t pfn, uint64_t offset,
+				 size_t len, const char *msg)
+{
+	rec_head(m, line, task, op, pfn, offset, len);
+	emit(m, ",\"result\":\"error\",\"error\":\"%s\"}\n", msg);
+	m->errors++;
+	return REF_ERROR;
+}
+
+/* -------------------------------------------------------------- pkmap --- */
+
+static int pkmap_lookup(const struct ref_model *m, uint64_t pfn)
+{
+	for (unsigned s = 0; s < m->last_pkmap; s++)
+		if (m->slots[s].count > 0 && m->slots[s].pfn == pfn)
+			return (int)s;
+	return -1;
+}
+
+unsigned ref_pkmap_count(const struct ref_model *m, uint64_t pfn)
+{
+	int s = pkmap_lookup(m, pfn);
+	return s < 0 ? 0 : m->slots[s].count;
+}
+
+int ref_kmap_would_sleep(const struct ref_model *m, uint64_t pfn)
+{
+	if (pkmap_lookup(m, pfn) >= 0)
+		return 0;
+	/* map_new_virtual() probes a whole round of the colour's slots after
+	 * the wrap's flush, so it only fails when none has a count below 2. */
+	for (unsigned s = (unsigned)(pfn % m->colors); s < m->last_pkmap; s += m->colors)
+		if (m->slots[s].count < 2)
+			return 0;
+	return 1;
+}
+
+/* flush_all_zero_pkmaps(): every slot with count 1 goes back to 0. */
+static void flush_all_zero_pkmaps(struct ref_model *m)
+{
+	int any = 0;
+	m->flushes++;
+	emit(m, "{\"event\":\"flush\",\"cleared\":[");
+	for (unsigned i = 0; i < m->last_pkmap; i++) {
+		if (m->slots[i].count != 1)
+			continue;
+		m->slots[i].count = 0; /* pte_clear + set_page_address(page, NULL) */
+		emit(m, "%s%u", any ? "," : "", i);
+		any = 1;
+	}
+	if (any)
+		m->tlb_flushes++;
+	emit(m, "],\"tlb_flush\":%s}\n", any ? "true" : "false");
+}
+
+static void waitq_push(struct waitq *q, int task)
+{
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 8;
+		q->tasks = xrealloc(q->tasks, (size_t)q->cap * sizeof(*q->tasks));
+	}
+	q->tasks[q->n++] = task;
+}
+
+/*
+ * kmap_high() with map_new_virtual() inlined. Emits the record (ok or
+ * sleep) for line/task, with "resumed" when this is a retry after a wake-up.
+ */
+static enum ref_result kmap_high(struct ref_model *m, long line, int task,
+				 uint64_t pfn, int resumed)
+{
+	struct task *t = &m->tasks[task];
+	int s = pkmap_lookup(m, pfn); /* page_address(page) */
+	const char *how = "hit";
+
+	if (s < 0) {
+		/* map_new_virtual() */
+		unsigned n = m->colors, mask = m->last_pkmap - 1;
+		unsigned color = (unsigned)(pfn % n);
+		unsigned count = m->last_pkmap / n; /* get_pkmap_entries_count */
+		unsigned nr;
+
+		for (;;) {
+			m->cursor[color] = (m->cursor[color] + n) & mask;
+			nr = m->cursor[color] + color;
+			if (nr < n) { /* no_more_pkmaps */
+				flush_all_zero_pkmaps(m);
+				count = m->last_pkmap / n;
+			}
+			if (!m->slots[nr].count)
+				break; /* found a usable entry */
+			if (--count)
+				continue;
+			/* Sleep on this colour's queue. */
+			t->asleep = 1;
+			t->sleep_pfn = pfn;
+			t->sleep_line = line;
+			waitq_push(&m->wq[color], task);
+			m->sleeps++;
+			rec_head(m, line, task, REF_KMAP, pfn, 0, 0);
+			emit(m, ",\"result\":\"sleep\"");
+			rec_tail(m, resumed);
+			return REF_SLEEP;
+		}
+		m->slots[nr].pfn = pfn;
+		m->slots[nr].count = 1;
+		s = (int)nr;
+		how = "new";
+		m->n_new++;
+	} else {
+		m->n_hits++;
+	}
+	m->slots[s].count++;
+	rec_head(m, line, task, REF_KMAP, pfn, 0, 0);
+	emit(m, ",\"result\":\"ok\",\"how\":\"%s\",\"slot\":%d,\"vaddr\":\"0x%llx\"",
+	     how, s, (unsigned long long)pkmap_vaddr(m, (unsigned)s));
+	rec_tail(m, resumed);
+	return REF_OK;
+}
+
+/* Wake every task asleep on colour c; each retries, in queue order. */
+static void wake_colour(struct ref_model *m, unsigned c)
+{
+	struct waitq *q = &m->wq[c];
+	int n = q->n;
+	if (!n)
+		return;
+	int *woken = xmalloc((size_t)n * sizeof(*woken));
+	memcpy(woken, q->tasks, (size_t)n * sizeof(*woken));
+	q->n = 0;
+	for (int i = 0; i < n; i++) {
+		struct task *t = &m->tasks[woken[i]];
+		t->asleep = 0;
+		kmap_high(m, t->sleep_line, woken[i], t->sleep_pfn, 1);
+	}
+	free(woken);
+}
+
+/* ---------------------------------------------------------------- ops --- */
+
+static enum ref_result op_kmap(struct ref_model *m, long line, int task, uint64_t pfn)
+{
+	struct task *t = &m->tasks[task];
+	if (t->atomic_depth > 0)
+		return rec_error(m, line, task, REF_KMAP, pfn, 0, 0, "sleeping in atomic context");
+	if (is_lowmem(m, pfn)) {
+		m->n_lowmem++;
+		rec_head(m, line, task, REF_KMAP, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"how\":\"lowmem\",\"vaddr\":\"0x%llx\"}\n",
+		     (unsigned long long)lowmem_vaddr(m, pfn));
+		return REF_OK;
+	}
+	return kmap_high(m, line, task, pfn, 0);
+}
+
+static enum ref_result op_kunmap(struct ref_model *m, long line, int task, uint64_t pfn)
+{
+	struct task *t = &m->tasks[task];
+	if (t->atomic_depth > 0)
+		return rec_error(m, line, task, REF_KUNMAP, pfn, 0, 0, "sleeping in atomic context");
+	if (is_lowmem(m, pfn)) {
+		rec_head(m, line, task, REF_KUNMAP, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"how\":\"lowmem\"}\n");
+		return REF_OK;
+	}
+	int s = pkmap_lookup(m, pfn);
+	if (s < 0)
+		return rec_error(m, line, task, REF_KUNMAP, pfn, 0, 0, "page is not mapped");
+	if (m->slots[s].count == 1)
+		return rec_error(m, line, task, REF_KUNMAP, pfn, 0, 0, "page has no users");
+	m->slots[s].count--;
+	rec_head(m, line, task, REF_KUNMAP, pfn, 0, 0);
+	emit(m, ",\"result\":\"ok\",\"slot\":%d}\n", s);
+	if (m->slots[s].count == 1)
+		wake_colour(m, (unsigned)(pfn % m->colors));
+	return REF_OK;
+}
+
+static enum ref_result op_kmap_local(struct ref_model *m, long line, int task,
+				     enum ref_op op, uint64_t pfn)
+{
+	struct task *t = &m->tasks[task];
+	int atomic = op == REF_KMAP_ATOMIC;
+	if (is_lowmem(m, pfn)) {
+		if (atomic)
+			t->atomic_depth++;
+		m->n_lowmem++;
+		rec_head(m, line, task, op, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"how\":\"lowmem\",\"vaddr\":\"0x%llx\"}\n",
+		     (unsigned long long)lowmem_vaddr(m, pfn));
+		return REF_OK;
+	}
+	if (t->nlocal >= REF_LOCAL_MAX)
+		return rec_error(m, line, task, op, pfn, 0, 0, "too many local mappings (15 at most)");
+	int idx = t->nlocal++;
+	t->local[idx].pfn = pfn;
+	t->local[idx].atomic = atomic;
+	if (atomic)
+		t->atomic_depth++;
+	rec_head(m, line, task, op, pfn, 0, 0);
+	emit(m, ",\"result\":\"ok\",\"how\":\"local\",\"slot\":%d,\"vaddr\":\"0x%llx\"}\n",
+	     idx, (unsigned long long)local_vaddr(m, idx));
+	return REF_OK;
+}
+
+static enum ref_result op_kunmap_local(struct ref_model *m, long line, int task,
+				       enum ref_op op, uint64_t pfn)
+{
+	struct task *t = &m->tasks[task];
+	int atomic = op == REF_KUNMAP_ATOMIC;
+	if (atomic && t->atomic_depth == 0)
+		return rec_error(m, line, task, op, pfn, 0, 0, "no atomic section open");
+	if (is_lowmem(m, pfn)) {
+		if (atomic)
+			t->atomic_depth--;
+		rec_head(m, line, task, op, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"how\":\"lowmem\"}\n");
+		return REF_OK;
+	}
+	int found = 0;
+	for (int i = 0; i < t->nlocal; i++)
+		if (t->local[i].pfn == pfn)
+			found = 1;
+	if (!found)
+		return rec_error(m, line, task, op, pfn, 0, 0, "no local mapping of the page");
+	int top = t->nlocal - 1;
+	if (t->local[top].pfn != pfn)
+		return rec_error(m, line, task, op, pfn, 0, 0, "not the newest local mapping");
+	if (t->local[top].atomic != atomic)
+		return rec_error(m, line, task, op, pfn, 0, 0, "local mapping of the other kind");
+	t->nlocal--;
+	if (atomic)
+		t->atomic_depth--;
+	rec_head(m, line, task, op, pfn, 0, 0);
+	emit(m, ",\"result\":\"ok\",\"slot\":%d}\n", top);
+	return REF_OK;
+}
+
+static int has_live_mapping(const struct ref_model *m, int task, uint64_t pfn)
+{
+	if (is_lowmem(m, pfn))
+		return 1;
+	if (ref_pkmap_count(m, pfn) >= 2)
+		return 1;
+	const struct task *t = &m->tasks[task];
+	for (int i = 0; i < t->nlocal; i++)
+		if (t->local[i].pfn == pfn)
+			return 1;
+	return 0;
+}
+
+static enum ref_result op_rw(struct ref_model *m, long line, int task, enum ref_op op,
+			     uint64_t pfn, uint64_t offset, const uint8_t *data, size_t len)
+{
+	if (offset >= REF_PAGE_SIZE || offset + len > REF_PAGE_SIZE)
+		return rec_error(m, line, task, op, pfn, offset, len, "past the end of the page");
+	if (!has_live_mapping(m, task, pfn))
+		return rec_error(m, line, task, op, pfn, offset, len, "no live mapping of the page");
+	rec_head(m, line, task, op, pfn, offset, len);
+	if (op == REF_WRITE) {
+		if (len)
+			memcpy(mem_get(m, pfn) + offset, data, len);
+		emit(m, ",\"result\":\"ok\"}\n");
+	} else {
+		const uint8_t *p = mem_find(m, pfn);
+		emit(m, ",\"result\":\"ok\",\"data\":\"");
+		for (size_t i = 0; i < len; i++)
+			emit(m, "%02x", p ? p[offset + i] : 0);
+		emit(m, "\"}\n");
+	}
+	return REF_OK;
+}
+
+enum ref_result ref_exec(struct ref_model *m, long line, int task,
+			 enum ref_op op, uint64_t pfn, uint64_t offset,
+			 const uint8_t *data, size_t len)
+{
+	m->ops++;
+	if (m->tasks[task].asleep)
+		return rec_error(m, line, task, op, pfn, offset, len, "task is asleep");
+	if (op != REF_FLUSH_UNUSED && pfn >= m->max_pfn)
+		return rec_error(m, line, task, op, pfn, offset, len, "pfn beyond memory");
+	switch (op) {
+	case REF_KMAP:
+		return op_kmap(m, line, task, pfn);
+	case REF_KUNMAP:
+		return op_kunmap(m, line, task, pfn);
+	case REF_KMAP_LOCAL:
+	case REF_KMAP_ATOMIC:
+		return op_kmap_local(m, line, task, op, pfn);
+	case REF_KUNMAP_LOCAL:
+	case REF_KUNMAP_ATOMIC:
+		return op_kunmap_local(m, line, task, op, pfn);
+	case REF_WRITE:
+	case REF_READ:
+		return op_rw(m, line, task, op, pfn, offset, data, len);
+	case REF_FLUSH_UNUSED:
+		flush_all_zero_pkmaps(m);
+		rec_head(m, line, task, op, 0, 0, 0);
+		emit(m, ",\"result\":\"ok\"}\n");
+		return REF_OK;
+	case REF_NOPS:
+		break;
+	}
+	fprintf(stderr, "refmodel: bad op %d\n", (int)op);
+	exit(2);
+}
+
+/*
+ * Summary. deadlocked: tasks still asleep, in order of first appearance.
+ * leaks: persistent mappings with users (count >= 2) in slot order, then
+ * each task's highmem local mappings, tasks in order of first appearance,
+ * bottom of the stack first. Exit 0 only with no error, sleeper or leak.
+ */
+int ref_finish(struct ref_model *m)
+{
+	int bad = m->errors > 0;
+	emit(m, "{\"summary\":{\"ops\":%ld,\"errors\":%ld,\"new\":%ld,\"hits\":%ld,"
+		"\"lowmem\":%ld,\"flushes\":%ld,\"tlb_flushes\":%ld,\"sleeps\":%ld,"
+		"\"deadlocked\":[",
+	     m->ops, m->errors, m->n_new, m->n_hits, m->n_lowmem, m->flushes,
+	     m->tlb_flushes, m->sleeps);
+	int first = 1;
+	for (int i = 0; i < m->ntasks; i++) {
+		if (!m->tasks[i].asleep)
+			continue;
+		emit(m, "%s\"%s\"", first ? "" : ",", m->tasks[i].name);
+		first = 0;
+		bad = 1;
+	}
+	emit(m, "],\"leaks\":[");
+	first = 1;
+	for (unsigned s = 0; s < m->last_pkmap; s++) {
+		if (m->slots[s].count < 2)
+			continue;
+		emit(m, "%s{\"pfn\":%llu,\"users\":%u}", first ? "" : ",",
+		     (unsigned long long)m->slots[s].pfn, m->slots[s].count - 1);
+		first = 0;
+		bad = 1;
+	}
+	for (int i = 0; i < m->ntasks; i++) {
+		for (int j = 0; j < m->tasks[i].nlocal; j++) {
+			emit(m, "%s{\"task\":\"%s\",\"pfn\":%llu,\"local\":true}",
+			     first ? "" : ",", m->tasks[i].name,
+			     (unsigned long long)m->tasks[i].local[j].pfn);
+			first = 0;
+			bad = 1;
+		}
+	}
+	emit(m, "]}}\n");
+	return bad ? 1 : 0;
+}
