@@ -100,5 +100,15 @@ ok "kmap --help exits 0" test $? = 0
 "$kmap" frobnicate > /dev/null 2>&1
 ok "unknown command exits 2" test $? = 2
 
+# examples/filesum.c: a file's records through kmap, checked against pread
+fsum=$(dirname "$kmap")/example_filesum
+if [ -x "$fsum" ]; then
+	yes "kmap record 0123456789" | head -c 3145828 > "$tmp/records.dat"
+	"$fsum" "$tmp/records.dat" 100 > "$tmp/fs.kmap"
+	"$fsum" --pread "$tmp/records.dat" 100 > "$tmp/fs.pread"
+	ok "filesum: kmap and pread agree" cmp -s "$tmp/fs.kmap" "$tmp/fs.pread"
+	ok "filesum: counts the records" grep -q "^records 31458 " "$tmp/fs.kmap"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
