@@ -1,0 +1,482 @@
+/*
+ * test_threads.c - real threads on one machine: a kmap blocked on a full
+ * window is woken by another thread's kunmap (many rounds, racing the
+ * kunmap against the sleep: no lost wake-up), a woken thread finds the page
+ * another waiter mapped meanwhile (a hit), timed waits, per-colour queues,
+ * and local-map areas per thread. Each test runs under a watchdog.
+ */
+#include "ktest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC 1000000000ull
+#define MS 1000000ull
+
+struct waiter {
+	km_machine *m;
+	km_page *page;
+	unsigned flags;
+	uint64_t timeout_ns;
+	int rc;
+	void *va;
+	enum km_how how;
+	uint64_t elapsed_ns;
+	int done; /* atomic */
+	pthread_t th;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = kt_now_ns();
+	w->how = (enum km_how)-1;
+	w->rc = km_kmap_ex(w->m, w->page, w->flags, w->timeout_ns, &w->va,
+	                   &w->how);
+	w->elapsed_ns = kt_now_ns() - t0;
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void start_waiter(struct waiter *w, km_machine *m, km_page *p,
+                         unsigned flags, uint64_t timeout_ns)
+{
+	memset(w, 0, sizeof(*w));
+	w->m = m;
+	w->page = p;
+	w->flags = flags;
+	w->timeout_ns = timeout_ns;
+	KT_EQ(pthread_create(&w->th, NULL, waiter_main, w), 0);
+}
+
+static int waiter_done(struct waiter *w)
+{
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
+}
+
+static void join_waiter(struct waiter *w)
+{
+	KT_EQ(pthread_join(w->th, NULL), 0);
+}
+
+static int stop_watchdog(void **state)
+{
+	(void)state;
+	kt_watchdog_stop();
+	return 0;
+}
+
+/* a window of 4 slots, filled: pages 0..3 in slots 1, 2, 3, 0 */
+static km_machine *full4(km_page **p, unsigned colors)
+{
+	km_machine *m = kt_machine("x86-32", 0, 4, colors, KM_CHECK);
+	for (unsigned i = 0; i < 4; i++) {
+		void *va;
+		p[i] = kt_high(m, i);
+		KT_OK(km_kmap(m, p[i], &va));
+	}
+	return m;
+}
+
+static void blocked_then_woken(void **state)
+{
+	(void)state;
+	kt_watchdog_start("blocked_then_woken", 60, NULL, NULL);
+	km_page *p[4];
+	km_machine *m = full4(p, 0);
+	struct kt_events *ev = kt_events_new(m);
+	km_page *x = kt_high(m, 10);
+	struct waiter w;
+	start_waiter(&w, m, x, 0, 0);
+	if (kt_wait_sleeps(m, 1, 20000))
+		fail_msg("the kmap of a full window never slept");
+	kt_sleep_us(20000);
+	KT_EQ(waiter_done(&w), 0); /* still asleep: nobody unmapped */
+	assert_null(km_page_address(m, x));
+	struct kt_event se = kt_events_nth(ev, KM_EV_SLEEP, 0);
+	assert_null(se.task); /* a thread, not a simulated task */
+
+	KT_OK(km_kunmap(m, p[1])); /* slot 2 -> count 1: wake */
+	join_waiter(&w);
+	KT_OK(w.rc);
+	KT_EQ(w.how, KM_HOW_NEW);
+	KT_EQ(kt_slot_of(m, w.va), 2);
+	KT_SLOT(m, 2, 2, kt_pfn(m, x));
+	KT_EQ(kt_events_count(ev, KM_EV_WAKE), 1);
+	KT_EQ(kt_events_nth(ev, KM_EV_WAKE, 0).nr_woken, 1);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(s.sleeps, 1);
+	KT_EQ(s.wakeups, 1);
+	/* the thread is gone; its persistent mapping is not (it is global) */
+	KT_EQ(km_leaks(m, NULL, 0), 4);
+	KT_OK(km_kunmap(m, x));
+	for (unsigned i = 0; i < 4; i++)
+		if (i != 1)
+			KT_OK(km_kunmap(m, p[i]));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_STATS_SANE(m);
+	KT_CHECK(m);
+	kt_events_free(m, ev);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/* for the watchdog's message */
+static unsigned lost_round;
+static void lost_dump(void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "no_lost_wakeup: stuck in round %u\n",
+	        __atomic_load_n(&lost_round, __ATOMIC_RELAXED));
+}
+
+static void no_lost_wakeup(void **state)
+{
+	(void)state;
+	const unsigned rounds = 400;
+	kt_watchdog_start("no_lost_wakeup", 60, lost_dump, NULL);
+	km_page *p[4];
+	km_machine *m = full4(p, 0);
+	uint64_t rng = 0x12345678;
+	unsigned slept = 0;
+	for (unsigned r = 0; r < rounds; r++) {
+		__atomic_store_n(&lost_round, r, __ATOMIC_RELAXED);
+		unsigned j = r % 4;
+		km_page *x = kt_high(m, 20 + r % 32);
+		void *pva = km_page_address(m, p[j]);
+		assert_non_null(pva);
+		unsigned slot = kt_slot_of(m, pva);
+		uint64_t sleeps0 = kt_stats(m).sleeps;
+		struct waiter w;
+		start_waiter(&w, m, x, 0, 0);
+		if (r % 2 == 0) {
+			/* let it sleep first */
+			if (kt_wait_sleeps(m, sleeps0 + 1, 20000))
+				fail_msg("round %u: the waiter never slept", r);
+		} else {
+			/* race the kunmap against the waiter's sleep */
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			unsigned us = (unsigned)(rng % 150);
+			if (us > 100)
+				kt_sleep_us(us - 100);
+		}
+		KT_OK(km_kunmap(m, p[j]));
+		join_waiter(&w);
+		if (w.rc != 0 || kt_slot_of(m, w.va) != slot)
+			fail_msg("round %u: waiter got %d (%s), slot %u, expected slot %u",
+			         r, w.rc, km_strerror(w.rc), w.rc ? 0 : kt_slot_of(m, w.va),
+			         slot);
+		KT_EQ(w.how, KM_HOW_NEW);
+		slept += kt_stats(m).sleeps > sleeps0;
+		/* give the slot back to p[j] */
+		KT_OK(km_kunmap(m, x));
+		void *va;
+		KT_OK(km_kmap(m, p[j], &va));
+		KT_EQ(kt_slot_of(m, va), slot);
+	}
+	struct km_stats s = kt_stats(m);
+	print_message("no_lost_wakeup: %u rounds, the waiter slept in %u, "
+	              "%llu wake-ups\n", rounds, slept,
+	              (unsigned long long)s.wakeups);
+	assert_true(slept >= rounds / 2);
+	KT_EQ(s.in_use, 4);
+	KT_EQ(s.tlb_stale, 0);
+	for (unsigned i = 0; i < 4; i++)
+		KT_OK(km_kunmap(m, p[i]));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_STATS_SANE(m);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/* Two threads sleep on the same page; the one that wakes second finds it
+ * mapped by the first meanwhile: a hit, not a second slot. */
+static void hit_after_wake(void **state)
+{
+	(void)state;
+	kt_watchdog_start("hit_after_wake", 60, NULL, NULL);
+	for (unsigned round = 0; round < 20; round++) {
+		km_page *p[4];
+		km_machine *m = full4(p, 0);
+		km_page *x = kt_high(m, 10);
+		struct waiter w[2];
+		start_waiter(&w[0], m, x, 0, 0);
+		start_waiter(&w[1], m, x, 0, 0);
+		if (kt_wait_sleeps(m, 2, 20000))
+			fail_msg("round %u: the two waiters did not both sleep", round);
+		KT_OK(km_kunmap(m, p[2])); /* slot 3 */
+		join_waiter(&w[0]);
+		join_waiter(&w[1]);
+		KT_OK(w[0].rc);
+		KT_OK(w[1].rc);
+		assert_ptr_equal(w[0].va, w[1].va);
+		KT_EQ(kt_slot_of(m, w[0].va), 3);
+		unsigned news = (w[0].how == KM_HOW_NEW) + (w[1].how == KM_HOW_NEW);
+		unsigned hits = (w[0].how == KM_HOW_HIT) + (w[1].how == KM_HOW_HIT);
+		KT_EQ(news, 1);
+		KT_EQ(hits, 1);
+		KT_SLOT(m, 3, 3, kt_pfn(m, x)); /* two users */
+		struct km_stats s = kt_stats(m);
+		KT_EQ(s.wakeups, 1);
+		KT_EQ(s.sleeps, 2);
+		KT_OK(km_kunmap(m, x));
+		KT_OK(km_kunmap(m, x));
+		KT_RC(km_kunmap(m, x), -KM_ENOUSERS);
+		KT_STATS_SANE(m);
+		KT_CHECK(m);
+		km_machine_destroy(m);
+	}
+	kt_watchdog_stop();
+}
+
+static void timed_waits(void **state)
+{
+	(void)state;
+	kt_watchdog_start("timed_waits", 60, NULL, NULL);
+	km_page *p[4];
+	km_machine *m = full4(p, 0);
+	km_page *x = kt_high(m, 10);
+
+	/* nobody unmaps: -ETIMEDOUT after roughly the timeout */
+	struct waiter w;
+	start_waiter(&w, m, x, KM_MAP_TIMED, 200 * MS);
+	join_waiter(&w);
+	KT_RC(w.rc, -ETIMEDOUT);
+	if (w.elapsed_ns < 190 * MS || w.elapsed_ns > 30 * SEC)
+		fail_msg("timed out after %llu ns, expected about 200 ms",
+		         (unsigned long long)w.elapsed_ns);
+	assert_null(km_page_address(m, x));
+	KT_CHECK(m); /* the wait queue is empty again */
+	KT_OK(km_kunmap(m, p[0]));
+	KT_EQ(kt_stats(m).wakeups, 0); /* nobody left to wake */
+	void *va;
+	KT_OK(km_kmap(m, p[0], &va));
+
+	/* a long timeout, cut short by a kunmap */
+	uint64_t sleeps0 = kt_stats(m).sleeps;
+	start_waiter(&w, m, x, KM_MAP_TIMED, 60 * SEC);
+	if (kt_wait_sleeps(m, sleeps0 + 1, 20000))
+		fail_msg("the timed kmap never slept");
+	KT_OK(km_kunmap(m, p[3])); /* slot 0 */
+	join_waiter(&w);
+	KT_OK(w.rc);
+	KT_EQ(kt_slot_of(m, w.va), 0);
+	assert_true(w.elapsed_ns < 30 * SEC);
+
+	/* NOWAIT from another thread never sleeps */
+	sleeps0 = kt_stats(m).sleeps;
+	start_waiter(&w, m, kt_high(m, 11), KM_MAP_NOWAIT, 0);
+	join_waiter(&w);
+	KT_RC(w.rc, -EAGAIN);
+	KT_EQ(kt_stats(m).sleeps, sleeps0);
+
+	KT_OK(km_kunmap(m, x));
+	for (unsigned i = 0; i < 3; i++)
+		KT_OK(km_kunmap(m, p[i]));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/* A colour's sleepers wait on its own queue. */
+static void colour_queues(void **state)
+{
+	(void)state;
+	kt_watchdog_start("colour_queues", 60, NULL, NULL);
+	km_machine *m = kt_machine("x86-32", 0, 4, 2, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	KT_EQ(l.max_low_pfn % 2, 0);
+	km_page *e0 = kt_high(m, 0), *e1 = kt_high(m, 2), *e2 = kt_high(m, 4);
+	km_page *o0 = kt_high(m, 1), *o1 = kt_high(m, 3);
+	void *va;
+	KT_OK(km_kmap(m, e0, &va));
+	KT_OK(km_kmap(m, e1, &va));
+	KT_OK(km_kmap(m, o0, &va));
+	KT_OK(km_kmap(m, o1, &va)); /* all four slots in use */
+	struct waiter w;
+	start_waiter(&w, m, e2, 0, 0); /* colour 0 */
+	if (kt_wait_sleeps(m, 1, 20000))
+		fail_msg("the colour-0 kmap never slept");
+	KT_EQ(kt_stats(m).color[0].sleeps, 1);
+	/* freeing an odd slot does not wake the even queue */
+	KT_OK(km_kunmap(m, o0));
+	kt_sleep_us(30000);
+	KT_EQ(waiter_done(&w), 0);
+	KT_EQ(kt_stats(m).wakeups, 0);
+	/* an even one does */
+	KT_OK(km_kunmap(m, e1));
+	join_waiter(&w);
+	KT_OK(w.rc);
+	KT_EQ(kt_slot_of(m, w.va) % 2, 0);
+	KT_EQ(kt_stats(m).wakeups, 1);
+	KT_OK(km_kunmap(m, e2));
+	KT_OK(km_kunmap(m, e0));
+	KT_OK(km_kunmap(m, o1));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/* ------------------------------------------------------------------ */
+/* Local-map areas are per thread                                      */
+/* ------------------------------------------------------------------ */
+
+struct local_job {
+	km_machine *m;
+	km_page *page;
+	int rc_map, rc_read, rc_unmap, rc_low;
+	void *va;
+	char got[8];
+};
+
+static void *local_job_main(void *arg)
+{
+	struct local_job *j = arg;
+	void *lo;
+	j->rc_map = km_kmap_local_page(j->m, j->page, &j->va);
+	if (!j->rc_map) {
+		j->rc_read = km_read(j->m, j->va, j->got, 7);
+		j->rc_unmap = km_kunmap_local(j->m, j->va);
+	}
+	j->rc_low = km_kmap_local_page(j->m, km_pfn_to_page(j->m, 100), &lo);
+	if (!j->rc_low)
+		j->rc_low = km_kunmap_local(j->m, lo);
+	return NULL;
+}
+
+static void run_local_job(struct local_job *j, km_machine *m, km_page *p)
+{
+	memset(j, 0, sizeof(*j));
+	j->m = m;
+	j->page = p;
+	pthread_t th;
+	KT_EQ(pthread_create(&th, NULL, local_job_main, j), 0);
+	KT_EQ(pthread_join(th, NULL), 0);
+}
+
+static void local_areas(void **state)
+{
+	(void)state;
+	kt_watchdog_start("local_areas", 60, NULL, NULL);
+	km_machine *m = kt_machine("x86-32", 0, 8, 0, KM_CHECK);
+	km_page *a = kt_high(m, 0), *b = kt_high(m, 1);
+	KT_OK(km_memcpy_to_page(m, b, 0, "page b", 7));
+	void *va;
+	KT_OK(km_kmap_local_page(m, a, &va)); /* main: area 0, index 0 */
+	struct local_job j;
+	run_local_job(&j, m, b);
+	KT_OK(j.rc_map);
+	KT_OK(j.rc_read);
+	KT_OK(j.rc_unmap);
+	KT_OK(j.rc_low);
+	assert_ptr_not_equal(j.va, va); /* another area */
+	assert_string_equal(j.got, "page b");
+	assert_ptr_equal(km_kmap_to_page(m, va), a);
+	KT_OK(km_kunmap_local(m, va));
+	km_machine_destroy(m);
+
+	/* one area only: the second thread is refused, lowmem still works;
+	 * a thread's area is given back when it exits */
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.last_pkmap = 8;
+	cfg.nr_cpus = 1;
+	cfg.flags = KM_CHECK;
+	m = kt_machine_cfg(&cfg);
+	a = kt_high(m, 0);
+	run_local_job(&j, m, a); /* takes area 0, then exits */
+	KT_OK(j.rc_map);
+	run_local_job(&j, m, a); /* area 0 again */
+	KT_OK(j.rc_map);
+	KT_OK(km_kmap_local_page(m, a, &va)); /* main takes it for good */
+	run_local_job(&j, m, a);
+	KT_RC(j.rc_map, -EBUSY);
+	KT_OK(j.rc_low);
+	KT_OK(km_kunmap_local(m, va));
+	KT_CHECK(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/* A simulated task current on one thread cannot be switched in elsewhere. */
+struct holder {
+	km_machine *m;
+	km_task *t;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int step;
+	int rc_in, rc_out;
+};
+
+static void holder_wait(struct holder *h, int step)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->step < step)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void holder_set(struct holder *h, int step)
+{
+	pthread_mutex_lock(&h->mu);
+	h->step = step;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *holder_main(void *arg)
+{
+	struct holder *h = arg;
+	h->rc_in = km_task_switch(h->m, h->t);
+	holder_set(h, 1);
+	holder_wait(h, 2);
+	h->rc_out = km_task_switch(h->m, NULL);
+	return NULL;
+}
+
+static void task_on_other_thread(void **state)
+{
+	(void)state;
+	kt_watchdog_start("task_on_other_thread", 60, NULL, NULL);
+	km_machine *m = kt_machine("x86-32", 0, 8, 0, KM_CHECK);
+	struct holder h = { .m = m };
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	KT_OK(km_task_create(m, &h.t));
+	pthread_t th;
+	KT_EQ(pthread_create(&th, NULL, holder_main, &h), 0);
+	holder_wait(&h, 1);
+	KT_OK(h.rc_in);
+	KT_RC(km_task_switch(m, h.t), -EBUSY);
+	KT_RC(km_task_destroy(m, h.t), -EBUSY);
+	holder_set(&h, 2);
+	KT_EQ(pthread_join(th, NULL), 0);
+	KT_OK(h.rc_out);
+	KT_OK(km_task_switch(m, h.t));
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_task_destroy(m, h.t));
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(blocked_then_woken, stop_watchdog),
+		cmocka_unit_test_teardown(no_lost_wakeup, stop_watchdog),
+		cmocka_unit_test_teardown(hit_after_wake, stop_watchdog),
+		cmocka_unit_test_teardown(timed_waits, stop_watchdog),
+		cmocka_unit_test_teardown(colour_queues, stop_watchdog),
+		cmocka_unit_test_teardown(local_areas, stop_watchdog),
+		cmocka_unit_test_teardown(task_on_other_thread, stop_watchdog),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
