@@ -25,6 +25,8 @@ struct km_cpu {
 	struct km_task own;       /* the thread's own task */
 	struct km_task *current;  /* the task running on this cpu */
 	struct km_cpu *next;      /* on m->cpus */
+	/* lock-free paths taken, written by this thread only */
+	uint64_t fast_hits, fast_unmaps;
 };
 
 const char *km_version(void) { return "0.1.0"; }
@@ -124,11 +126,9 @@ int km_profile_limits(const char *profile, uint64_t *max_mem,
 	return 0;
 }
 
-static const char *const policies[] = { "linux" };
-
 const char *km_policy_name(unsigned i)
 {
-	return i < sizeof(policies) / sizeof(policies[0]) ? policies[i] : NULL;
+	return km__policy_name(i);
 }
 
 /* Free what km_machine_create built so far (m is zeroed where unbuilt). */
@@ -145,6 +145,7 @@ static void machine_free(km_machine *m)
 	free(m->arena);
 	free(m->wait_cond);
 	free(m->area_used);
+	free(m->page_slot);
 	free(m);
 }
 
@@ -168,7 +169,8 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		km_config_init(&def);
 		cfg = &def;
 	}
-	if (cfg->policy && strcmp(cfg->policy, "linux") != 0)
+	int policy = cfg->policy ? km__policy_find(cfg->policy) : KM_POLICY_LINUX;
+	if (policy < 0)
 		return -EINVAL;
 	if (cfg->backend != KM_BACKEND_SIM && cfg->backend != KM_BACKEND_HOST)
 		return -EINVAL;
@@ -211,11 +213,15 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	                                         m->k.nr_cpus));
 	m->wait_cond = calloc(m->k.colors, sizeof(pthread_cond_t));
 	m->area_used = calloc(m->k.nr_cpus, sizeof(bool));
-	if (!m->mem_map || !m->arena || !m->wait_cond || !m->area_used) {
+	if (policy != KM_POLICY_LINUX)
+		m->page_slot = calloc((size_t)m->k.max_pfn, sizeof(uint32_t));
+	if (!m->mem_map || !m->arena || !m->wait_cond || !m->area_used ||
+	    (policy != KM_POLICY_LINUX && !m->page_slot)) {
 		machine_free(m);
 		return -ENOMEM;
 	}
 	km__core_init(&m->k, m->mem_map, m->arena);
+	km__policy_init(&m->k, (enum km_policy)policy, m->page_slot);
 	if (host) {
 		struct km__host_params hp = {
 			.path = cfg->mem_path, .mem_bytes = m->k.mem_bytes,
@@ -412,6 +418,8 @@ static void cpu_release(void *arg)
 			*pp = c->next;
 			break;
 		}
+	m->fast_hits += __atomic_load_n(&c->fast_hits, __ATOMIC_RELAXED);
+	m->fast_unmaps += __atomic_load_n(&c->fast_unmaps, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&m->cpu_lock);
 	free(c);
 }
@@ -516,6 +524,26 @@ static void deadline_after(struct timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long)(t % 1000000000ull);
 }
 
+/* Wake the tasks on @color's queue (the lock not held). */
+static void wake_color(km_machine *m, unsigned color)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!list_empty(&m->k.pkmap_map_wait[color])) {
+		struct list_head woken;
+		INIT_LIST_HEAD(&woken);
+		km__wake_up(&m->k, color, &woken);
+		while (!list_empty(&woken)) {
+			struct list_head *w = woken.next;
+			list_del_init(w);
+			list_add_tail(w, &m->woken);
+			__atomic_store_n(&m->nr_woken, m->nr_woken + 1,
+			                 __ATOMIC_RELEASE);
+		}
+		pthread_cond_broadcast(&m->wait_cond[color]);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
                uint64_t timeout_ns, void **addr, enum km_how *how)
 {
@@ -539,6 +567,20 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 		__atomic_fetch_add(&m->lowmem_maps, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
+	if (m->page_slot && !m->debug && !(m->k.flags & KM_CHECK)) {
+		/* policies lockfree and clock: a hit takes no lock */
+		int f = km__kmap_fast(&m->k, page, &va);
+		if (f == 1) {
+			__atomic_store_n(&c->fast_hits, c->fast_hits + 1,
+			                 __ATOMIC_RELAXED);
+			*addr = (void *)va;
+			if (how)
+				*how = KM_HOW_HIT;
+			return 0;
+		}
+		if (f < 0)
+			wake_color(m, (unsigned)(-1 - f));
+	}
 	if (flags & KM_MAP_TIMED)
 		deadline_after(&deadline, timeout_ns);
 
@@ -548,7 +590,14 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 		if (r != -EAGAIN || (flags & KM_MAP_NOWAIT))
 			break;
 		/* Register on the queue under the lock: no wake-up is lost. */
-		km__wait_enqueue(&m->k, t, km__pkmap_color(&m->k, page));
+		unsigned color = km__pkmap_color(&m->k, page);
+		km__wait_enqueue(&m->k, t, color);
+		/* a lock-free kunmap may have freed a slot while we scanned */
+		if (m->page_slot && km__color_may_have_slot(&m->k, color)) {
+			km__wait_dequeue(&m->k, t);
+			t->state = KM_TASK_RUNNING;
+			continue;
+		}
 		if (t->simulated) {
 			r = -KM_ESLEEPING;
 			break;
@@ -612,6 +661,16 @@ int km_kunmap(km_machine *m, km_page *page)
 		return refuse(m, -KM_EATOMIC, "kunmap");
 	if (!PageHighMem(&m->k, page))
 		return 0;
+	if (m->page_slot && !m->debug && !(m->k.flags & KM_CHECK)) {
+		bool check;
+		if (km__kunmap_fast(&m->k, page, &check)) {
+			__atomic_store_n(&c->fast_unmaps, c->fast_unmaps + 1,
+			                 __ATOMIC_RELAXED);
+			if (check)
+				wake_color(m, km__pkmap_color(&m->k, page));
+			return 0;
+		}
+	}
 	pthread_mutex_lock(&m->lock);
 	r = kunmap_high(&m->k, page, &wake);
 	if (!r && m->debug) {
@@ -620,23 +679,11 @@ int km_kunmap(km_machine *m, km_page *page)
 		if (m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 1)
 			km__host_protect(m->be_ctx, va, 0);
 	}
-	if (wake) {
-		unsigned color = km__pkmap_color(&m->k, page);
-		struct list_head woken;
-		INIT_LIST_HEAD(&woken);
-		km__wake_up(&m->k, color, &woken);
-		while (!list_empty(&woken)) {
-			struct list_head *w = woken.next;
-			list_del_init(w);
-			list_add_tail(w, &m->woken);
-			__atomic_store_n(&m->nr_woken, m->nr_woken + 1,
-			                 __ATOMIC_RELEASE);
-		}
-		pthread_cond_broadcast(&m->wait_cond[color]);
-	}
 	if (!r)
 		check_or_die(m, "kunmap");
 	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		wake_color(m, km__pkmap_color(&m->k, page));
 	return r ? refuse(m, r, "kunmap") : 0;
 }
 
@@ -993,7 +1040,7 @@ int km_pkmap_slot(km_machine *m, unsigned nr, struct km_slot *out)
 	if (!m || !out || nr >= m->k.last_pkmap)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	out->count = m->k.pkmap_count[nr];
+	out->count = km__count(&m->k, nr);
 	uint64_t pte = m->k.pkmap_page_table[nr];
 	out->pfn = pte ? pte - 1 : UINT64_MAX;
 	pthread_mutex_unlock(&m->lock);
@@ -1018,7 +1065,33 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	m->k.be->tlb_counts(m->k.be_ctx, &one, &stale);
 	pthread_mutex_lock(&m->lock);
 	*out = m->k.stats;
+	if (m->page_slot) {
+		/* lock-free paths keep no tallies: count the slots now */
+		out->in_use = out->mapped = 0;
+		for (unsigned c = 0; c < m->k.colors; c++)
+			out->color[c].in_use = 0;
+		for (unsigned nr = 0; nr < m->k.last_pkmap; nr++) {
+			int n = km__count(&m->k, nr);
+			out->mapped += n >= 1;
+			out->in_use += n >= 2;
+			out->color[nr & (m->k.colors - 1)].in_use += n >= 2;
+		}
+		if (out->in_use > out->in_use_peak)
+			out->in_use_peak = out->in_use;
+	}
 	pthread_mutex_unlock(&m->lock);
+	uint64_t fh = 0, fu = 0;
+	pthread_mutex_lock(&m->cpu_lock);
+	fh = m->fast_hits;
+	fu = m->fast_unmaps;
+	for (struct km_cpu *c = m->cpus; c; c = c->next) {
+		fh += __atomic_load_n(&c->fast_hits, __ATOMIC_RELAXED);
+		fu += __atomic_load_n(&c->fast_unmaps, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&m->cpu_lock);
+	out->hits += fh;
+	out->kmaps += fh;
+	out->kunmaps += fu;
 	uint64_t low = __atomic_load_n(&m->lowmem_maps, __ATOMIC_RELAXED);
 	out->lowmem += low;
 	out->kmaps += low;

@@ -25,8 +25,10 @@ struct km_machine {
 	void *be_ctx;
 	bool host;                   /* the host backend (real memory) */
 	bool debug;                  /* host debug mode (KM_DEBUG) */
+	uint32_t *page_slot;         /* policies other than linux */
 	/* counted outside the lock, atomically */
 	uint64_t lowmem_maps, local_maps, errors;
+	uint64_t fast_hits, fast_unmaps; /* of threads that have exited */
 };
 
 /* For tests: reach the core and the backend of a machine. */

@@ -240,9 +240,10 @@ size_t km__core_arena_size(unsigned last_pkmap, unsigned colors,
                            unsigned nr_cpus)
 {
 	return last_pkmap * (sizeof(int) + sizeof(uint64_t) +
-	                     sizeof(struct page_address_map) + sizeof(unsigned)) +
-	       colors * (sizeof(unsigned) * 2 + sizeof(struct list_head)) +
-	       nr_cpus * sizeof(uintptr_t) + 64;
+	                     sizeof(struct page_address_map) +
+	                     2 * sizeof(unsigned) + 1) +
+	       colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
+	       nr_cpus * sizeof(uintptr_t) + 16 * 16;
 }
 
 static void *carve(char **p, size_t bytes)
@@ -272,6 +273,10 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena)
 	k->nr_waiting = carve(&p, k->colors * sizeof(unsigned));
 	k->pkmap_map_wait = carve(&p, k->colors * sizeof(struct list_head));
 	k->kmap_area = carve(&p, k->nr_cpus * sizeof(uintptr_t));
+	k->slot_ref = carve(&p, k->last_pkmap);
+	k->free_slots = carve(&p, k->last_pkmap * sizeof(unsigned));
+	k->free_top = carve(&p, k->colors * sizeof(unsigned));
+	k->clock_hand = carve(&p, k->colors * sizeof(unsigned));
 	for (unsigned c = 0; c < k->colors; c++)
 		INIT_LIST_HEAD(&k->pkmap_map_wait[c]);
 	for (unsigned i = 0; i < PA_HASH_SIZE; i++)

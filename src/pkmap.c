@@ -86,8 +86,14 @@ static void set_page_address(struct km_core *k, struct km_page *page,
 		pam->page = page;
 		pam->virtual = virtual;
 		list_add_tail(&pam->list, pas);
+		if (k->page_slot) /* for the lock-free hit path */
+			__atomic_store_n(&k->page_slot[page_to_pfn(k, page)],
+			                 PKMAP_NR(k, virtual) + 1, __ATOMIC_RELEASE);
 		return;
 	}
+	if (k->page_slot)
+		__atomic_store_n(&k->page_slot[page_to_pfn(k, page)], 0,
+		                 __ATOMIC_RELEASE);
 	for (struct list_head *p = pas->next; p != pas; p = p->next) {
 		struct page_address_map *pam =
 			km__container_of(p, struct page_address_map, list);
@@ -127,10 +133,87 @@ static void count_changed(struct km_core *k, unsigned nr, int from, int to)
 	}
 }
 
-static inline void set_count(struct km_core *k, unsigned nr, int to)
+/*
+ * Counts. Under policy linux every access is under the kmap lock and
+ * plain. The other policies have a hit path that takes no lock and moves
+ * counts >= 1 with atomics (policy.c), so here every access is atomic too:
+ * 0 -> 1 happens only under the lock, 1 -> 0 only by a compare-and-swap
+ * that a concurrent lock-free hit (1 -> 2) can win.
+ */
+static inline bool lockless(const struct km_core *k)
 {
-	count_changed(k, nr, k->pkmap_count[nr], to);
+	return k->policy != KM_POLICY_LINUX;
+}
+
+static inline int count_read(const struct km_core *k, unsigned nr)
+{
+	return lockless(k) ? __atomic_load_n(&k->pkmap_count[nr], __ATOMIC_ACQUIRE) :
+	                     k->pkmap_count[nr];
+}
+
+/* Add @d to a count of at least 1; returns the new count. */
+static inline int count_add(struct km_core *k, unsigned nr, int d)
+{
+	if (lockless(k))
+		return __atomic_add_fetch(&k->pkmap_count[nr], d, __ATOMIC_SEQ_CST);
+	int to = k->pkmap_count[nr] + d;
+	count_changed(k, nr, to - d, to);
 	k->pkmap_count[nr] = to;
+	return to;
+}
+
+/* 0 -> 1: a slot newly mapped (nothing else moves a count of 0). */
+static inline void count_set_mapped(struct km_core *k, unsigned nr)
+{
+	if (lockless(k)) {
+		__atomic_store_n(&k->pkmap_count[nr], 1, __ATOMIC_RELEASE);
+		return;
+	}
+	count_changed(k, nr, 0, 1);
+	k->pkmap_count[nr] = 1;
+}
+
+/* 1 -> 0 in a flush; false when a lock-free hit took the slot first. */
+static inline bool count_clear(struct km_core *k, unsigned nr)
+{
+	if (lockless(k)) {
+		int one = 1;
+		return __atomic_compare_exchange_n(&k->pkmap_count[nr], &one, 0,
+		                                   false, __ATOMIC_SEQ_CST,
+		                                   __ATOMIC_SEQ_CST);
+	}
+	if (k->pkmap_count[nr] != 1)
+		return false;
+	count_changed(k, nr, 1, 0);
+	k->pkmap_count[nr] = 0;
+	return true;
+}
+
+int km__count(const struct km_core *k, unsigned nr)
+{
+	return count_read(k, nr);
+}
+
+bool km__count_clear(struct km_core *k, unsigned nr)
+{
+	return count_clear(k, nr);
+}
+
+/* A slot newly mapped to @page (its PTE is set): count 1, hashed. */
+void km__slot_install(struct km_core *k, unsigned nr, struct km_page *page)
+{
+	__atomic_store_n(&k->pkmap_page_table[nr], page_to_pfn(k, page) + 1,
+	                 __ATOMIC_RELAXED);
+	count_set_mapped(k, nr);
+	set_page_address(k, page, PKMAP_ADDR(k, nr));
+}
+
+/* A slot whose count went 1 -> 0 and whose PTE is cleared: unhash it. */
+void km__slot_release(struct km_core *k, unsigned nr)
+{
+	struct km_page *page = pfn_to_page(k, k->pkmap_page_table[nr] - 1);
+	__atomic_store_n(&k->pkmap_page_table[nr], 0, __ATOMIC_RELAXED);
+	set_page_address(k, page, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -160,16 +243,29 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 	int err = 0;
 
 	for (unsigned i = 0; i < k->last_pkmap;) {
-		if (k->pkmap_count[i] != 1) {
+		if (count_read(k, i) != 1) {
 			i++;
 			continue;
 		}
+		/* take the run of count-1 slots from i; a lock-free hit may
+		 * win a slot meanwhile, which then ends the run */
 		unsigned j = i;
-		while (j < k->last_pkmap && k->pkmap_count[j] == 1)
+		while (j < k->last_pkmap && count_read(k, j) == 1 && count_clear(k, j))
 			j++;
+		if (j == i) {
+			i++;
+			continue;
+		}
 		int r = k->be->clear_ptes(k->be_ctx, PKMAP_ADDR(k, i), j - i);
 		k->stats.clear_runs += !r;
 		if (r) {
+			/* still mapped: give the slots their count of 1 back */
+			for (unsigned x = i; x < j; x++)
+				if (lockless(k))
+					__atomic_store_n(&k->pkmap_count[x], 1,
+					                 __ATOMIC_RELEASE);
+				else
+					count_set_mapped(k, x);
 			err = r;
 			i = j;
 			continue;
@@ -177,8 +273,7 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 		for (; i < j; i++) {
 			struct km_page *page =
 				pfn_to_page(k, k->pkmap_page_table[i] - 1);
-			set_count(k, i, 0);
-			k->pkmap_page_table[i] = 0;
+			__atomic_store_n(&k->pkmap_page_table[i], 0, __ATOMIC_RELAXED);
 			set_page_address(k, page, 0);
 			k->flush_scratch[n++] = i;
 		}
@@ -191,6 +286,9 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 		int r = flush_pending_tlb(k);
 		if (r && !err)
 			err = r;
+		if (k->policy == KM_POLICY_CLOCK)
+			for (unsigned x = 0; x < n; x++)
+				km__clock_free(k, k->flush_scratch[x]);
 	}
 	if (k->event) {
 		struct km_event ev = { .type = KM_EV_FLUSH,
@@ -201,6 +299,11 @@ static int flush_all_zero_pkmaps(struct km_core *k)
 		k->event(k->event_arg, &ev);
 	}
 	return err;
+}
+
+int km__flush_all_zero_pkmaps(struct km_core *k)
+{
+	return flush_all_zero_pkmaps(k);
 }
 
 /*
@@ -226,7 +329,7 @@ static int map_new_virtual(struct km_core *k, struct km_page *page,
 				goto fail;
 			count = get_pkmap_entries_count(k);
 		}
-		if (!k->pkmap_count[nr])
+		if (!count_read(k, nr))
 			break; /* found a usable entry */
 		if (--count)
 			continue;
@@ -240,8 +343,8 @@ static int map_new_virtual(struct km_core *k, struct km_page *page,
 	if (r)
 		goto fail;
 	k->stats.pte_sets++;
-	k->pkmap_page_table[nr] = pfn + 1;
-	set_count(k, nr, 1);
+	__atomic_store_n(&k->pkmap_page_table[nr], pfn + 1, __ATOMIC_RELAXED);
+	count_set_mapped(k, nr);
 	set_page_address(k, page, va);
 	*vaddr = va;
 	return 0;
@@ -256,13 +359,17 @@ int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
 	uintptr_t va = page_address(k, page);
 	enum km_how h = KM_HOW_HIT;
 	if (!va) {
-		int r = map_new_virtual(k, page, &va);
+		int r = k->policy == KM_POLICY_CLOCK ?
+		        km__clock_map_new(k, page, &va) :
+		        map_new_virtual(k, page, &va);
 		if (r)
 			return r;
 		h = KM_HOW_NEW;
 	}
 	unsigned nr = PKMAP_NR(k, va);
-	set_count(k, nr, k->pkmap_count[nr] + 1);
+	count_add(k, nr, 1);
+	if (k->slot_ref)
+		__atomic_store_n(&k->slot_ref[nr], 1, __ATOMIC_RELAXED);
 	/* BUG_ON(pkmap_count[nr] < 2) cannot fire: counts are >= 1 here */
 	struct km_color_stats *cs = &k->stats.color[nr & (k->colors - 1)];
 	k->stats.kmaps++;
@@ -287,12 +394,20 @@ int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 		return -ENOENT; /* the kernel's BUG_ON(!vaddr) */
 	unsigned nr = PKMAP_NR(k, va);
 	/* A count must never go down to zero without a TLB flush. */
-	if (k->pkmap_count[nr] < 2)
-		return -EALREADY; /* the kernel's BUG() at case 0 */
-	set_count(k, nr, k->pkmap_count[nr] - 1);
+	int c;
+	do {
+		c = count_read(k, nr);
+		if (c < 2)
+			return -EALREADY; /* the kernel's BUG() at case 0 */
+	} while (lockless(k) &&
+	         !__atomic_compare_exchange_n(&k->pkmap_count[nr], &c, c - 1,
+	                                      false, __ATOMIC_SEQ_CST,
+	                                      __ATOMIC_SEQ_CST));
+	if (!lockless(k))
+		count_add(k, nr, -1);
 	k->stats.kunmaps++;
 	/* wake only when the slot became reusable and someone waits */
-	if (k->pkmap_count[nr] == 1)
+	if (c - 1 == 1)
 		*wake = !list_empty(&k->pkmap_map_wait[get_pkmap_color(k, page)]);
 	return 0;
 }
@@ -303,7 +418,7 @@ int kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
 	if (!va)
 		return -ENOENT;
 	unsigned nr = PKMAP_NR(k, va);
-	set_count(k, nr, k->pkmap_count[nr] + 1);
+	count_add(k, nr, 1);
 	k->stats.kmaps++;
 	k->stats.hits++;
 	k->stats.color[nr & (k->colors - 1)].hits++;
@@ -321,7 +436,8 @@ void km__wait_enqueue(struct km_core *k, struct km_task *t, unsigned color)
 	t->state = KM_TASK_SLEEPING;
 	t->wait_color = color;
 	list_add_tail(&t->wait, &k->pkmap_map_wait[color]);
-	k->nr_waiting[color]++;
+	/* seq_cst: pairs with the lock-free kunmap's check (policy.c) */
+	__atomic_add_fetch(&k->nr_waiting[color], 1, __ATOMIC_SEQ_CST);
 	k->stats.sleeps++;
 	k->stats.color[color].sleeps++;
 	if (k->event) {
@@ -335,7 +451,7 @@ void km__wait_dequeue(struct km_core *k, struct km_task *t)
 {
 	if (t->state == KM_TASK_SLEEPING) {
 		list_del_init(&t->wait);
-		k->nr_waiting[t->wait_color]--;
+		__atomic_sub_fetch(&k->nr_waiting[t->wait_color], 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -347,7 +463,7 @@ unsigned km__wake_up(struct km_core *k, unsigned color,
 	while (!list_empty(q)) {
 		struct km_task *t = km__container_of(q->next, struct km_task, wait);
 		list_del_init(&t->wait);
-		k->nr_waiting[color]--;
+		__atomic_sub_fetch(&k->nr_waiting[color], 1, __ATOMIC_SEQ_CST);
 		t->state = KM_TASK_WOKEN;
 		if (t->simulated)
 			list_add_tail(&t->woken, woken);
@@ -377,7 +493,7 @@ int km__core_check(struct km_core *k, char *msg, size_t n)
 {
 	unsigned mapped = 0, in_use = 0, hashed = 0;
 	for (unsigned nr = 0; nr < k->last_pkmap; nr++) {
-		int c = k->pkmap_count[nr];
+		int c = count_read(k, nr);
 		uint64_t pte = k->pkmap_page_table[nr];
 		uintptr_t va = PKMAP_ADDR(k, nr);
 		if (c < 0)
@@ -426,14 +542,20 @@ int km__core_check(struct km_core *k, char *msg, size_t n)
 	}
 	if (hashed != mapped)
 		return bad(msg, n, "hash holds ", hashed, " pages, not the mapped count");
-	if (mapped != k->stats.mapped || in_use != k->stats.in_use)
+	if (!lockless(k) &&
+	    (mapped != k->stats.mapped || in_use != k->stats.in_use))
 		return bad(msg, n, "tallies disagree with counts (mapped ", mapped, ")");
+	if (k->policy == KM_POLICY_CLOCK) {
+		int r = km__clock_check(k, msg, n);
+		if (r)
+			return r;
+	}
 	for (unsigned c = 0; c < k->colors; c++) {
 		unsigned len = 0;
 		struct list_head *h = &k->pkmap_map_wait[c];
 		for (struct list_head *p = h->next; p != h; p = p->next)
 			len++;
-		if (len != k->nr_waiting[c])
+		if (len != __atomic_load_n(&k->nr_waiting[c], __ATOMIC_RELAXED))
 			return bad(msg, n, "wait queue of colour ", c, " miscounted");
 	}
 	return 0;

@@ -36,7 +36,9 @@ static void profile_names(void **state)
 			fail_msg("profile %s not listed", profiles[i]);
 	}
 	assert_string_equal(km_policy_name(0), "linux");
-	assert_null(km_policy_name(1));
+	assert_string_equal(km_policy_name(1), "lockfree");
+	assert_string_equal(km_policy_name(2), "clock");
+	assert_null(km_policy_name(3));
 
 	uint64_t max, def;
 	KT_OK(km_profile_limits("x86-32", &max, &def));
