@@ -75,7 +75,7 @@ $(build_m32)
 cd "$(TOP)/build32" && $(CTEST)
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -112,6 +112,10 @@ test-tsan: deps
 demo: all
 	$(build_m32)
 	"$(TOP)/build32/kmap" demo
+
+# kmap against the alternatives, on real memory (bench/README.md)
+bench: all
+	"$(TOP)/build/kmap" bench
 
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"

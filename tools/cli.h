@@ -15,6 +15,7 @@ struct cli_cmd {
 int cmd_layout(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /*
  * Parse a size: decimal or 0x hex, with an optional K, M or G suffix

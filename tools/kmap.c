@@ -11,6 +11,7 @@ static const struct cli_cmd cmds[] = {
 	{ "layout", "print a machine's virtual memory layout and zones", cmd_layout },
 	{ "replay", "run a trace on the simulated machine", cmd_replay },
 	{ "demo", "show the mechanism at work", cmd_demo },
+	{ "bench", "time kmap against the alternatives", cmd_bench },
 };
 
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
