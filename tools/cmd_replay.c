@@ -7,6 +7,7 @@
  * after a kunmap the woken tasks retry in FIFO order before the next line.
  */
 #include "cli.h"
+#include "replay.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -1133,25 +1134,30 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "kmap replay: %s: %s\n", name, strerror(errno));
 		return 2;
 	}
+	int rc = replay_buffer(name, buf, size, json, stdout);
+	release_input(buf, size, mapped);
+	return rc;
+}
+
+int replay_buffer(const char *name, const char *buf, size_t size, bool json,
+                  FILE *out)
+{
 	struct km_config cfg;
 	char profile[64], policy[32] = "linux";
 	km_config_init(&cfg);
 	int rc = check_trace(name, buf, size, &cfg, profile, policy);
-	if (rc) {
-		release_input(buf, size, mapped);
+	if (rc)
 		return rc;
-	}
 
 	struct replay *r = calloc(1, sizeof(*r));
 	if (!r || km_machine_create(&cfg, &r->m)) {
 		fprintf(stderr, "kmap replay: out of memory\n");
 		free(r);
-		release_input(buf, size, mapped);
 		return 3;
 	}
 	r->file = name;
 	r->json = json;
-	r->out.f = stdout;
+	r->out.f = out;
 	km_machine_layout(r->m, &r->lay);
 	km_set_event_hook(r->m, on_event, r);
 
@@ -1209,12 +1215,11 @@ int cmd_replay(int argc, char **argv)
 	}
 	rc = summary(r);
 	ob_flush(&r->out);
-	fflush(stdout);
+	fflush(out);
 	km_machine_destroy(r->m);
 	free(r->tasks);
 	free(r->by_name);
 	free(r->by_ptr);
 	free(r);
-	release_input(buf, size, mapped);
 	return rc;
 }
