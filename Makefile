@@ -75,7 +75,7 @@ $(build_m32)
 cd "$(TOP)/build32" && $(CTEST)
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -113,6 +113,19 @@ demo: all
 	$(build_m32)
 	"$(TOP)/build32/kmap" demo
 
+# libFuzzer targets (clang), each run for FUZZ_SECONDS, new inputs kept in
+# build-fuzz/corpus-*; the checked-in corpora in fuzz/corpus are the seeds.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@"$(TOP)/scripts/need-pkgs.sh" clang
+	$(call configure_build,build-fuzz,RelWithDebInfo,-DCMAKE_C_COMPILER=clang -DKMAP_SANITIZE=address -DKMAP_FUZZ=ON)
+	for t in replay api; do \
+		mkdir -p "$(TOP)/build-fuzz/corpus-$$t"; \
+		"$(TOP)/build-fuzz/fuzz_$$t" -max_total_time=$(FUZZ_SECONDS) \
+			-print_final_stats=1 "$(TOP)/build-fuzz/corpus-$$t" \
+			"$(TOP)/fuzz/corpus/$$t" || exit 1; \
+	done
+
 # kmap against the alternatives, on real memory (bench/README.md)
 bench: all
 	"$(TOP)/build/kmap" bench
@@ -121,4 +134,4 @@ install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"
 
 clean:
-	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32"
+	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32" "$(TOP)/build-fuzz"
