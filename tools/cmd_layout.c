@@ -1,5 +1,6 @@
 /* cmd_layout.c - `kmap layout`: the virtual memory layout of a machine. */
 #include "cli.h"
+#include "svg.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@ static void layout_help(FILE *f)
 {
 	fprintf(f,
 	    "usage: kmap layout --machine PROFILE [--mem SIZE] [--last-pkmap N]\n"
-	    "                   [--colors N] [--json]\n\n"
+	    "                   [--colors N] [--json] [--svg FILE]\n\n"
 	    "Print the machine's virtual kernel memory layout as the kernel's boot\n"
 	    "log does (fixmap, pkmap, vmalloc, lowmem: start, end, size), its zones\n"
 	    "with their pfn ranges, the lowmem and highmem sizes, and what the\n"
@@ -24,6 +25,8 @@ static void layout_help(FILE *f)
 	    "  --last-pkmap N     window slots (a power of two)\n"
 	    "  --colors N         cache colours (a power of two dividing N slots)\n"
 	    "  --json             one JSON object instead of text\n"
+	    "  --svg FILE         also draw the machine into FILE (SVG): memory and\n"
+	    "                     its zones, the virtual space, the mappings\n"
 	    "\nExit status: 0 on success, 2 on a bad argument.\n");
 }
 
@@ -144,6 +147,7 @@ int cmd_layout(int argc, char **argv)
 {
 	struct km_config cfg;
 	int json = 0;
+	const char *svg = NULL;
 	uint64_t v;
 	km_config_init(&cfg);
 	cfg.profile = NULL;
@@ -155,6 +159,9 @@ int cmd_layout(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = 1;
+		} else if (!strcmp(a, "--svg") && val) {
+			svg = val;
+			i++;
 		} else if (!strcmp(a, "--machine") && val) {
 			cfg.profile = val;
 			i++;
@@ -213,6 +220,7 @@ int cmd_layout(int argc, char **argv)
 		print_json(&l);
 	else
 		print_text(&l);
+	int rc = svg && layout_svg_write(svg, &l) ? 2 : 0;
 	km_machine_destroy(m);
-	return 0;
+	return rc;
 }

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "replay.h"
+#include "replay_pics.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -144,6 +145,7 @@ struct replay {
 	size_t *by_name, *by_ptr; /* open-addressing hashes into tasks + 1 */
 	size_t hcap;
 	struct task *cur;
+	struct pics *pics; /* --svg/--html: replay_pics.c watches the run */
 	/* summary */
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
 	         sleeps;
@@ -387,6 +389,11 @@ static void emit(struct replay *r, const struct rec *e)
 		emit_json(r, e);
 	else
 		emit_text(r, e);
+	if (r->pics)
+		pics_record(r->pics, &(struct pics_rec){
+			e->line, e->task->name, e->task->name_len, e->op, e->has_pfn,
+			e->pfn, e->result, e->how, e->slot, e->has_vaddr, e->vaddr,
+			e->error, e->resumed });
 }
 
 /* The flush event, printed the moment flush_all_zero_pkmaps runs. */
@@ -394,6 +401,8 @@ static void on_event(void *arg, const struct km_event *ev)
 {
 	struct replay *r = arg;
 	struct ob *o = &r->out;
+	if (r->pics)
+		pics_event(r->pics, ev);
 	if (ev->type != KM_EV_FLUSH)
 		return;
 	r->flushes++;
@@ -792,7 +801,7 @@ static int summary(struct replay *r)
 static void replay_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap replay [--json] FILE|-\n\n"
+	    "usage: kmap replay [--json] [--svg FILE] [--html FILE] FILE|-\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
 	    "the slot a page took, the address, flushes of the window, tasks\n"
@@ -815,11 +824,17 @@ static void replay_help(FILE *f)
 	    "examples/traces/.\n\n"
 	    "  --json   one JSON object a line: the machine, each operation,\n"
 	    "           resumption and flush as it happens, then a summary\n"
+	    "  --svg FILE   also draw the window over time into FILE: a row per\n"
+	    "           step, a column per slot, coloured by count; flushes and\n"
+	    "           sleeping tasks marked\n"
+	    "  --html FILE  also write a page that steps through the trace: the\n"
+	    "           slots, the page_address() hash, each task's local stack\n"
 	    "  FILE     the trace; '-' reads standard input\n\n"
 	    "Exit status: 0 when every line ran without error and nothing is\n"
 	    "left asleep or mapped; 1 when something was (errors are records in\n"
 	    "the output, the run goes on); 2 when the trace cannot be read (the\n"
-	    "file, line and token are named on stderr and nothing runs).\n");
+	    "file, line and token are named on stderr and nothing runs); 3 when\n"
+	    "memory or writing a picture failed.\n");
 }
 
 /*
@@ -1099,6 +1114,9 @@ static int check_trace(const char *file, const char *buf, size_t size,
 	return 0;
 }
 
+/* --svg FILE, --html FILE: the pictures replay_buffer() draws too */
+static const char *pics_svg, *pics_html;
+
 int cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL;
@@ -1109,6 +1127,10 @@ int cmd_replay(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if ((!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) &&
+		           i + 1 < argc) {
+			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
+			*dst = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "kmap replay: unknown option '%s'\n", argv[i]);
 			replay_help(stderr);
@@ -1160,6 +1182,12 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	r->out.f = out;
 	km_machine_layout(r->m, &r->lay);
 	km_set_event_hook(r->m, on_event, r);
+	if ((pics_svg || pics_html) &&
+	    !(r->pics = pics_open(pics_svg, pics_html, r->m, name, policy))) {
+		km_machine_destroy(r->m);
+		free(r);
+		return 2;
+	}
 
 	const struct km_layout *l = &r->lay;
 	if (json) {
@@ -1216,6 +1244,8 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	rc = summary(r);
 	ob_flush(&r->out);
 	fflush(out);
+	if (pics_finish(r->pics))
+		rc = 3;
 	km_machine_destroy(r->m);
 	free(r->tasks);
 	free(r->by_name);

@@ -1,0 +1,1245 @@
+/*
+ * replay_pics.c - `kmap replay --svg FILE` and `kmap replay --html FILE`.
+ *
+ * The observer keeps, for each step (a record kmap replay prints: an
+ * operation or a resumption), what changed: the window slots whose count
+ * or page changed (read from the library with km_pkmap_slot), the tasks
+ * whose state changed, the flushes and wake-ups that happened during it.
+ * Both pictures are drawn from those changes at the end.
+ */
+#include "replay_pics.h"
+#include "svg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Steps kept for the pictures; a longer trace is drawn up to here. */
+#define PICS_MAX_STEPS 20000
+/* Rows of the SVG; more steps are left out, with a note. */
+#define SVG_MAX_ROWS 1500
+/* Columns of the SVG; a bigger window is drawn in groups of slots. */
+#define SVG_MAX_COLS 1024
+/* Task lanes of the SVG. */
+#define SVG_MAX_LANES 24
+
+#define NO_PFN UINT64_MAX
+
+enum tstate { T_RUNNING, T_ASLEEP, T_WOKEN };
+static const char *const tstate_names[] = { "running", "asleep", "woken" };
+
+struct pslot {
+	int count;
+	uint64_t pfn; /* NO_PFN: none */
+};
+
+struct ptask {
+	char *name;
+	size_t name_len;
+	enum tstate state;
+	unsigned sleep_color;
+	unsigned long sleep_line;
+	uint64_t sleep_pfn;
+	int atomic;
+	int nlocal;
+	uint64_t local[KM_LOCAL_MAX];
+	bool local_atomic[KM_LOCAL_MAX];
+	bool dirty;
+};
+
+/* A slot's value after a step. */
+struct chg {
+	uint32_t slot;
+	int32_t count;
+	uint64_t pfn;
+};
+
+/* A task's state after a step. */
+struct tsnap {
+	uint32_t task;
+	uint8_t state;
+	uint8_t nlocal;
+	int16_t atomic;
+	unsigned long sleep_line;
+	uint64_t sleep_pfn;
+	uint64_t local[KM_LOCAL_MAX];
+	bool local_atomic[KM_LOCAL_MAX];
+};
+
+struct pflush {
+	uint32_t clr_off, clr_n;
+	bool tlb;
+};
+
+struct pstep {
+	unsigned long line;
+	uint32_t task;
+	enum trace_op op;
+	bool has_pfn, has_vaddr, resumed;
+	uint64_t pfn, vaddr;
+	const char *result, *how, *error; /* interned */
+	long slot;
+	long wslot; /* the window slot the step acted on, or -1 */
+	uint32_t chg_off, chg_n;
+	uint32_t ts_off, ts_n;
+	uint32_t fl_off, fl_n;
+	uint32_t woke;
+};
+
+#define VEC(T) struct { T *v; size_t n, cap; }
+
+struct pics {
+	km_machine *m;
+	struct km_layout lay;
+	char *svg_path, *html_path;
+	FILE *svg, *html;
+	char *trace_name, *policy;
+	unsigned nslots, colors;
+	struct pslot *cur;
+	bool *touched;          /* slots to re-read at the next record */
+	uint32_t *touched_list;
+	size_t ntouched;
+	VEC(struct ptask) tasks;
+	VEC(struct pstep) steps;
+	VEC(struct chg) chgs;
+	VEC(struct tsnap) snaps;
+	VEC(struct pflush) flushes;
+	VEC(uint32_t) cleared;
+	/* events since the last record */
+	uint32_t pend_fl_off, pend_woke;
+	uint64_t total_steps;   /* steps seen, kept or not */
+	bool full, oom;
+	char *strs[64];         /* interned strings */
+	int nstrs;
+};
+
+static bool vec_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 64;
+	while (c < need)
+		c *= 2;
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
+#define VEC_PUSH(p, vec, val)                                                 \
+	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,                    \
+	          sizeof(*(vec).v)) ? ((vec).v[(vec).n++] = (val), true) :       \
+	                              ((p)->oom = true, false))
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+/* A copy of @s that lives as long as @p (the few distinct messages). */
+static const char *intern(struct pics *p, const char *s)
+{
+	if (!s)
+		return NULL;
+	for (int i = 0; i < p->nstrs; i++)
+		if (!strcmp(p->strs[i], s))
+			return p->strs[i];
+	if (p->nstrs == (int)(sizeof(p->strs) / sizeof(p->strs[0])))
+		return "(error)";
+	char *d = dup_n(s, strlen(s));
+	if (!d)
+		return "(error)";
+	return p->strs[p->nstrs++] = d;
+}
+
+struct pics *pics_open(const char *svg_path, const char *html_path,
+                       km_machine *m, const char *trace_name,
+                       const char *policy)
+{
+	struct pics *p = calloc(1, sizeof(*p));
+	if (!p) {
+		fprintf(stderr, "kmap replay: out of memory\n");
+		return NULL;
+	}
+	p->m = m;
+	km_machine_layout(m, &p->lay);
+	p->nslots = p->lay.last_pkmap;
+	p->colors = p->lay.colors ? p->lay.colors : 1;
+	p->cur = calloc(p->nslots, sizeof(*p->cur));
+	p->touched = calloc(p->nslots, sizeof(*p->touched));
+	p->touched_list = calloc(p->nslots, sizeof(*p->touched_list));
+	p->trace_name = dup_n(trace_name, strlen(trace_name));
+	p->policy = dup_n(policy, strlen(policy));
+	if (svg_path)
+		p->svg_path = dup_n(svg_path, strlen(svg_path));
+	if (html_path)
+		p->html_path = dup_n(html_path, strlen(html_path));
+	if (!p->cur || !p->touched || !p->touched_list || !p->trace_name ||
+	    !p->policy || (svg_path && !p->svg_path) ||
+	    (html_path && !p->html_path)) {
+		fprintf(stderr, "kmap replay: out of memory\n");
+		pics_finish(p);
+		return NULL;
+	}
+	for (unsigned i = 0; i < p->nslots; i++) {
+		struct km_slot s;
+		if (km_pkmap_slot(m, i, &s) == 0)
+			p->cur[i] = (struct pslot){ s.count, s.pfn };
+	}
+	/* open the files now, so a bad path fails before anything runs */
+	if (svg_path && !(p->svg = pic_create("kmap replay", svg_path))) {
+		pics_finish(p);
+		return NULL;
+	}
+	if (html_path && !(p->html = pic_create("kmap replay", html_path))) {
+		pics_finish(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void touch(struct pics *p, unsigned slot)
+{
+	if (slot < p->nslots && !p->touched[slot]) {
+		p->touched[slot] = true;
+		p->touched_list[p->ntouched++] = slot;
+	}
+}
+
+void pics_event(struct pics *p, const struct km_event *ev)
+{
+	if (!p || p->full)
+		return;
+	if (ev->type == KM_EV_FLUSH) {
+		struct pflush fl = { (uint32_t)p->cleared.n, ev->nr_cleared,
+		                     ev->tlb_flush != 0 };
+		for (unsigned i = 0; i < ev->nr_cleared; i++) {
+			VEC_PUSH(p, p->cleared, ev->cleared[i]);
+			touch(p, ev->cleared[i]);
+		}
+		VEC_PUSH(p, p->flushes, fl);
+	} else if (ev->type == KM_EV_WAKE) {
+		/* the kernel wakes the colour's whole queue */
+		for (size_t i = 0; i < p->tasks.n; i++) {
+			struct ptask *t = &p->tasks.v[i];
+			if (t->state == T_ASLEEP && t->sleep_color == ev->color) {
+				t->state = T_WOKEN;
+				t->dirty = true;
+			}
+		}
+		p->pend_woke += ev->nr_woken;
+	}
+}
+
+static struct ptask *task_find(struct pics *p, const char *name, size_t n,
+                               uint32_t *idx)
+{
+	for (size_t i = p->tasks.n; i-- > 0;) {
+		struct ptask *t = &p->tasks.v[i];
+		if (t->name_len == n && !memcmp(t->name, name, n)) {
+			*idx = (uint32_t)i;
+			return t;
+		}
+	}
+	struct ptask nt = { .name = dup_n(name, n), .name_len = n };
+	if (!nt.name || !VEC_PUSH(p, p->tasks, nt)) {
+		free(nt.name);
+		p->oom = true;
+		return NULL;
+	}
+	*idx = (uint32_t)(p->tasks.n - 1);
+	return &p->tasks.v[p->tasks.n - 1];
+}
+
+static bool is_ok(const struct pics_rec *e) { return !strcmp(e->result, "ok"); }
+
+void pics_record(struct pics *p, const struct pics_rec *e)
+{
+	if (!p)
+		return;
+	p->total_steps++;
+	if (p->full || p->oom)
+		return;
+	if (p->steps.n == PICS_MAX_STEPS) {
+		p->full = true;
+		return;
+	}
+	uint32_t ti;
+	struct ptask *t = task_find(p, e->task, e->task_len, &ti);
+	if (!t)
+		return;
+
+	/* the task's state, as the trace format's semantics have it */
+	bool ok = is_ok(e);
+	if (!strcmp(e->result, "sleep")) {
+		t->state = T_ASLEEP;
+		t->sleep_color = (unsigned)(e->pfn & (p->colors - 1));
+		t->sleep_line = e->line;
+		t->sleep_pfn = e->pfn;
+		t->dirty = true;
+	} else if (e->resumed) {
+		t->state = T_RUNNING;
+		t->dirty = true;
+	}
+	if (ok && (e->op == OP_KMAP_LOCAL || e->op == OP_KMAP_ATOMIC)) {
+		bool atomic = e->op == OP_KMAP_ATOMIC;
+		if (e->how && !strcmp(e->how, "local") && t->nlocal < KM_LOCAL_MAX) {
+			t->local[t->nlocal] = e->pfn;
+			t->local_atomic[t->nlocal++] = atomic;
+		}
+		t->atomic += atomic;
+		t->dirty = true;
+	} else if (ok && (e->op == OP_KUNMAP_LOCAL || e->op == OP_KUNMAP_ATOMIC)) {
+		if (e->slot >= 0 && t->nlocal > 0)
+			t->nlocal--; /* only the newest may go */
+		if (e->op == OP_KUNMAP_ATOMIC && t->atomic > 0)
+			t->atomic--;
+		t->dirty = true;
+	}
+
+	/* the window: the record's slot and whatever a flush cleared */
+	long wslot = -1;
+	if ((e->op == OP_KMAP || e->op == OP_KUNMAP) && e->slot >= 0 &&
+	    (unsigned long)e->slot < p->nslots) {
+		wslot = e->slot;
+		touch(p, (unsigned)e->slot);
+	}
+	struct pstep st = {
+		.line = e->line, .task = ti, .op = e->op, .has_pfn = e->has_pfn,
+		.has_vaddr = e->has_vaddr, .resumed = e->resumed, .pfn = e->pfn,
+		.vaddr = e->vaddr, .result = intern(p, e->result),
+		.how = intern(p, e->how), .error = intern(p, e->error),
+		.slot = e->slot, .wslot = wslot,
+		.chg_off = (uint32_t)p->chgs.n, .ts_off = (uint32_t)p->snaps.n,
+		.fl_off = p->pend_fl_off,
+		.fl_n = (uint32_t)p->flushes.n - p->pend_fl_off,
+		.woke = p->pend_woke,
+	};
+	/* ascending slot order, so the output does not depend on the order
+	 * the slots were touched in */
+	for (size_t i = 1; i < p->ntouched; i++)
+		for (size_t j = i; j > 0 && p->touched_list[j] <
+		                            p->touched_list[j - 1]; j--) {
+			uint32_t x = p->touched_list[j];
+			p->touched_list[j] = p->touched_list[j - 1];
+			p->touched_list[j - 1] = x;
+		}
+	for (size_t i = 0; i < p->ntouched; i++) {
+		unsigned s = p->touched_list[i];
+		struct km_slot ks;
+		p->touched[s] = false;
+		if (km_pkmap_slot(p->m, s, &ks))
+			continue;
+		if (ks.count == p->cur[s].count && ks.pfn == p->cur[s].pfn)
+			continue;
+		p->cur[s] = (struct pslot){ ks.count, ks.pfn };
+		VEC_PUSH(p, p->chgs, ((struct chg){ s, ks.count, ks.pfn }));
+	}
+	p->ntouched = 0;
+	for (size_t i = 0; i < p->tasks.n; i++) {
+		struct ptask *x = &p->tasks.v[i];
+		if (!x->dirty)
+			continue;
+		x->dirty = false;
+		struct tsnap sn = { .task = (uint32_t)i, .state = (uint8_t)x->state,
+		                    .nlocal = (uint8_t)x->nlocal,
+		                    .atomic = (int16_t)x->atomic,
+		                    .sleep_line = x->sleep_line,
+		                    .sleep_pfn = x->sleep_pfn };
+		memcpy(sn.local, x->local, sizeof(sn.local));
+		memcpy(sn.local_atomic, x->local_atomic, sizeof(sn.local_atomic));
+		VEC_PUSH(p, p->snaps, sn);
+	}
+	st.chg_n = (uint32_t)p->chgs.n - st.chg_off;
+	st.ts_n = (uint32_t)p->snaps.n - st.ts_off;
+	VEC_PUSH(p, p->steps, st);
+	p->pend_fl_off = (uint32_t)p->flushes.n;
+	p->pend_woke = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Replaying the kept steps                                                */
+/* ---------------------------------------------------------------------- */
+
+/* State while drawing: slots and tasks after step i. */
+struct view {
+	struct pslot *slot;
+	struct tsnap *task; /* one per task; .state etc. */
+};
+
+static int view_init(struct pics *p, struct view *v)
+{
+	v->slot = calloc(p->nslots ? p->nslots : 1, sizeof(*v->slot));
+	v->task = calloc(p->tasks.n ? p->tasks.n : 1, sizeof(*v->task));
+	if (!v->slot || !v->task) {
+		free(v->slot);
+		free(v->task);
+		return -1;
+	}
+	for (unsigned i = 0; i < p->nslots; i++)
+		v->slot[i].pfn = NO_PFN;
+	for (size_t i = 0; i < p->tasks.n; i++)
+		v->task[i].task = (uint32_t)i;
+	return 0;
+}
+
+static void view_apply(const struct pics *p, struct view *v, size_t step)
+{
+	const struct pstep *st = &p->steps.v[step];
+	for (uint32_t i = 0; i < st->chg_n; i++) {
+		const struct chg *c = &p->chgs.v[st->chg_off + i];
+		v->slot[c->slot] = (struct pslot){ c->count, c->pfn };
+	}
+	for (uint32_t i = 0; i < st->ts_n; i++) {
+		const struct tsnap *s = &p->snaps.v[st->ts_off + i];
+		v->task[s->task] = *s;
+	}
+}
+
+static void view_free(struct view *v)
+{
+	free(v->slot);
+	free(v->task);
+}
+
+/* One step as a line of text, as `kmap replay` prints it. */
+static void step_text(const struct pics *p, const struct pstep *st, char *buf,
+                      size_t n)
+{
+	const struct ptask *t = &p->tasks.v[st->task];
+	int k = snprintf(buf, n, "%.*s %s", (int)t->name_len, t->name,
+	                 trace_op_names[st->op]);
+	if (st->has_pfn && k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, " %llu",
+		              (unsigned long long)st->pfn);
+	if (k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, ": %s", st->result);
+	if (st->how && k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, " %s", st->how);
+	if (st->slot >= 0 && k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, " %s %ld",
+		              st->how && !strcmp(st->how, "local") ? "stack" : "slot",
+		              st->slot);
+	if (st->error && k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, " (%s)", st->error);
+	if (st->resumed && k >= 0 && (size_t)k < n)
+		snprintf(buf + k, n - (size_t)k, " [resumed]");
+}
+
+/* ---------------------------------------------------------------------- */
+/* The SVG: the window over time                                           */
+/* ---------------------------------------------------------------------- */
+
+/* Colour classes: 0 free, 1 free but mapped, 2.. in use by 1.., 5: by 4+ */
+static int cls(int count)
+{
+	return count <= 0 ? 0 : count > 5 ? 5 : count;
+}
+
+static const char *const cls_fill[6] = {
+	"#f4f4f4", "#9ecae1", "#fdae6b", "#f16913", "#d94801", "#7f2704",
+};
+static const char *const cls_name[6] = {
+	"0: free", "1: free, still mapped", "2: in use by 1", "3: in use by 2",
+	"4: in use by 3", "5+: in use by 4 or more",
+};
+#define SLEEP_FILL "#6a51a3"
+#define WOKEN_FILL "#bcbddc"
+#define FLUSH_STROKE "#2171b5"
+#define ERROR_FILL "#cb181d"
+
+static void write_svg(struct pics *p, FILE *f)
+{
+	const struct km_layout *l = &p->lay;
+	size_t R = p->steps.n < SVG_MAX_ROWS ? p->steps.n : SVG_MAX_ROWS;
+	unsigned S = p->nslots;
+	unsigned k = S > SVG_MAX_COLS ? S / SVG_MAX_COLS : 1; /* slots a column */
+	unsigned cols = S / k;
+	unsigned cw = 896 / cols;
+	cw = cw < 1 ? 1 : cw > 28 ? 28 : cw;
+	unsigned rh = R <= 150 ? 16 : R <= 600 ? 5 : 2;
+	bool labels = rh >= 12;
+	unsigned lanes = p->tasks.n < SVG_MAX_LANES ? (unsigned)p->tasks.n :
+	                                             SVG_MAX_LANES;
+	unsigned lw = labels ? 14 : 8;
+	unsigned X0 = labels ? 330 : 64, Y0 = 110;
+	unsigned GW = cols * cw, GH = (unsigned)R * rh;
+	unsigned XL = X0 + GW + 14;
+	unsigned XF = XL + lanes * lw + (lanes ? 10 : 0);
+	unsigned W = XF + (labels ? 190 : 40);
+	if (W < 800)
+		W = 800;
+	unsigned notes = (p->steps.n > R) + (k > 1) + (p->tasks.n > lanes) +
+	                 (p->full ? 1 : 0);
+	unsigned H = Y0 + GH + 40 + 70 + notes * 16;
+	char t[512];
+
+	snprintf(t, sizeof(t), "kmap replay: the window over time, %s",
+	         p->trace_name);
+	svg_begin(f, W, H, t);
+	fprintf(f, "<text x=\"16\" y=\"26\" font-size=\"16\" font-weight=\"bold\">"
+	           "The pkmap window over time: ");
+	svg_escs(f, p->trace_name);
+	fputs("</text>\n", f);
+	snprintf(t, sizeof(t), "machine %s, policy %s: %u slots at 0x%08llx, "
+	         "%u colour%s", l->profile, p->policy, S,
+	         (unsigned long long)l->pkmap_base, p->colors,
+	         p->colors == 1 ? "" : "s");
+	fprintf(f, "<text x=\"16\" y=\"46\" fill=\"#444444\">");
+	svg_escs(f, t);
+	fputs("</text>\n", f);
+	fprintf(f, "<text x=\"16\" y=\"62\" fill=\"#444444\">A row per step (an "
+	           "operation or a resumption), a column per slot, coloured by "
+	           "pkmap_count.</text>\n");
+
+	/* column header: slot numbers */
+	fprintf(f, "<g font-family=\"DejaVu Sans Mono, monospace\" "
+	           "font-size=\"9\" fill=\"#444444\">\n");
+	fprintf(f, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\" "
+	           "font-size=\"11\" font-family=\"DejaVu Sans, sans-serif\">"
+	           "slot</text>\n", X0 + GW / 2, Y0 - 36);
+	if (cw >= 14 && k == 1) {
+		for (unsigned c = 0; c < cols; c++)
+			fprintf(f, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\">"
+			           "%u</text>\n", X0 + c * cw + cw / 2, Y0 - 6, c);
+	} else {
+		unsigned step = 1;
+		while (step * cw < 48)
+			step *= 2;
+		for (unsigned c = 0; c < cols; c += step) {
+			fprintf(f, "<text x=\"%u\" y=\"%u\">%u</text>\n", X0 + c * cw,
+			        Y0 - 8, c * k);
+			fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" "
+			           "stroke=\"#444444\"/>\n", X0 + c * cw, Y0 - 6,
+			        X0 + c * cw, Y0);
+		}
+	}
+	fputs("</g>\n", f);
+
+	/* the grid: free is the background, runs of one colour down a column */
+	fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
+	           "fill=\"%s\"/>\n", X0, Y0, GW, GH, cls_fill[0]);
+	struct view v;
+	unsigned char *grid = malloc(R * cols + 1);
+	unsigned char *tgrid = malloc(R * (lanes ? lanes : 1) + 1);
+	if (!grid || !tgrid || view_init(p, &v)) {
+		free(grid);
+		free(tgrid);
+		p->oom = true;
+		svg_end(f);
+		return;
+	}
+	unsigned char *colv = calloc(cols, 1);
+	for (size_t r = 0; r < R && colv; r++) {
+		const struct pstep *st = &p->steps.v[r];
+		view_apply(p, &v, r);
+		for (uint32_t i = 0; i < st->chg_n; i++) {
+			unsigned c = p->chgs.v[st->chg_off + i].slot / k;
+			int mx = 0;
+			for (unsigned s = c * k; s < (c + 1) * k; s++)
+				if (cls(v.slot[s].count) > mx)
+					mx = cls(v.slot[s].count);
+			colv[c] = (unsigned char)mx;
+		}
+		memcpy(grid + r * cols, colv, cols);
+		for (unsigned i = 0; i < lanes; i++)
+			tgrid[r * lanes + i] = v.task[i].state;
+	}
+	free(colv);
+	fputs("<g stroke=\"none\">\n", f);
+	for (unsigned c = 0; c < cols; c++) {
+		size_t r = 0;
+		while (r < R) {
+			unsigned char x = grid[r * cols + c];
+			size_t e = r + 1;
+			while (e < R && grid[e * cols + c] == x)
+				e++;
+			if (x)
+				fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" "
+				           "height=\"%u\" fill=\"%s\"/>\n", X0 + c * cw,
+				        Y0 + (unsigned)r * rh, cw, (unsigned)(e - r) * rh,
+				        cls_fill[x]);
+			r = e;
+		}
+	}
+	fputs("</g>\n", f);
+	/* separators between slots and steps, where there is room */
+	if (cw >= 6 && k == 1) {
+		fprintf(f, "<path stroke=\"#ffffff\" stroke-width=\"1\" d=\"");
+		for (unsigned c = 1; c < cols; c++)
+			fprintf(f, "M%u,%uv%u", X0 + c * cw, Y0, GH);
+		fputs("\"/>\n", f);
+	}
+	if (labels && R > 1) {
+		fprintf(f, "<path stroke=\"#ffffff\" stroke-width=\"1\" d=\"");
+		for (size_t r = 1; r < R; r++)
+			fprintf(f, "M%u,%uh%u", X0, Y0 + (unsigned)r * rh, GW);
+		fputs("\"/>\n", f);
+	}
+	/* counts in the cells, the acted slot outlined */
+	if (labels && cw >= 14 && k == 1) {
+		fputs("<g font-family=\"DejaVu Sans Mono, monospace\" font-size=\"10\" "
+		      "text-anchor=\"middle\">\n", f);
+		for (size_t r = 0; r < R; r++)
+			for (unsigned c = 0; c < cols; c++) {
+				unsigned char x = grid[r * cols + c];
+				if (!x)
+					continue;
+				/* the class is the count below 5; read the real one */
+				fprintf(f, "<text x=\"%u\" y=\"%u\" fill=\"%s\">%s</text>\n",
+				        X0 + c * cw + cw / 2, Y0 + (unsigned)r * rh + rh - 4,
+				        x >= 3 ? "#ffffff" : "#000000",
+				        x == 5 ? "5+" : (const char *[]){ "", "1", "2", "3",
+				                                         "4" }[x]);
+			}
+		fputs("</g>\n", f);
+	}
+	if (cw >= 4 && rh >= 5) {
+		fputs("<g fill=\"none\" stroke=\"#000000\" stroke-width=\"1.2\">\n", f);
+		for (size_t r = 0; r < R; r++) {
+			const struct pstep *st = &p->steps.v[r];
+			if (st->wslot < 0 || strcmp(st->result, "ok"))
+				continue;
+			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%u\" height=\"%u\"/>\n",
+			        X0 + (double)((unsigned long)st->wslot / k) * cw + 0.6,
+			        Y0 + (double)r * rh + 0.6, cw - 1, rh - 1);
+		}
+		fputs("</g>\n", f);
+	}
+
+	/* row labels (or step numbers), errors, flushes */
+	if (labels) {
+		fputs("<g font-family=\"DejaVu Sans Mono, monospace\" font-size=\"11\">\n",
+		      f);
+		for (size_t r = 0; r < R; r++) {
+			const struct pstep *st = &p->steps.v[r];
+			char line[200];
+			const struct ptask *tk = &p->tasks.v[st->task];
+			char pfn[24] = "";
+			if (st->has_pfn)
+				snprintf(pfn, sizeof(pfn), "%llu",
+				         (unsigned long long)st->pfn);
+			snprintf(line, sizeof(line), "%5lu %-6.6s %-13s %8s %s%s%s%s",
+			         st->line, tk->name, trace_op_names[st->op], pfn,
+			         st->resumed ? "\xe2\x86\xbb" : "", st->result,
+			         st->how ? " " : "", st->how ? st->how : "");
+			fprintf(f, "<text x=\"8\" y=\"%u\" xml:space=\"preserve\"%s>",
+			        Y0 + (unsigned)r * rh + rh - 4,
+			        !strcmp(st->result, "error") ? " fill=\"" ERROR_FILL "\"" :
+			        !strcmp(st->result, "sleep") ? " fill=\"" SLEEP_FILL "\"" :
+			                                       "");
+			svg_escs(f, line);
+			step_text(p, st, line, sizeof(line));
+			fputs("<title>", f);
+			svg_escs(f, line);
+			fputs("</title></text>\n", f);
+		}
+		fputs("</g>\n", f);
+		fprintf(f, "<text x=\"8\" y=\"%u\" font-family=\"DejaVu Sans Mono, "
+		           "monospace\" font-size=\"11\" font-weight=\"bold\" "
+		           "xml:space=\"preserve\"> line task   op                 "
+		           "pfn result</text>\n", Y0 - 6);
+	} else {
+		fputs("<g font-size=\"10\" fill=\"#444444\" text-anchor=\"end\">\n", f);
+		unsigned every = rh >= 5 ? 20 : 50;
+		for (size_t r = 0; r < R; r += every)
+			fprintf(f, "<text x=\"%u\" y=\"%u\">%zu</text>\n", X0 - 14,
+			        Y0 + (unsigned)r * rh + 8, r + 1);
+		fputs("</g>\n", f);
+		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\" "
+		           "text-anchor=\"end\">step</text>\n", X0 - 14, Y0 - 6);
+		/* errors as red ticks at the left edge */
+		fputs("<g fill=\"" ERROR_FILL "\">\n", f);
+		for (size_t r = 0; r < R; r++)
+			if (!strcmp(p->steps.v[r].result, "error"))
+				fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"8\" height=\"%u\"/>\n",
+				        X0 - 10, Y0 + (unsigned)r * rh, rh);
+		fputs("</g>\n", f);
+	}
+	fputs("<g>\n", f);
+	for (size_t r = 0; r < R; r++) {
+		const struct pstep *st = &p->steps.v[r];
+		if (!st->fl_n && !st->woke)
+			continue;
+		unsigned y = Y0 + (unsigned)r * rh;
+		unsigned ncl = 0;
+		bool tlb = false;
+		for (uint32_t i = 0; i < st->fl_n; i++) {
+			ncl += p->flushes.v[st->fl_off + i].clr_n;
+			tlb |= p->flushes.v[st->fl_off + i].tlb;
+		}
+		if (st->fl_n)
+			fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" "
+			           "stroke=\"" FLUSH_STROKE "\" stroke-width=\"%s\"%s/>\n",
+			        X0 - 4, y, XF - 4, y, labels ? "2" : "1",
+			        tlb ? "" : " stroke-dasharray=\"4,3\"");
+		if (labels) {
+			char note[96] = "";
+			int n = 0;
+			if (st->fl_n)
+				n = snprintf(note, sizeof(note), ncl ?
+				             "flush: %u cleared, TLB flush" :
+				             "flush: nothing cleared", ncl);
+			if (st->woke && n >= 0 && (size_t)n < sizeof(note))
+				snprintf(note + n, sizeof(note) - (size_t)n, "%swoke %u",
+				         n ? "; " : "", st->woke);
+			fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\" "
+			           "fill=\"" FLUSH_STROKE "\">%s</text>\n", XF,
+			        y + rh - 4, note);
+		} else if (st->fl_n) {
+			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"10\" height=\"%u\" "
+			           "fill=\"" FLUSH_STROKE "\"/>\n", XF, y, rh);
+		}
+	}
+	fputs("</g>\n", f);
+
+	/* task lanes: asleep and woken */
+	if (lanes) {
+		fputs("<g font-size=\"10\">\n", f);
+		for (unsigned i = 0; i < lanes; i++) {
+			const struct ptask *tk = &p->tasks.v[i];
+			unsigned x = XL + i * lw;
+			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
+			           "fill=\"#fafafa\" stroke=\"#dddddd\"/>\n", x, Y0,
+			        lw - 2, GH);
+			fprintf(f, "<text transform=\"translate(%u,%u) rotate(-60)\">",
+			        x + lw / 2, Y0 - 6);
+			svg_esc(f, tk->name, tk->name_len > 12 ? 12 : tk->name_len);
+			fputs("</text>\n", f);
+			size_t r = 0;
+			while (r < R) {
+				unsigned char x2 = tgrid[r * lanes + i];
+				size_t e = r + 1;
+				while (e < R && tgrid[e * lanes + i] == x2)
+					e++;
+				if (x2 == T_ASLEEP || x2 == T_WOKEN)
+					fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" "
+					           "height=\"%u\" fill=\"%s\"><title>%s</title>"
+					           "</rect>\n", x, Y0 + (unsigned)r * rh, lw - 2,
+					        (unsigned)(e - r) * rh,
+					        x2 == T_ASLEEP ? SLEEP_FILL : WOKEN_FILL,
+					        tstate_names[x2]);
+				r = e;
+			}
+		}
+		fputs("</g>\n", f);
+		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">tasks</text>\n",
+		        XL, Y0 - 44);
+	}
+
+	/* legend and notes */
+	unsigned ly = Y0 + GH + 30;
+	fputs("<g font-size=\"11\">\n", f);
+	unsigned lx = 16;
+	for (int c = 0; c < 6; c++) {
+		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"14\" height=\"14\" "
+		           "fill=\"%s\" stroke=\"#999999\"/>", lx, ly - 11,
+		        cls_fill[c]);
+		fprintf(f, "<text x=\"%u\" y=\"%u\">%s</text>\n", lx + 18, ly,
+		        cls_name[c]);
+		lx += c == 0 ? 70 : c == 1 ? 150 : c == 5 ? 170 : 110;
+	}
+	ly += 24;
+	fprintf(f, "<line x1=\"16\" y1=\"%u\" x2=\"40\" y2=\"%u\" "
+	           "stroke=\"" FLUSH_STROKE "\" stroke-width=\"2\"/>"
+	           "<text x=\"46\" y=\"%u\">flush_all_zero_pkmaps (dashed: "
+	           "nothing to clear)</text>\n", ly - 4, ly - 4, ly);
+	fprintf(f, "<rect x=\"330\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           SLEEP_FILL "\"/><text x=\"346\" y=\"%u\">task asleep in kmap"
+	           "</text>\n", ly - 11, ly);
+	fprintf(f, "<rect x=\"480\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           WOKEN_FILL "\"/><text x=\"496\" y=\"%u\">woken, not yet run"
+	           "</text>\n", ly - 11, ly);
+	fprintf(f, "<rect x=\"620\" y=\"%u\" width=\"14\" height=\"14\" "
+	           "fill=\"none\" stroke=\"#000000\"/><text x=\"638\" y=\"%u\">"
+	           "the step's slot</text>\n", ly - 11, ly);
+	ly += 22;
+	fputs("<g fill=\"#444444\">\n", f);
+	if (p->steps.n > R) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">The first %zu of %zu steps are "
+		           "drawn.</text>\n", ly, R, p->steps.n);
+		ly += 16;
+	}
+	if (p->full) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">The trace ran %llu steps; the "
+		           "pictures keep the first %d.</text>\n", ly,
+		        (unsigned long long)p->total_steps, PICS_MAX_STEPS);
+		ly += 16;
+	}
+	if (k > 1) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">Each column is %u slots; its "
+		           "colour is the highest count among them.</text>\n", ly, k);
+		ly += 16;
+	}
+	if (p->tasks.n > lanes) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">%zu more tasks have no lane."
+		           "</text>\n", ly, p->tasks.n - lanes);
+		ly += 16;
+	}
+	fputs("</g>\n</g>\n", f);
+	svg_end(f);
+	view_free(&v);
+	free(grid);
+	free(tgrid);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The HTML page                                                           */
+/* ---------------------------------------------------------------------- */
+
+static const char html_head[] =
+"<!DOCTYPE html>\n"
+"<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+"<title>kmap replay: ";
+
+static const char html_style[] =
+"</title>\n<style>\n"
+"body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:16px 24px;color:#222}\n"
+"h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 6px}\n"
+"#machine{color:#555;margin:0 0 10px}\n"
+"#controls{position:sticky;top:0;background:#fff;padding:6px 0;z-index:2;"
+"border-bottom:1px solid #ddd;display:flex;gap:6px;align-items:center;flex-wrap:wrap}\n"
+"button{font-size:14px;padding:3px 10px}\n"
+"#scrub{width:320px}\n"
+"#pos{font-variant-numeric:tabular-nums;min-width:120px}\n"
+"#desc{font-family:'DejaVu Sans Mono',monospace;background:#f6f6f6;"
+"padding:8px;margin:10px 0;min-height:3em;white-space:pre-wrap}\n"
+"#desc .flush{color:#2171b5}#desc .error{color:#cb181d}#desc .sleep{color:#6a51a3}\n"
+"#window{display:flex;flex-wrap:wrap;gap:2px}\n"
+".slot{width:64px;height:44px;border:1px solid #bbb;font-size:11px;"
+"display:flex;flex-direction:column;align-items:center;justify-content:center;"
+"font-family:'DejaVu Sans Mono',monospace}\n"
+".slot b{font-weight:normal;color:#666;font-size:10px}.slot span{font-size:15px;font-weight:bold}\n"
+".slot i{font-style:normal;font-size:10px}\n"
+".small .slot{width:9px;height:9px;border:0}.small .slot *{display:none}\n"
+".c0{background:#f4f4f4}.c1{background:#9ecae1}.c2{background:#fdae6b}"
+".c3{background:#f16913;color:#fff}.c4{background:#d94801;color:#fff}"
+".c5{background:#7f2704;color:#fff}\n"
+".slot.acted{outline:2px solid #000;outline-offset:-2px}\n"
+".slot.cleared{box-shadow:inset 0 0 0 2px #2171b5}\n"
+"#legend span{display:inline-block;padding:1px 6px;margin-right:4px;font-size:12px}\n"
+".cols{display:flex;gap:32px;flex-wrap:wrap}\n"
+"#tasks{border-collapse:collapse}#tasks td,#tasks th{border-bottom:1px solid #ddd;"
+"padding:3px 8px;text-align:left;font-size:13px}\n"
+"tr.asleep td{background:#dadaeb}tr.woken td{background:#efedf5}\n"
+".stack span{display:inline-block;border:1px solid #888;padding:0 4px;margin-right:2px;"
+"font-family:'DejaVu Sans Mono',monospace;font-size:12px;background:#c6dbef}\n"
+".stack span.atomic{background:#fcbba1}\n"
+"#buckets{display:grid;grid-template-columns:repeat(8,minmax(90px,1fr));gap:2px}\n"
+".bucket{font-size:11px;border:1px solid #ddd;padding:2px 4px;min-height:18px;"
+"font-family:'DejaVu Sans Mono',monospace}\n"
+".bucket b{color:#888;font-weight:normal;margin-right:4px}\n"
+".bucket.used{background:#fdd0a2;border-color:#d94801}\n"
+"#log{max-height:260px;overflow:auto;font-family:'DejaVu Sans Mono',monospace;"
+"font-size:12px;border:1px solid #ddd;padding:4px 4px 4px 48px;margin:0}\n"
+"#log li{cursor:pointer}#log li.cur{background:#ffe9a8}\n"
+"</style>\n</head>\n<body>\n";
+
+static const char html_body[] =
+"<div id=\"controls\">\n"
+"<button id=\"first\" title=\"to the start (Home)\">&#x25C0;&#x25C0; start</button>\n"
+"<button id=\"back\" title=\"one step back (left arrow)\">&#x25C0; back</button>\n"
+"<button id=\"play\" title=\"play or pause (space)\">&#x25B6; play</button>\n"
+"<button id=\"step\" title=\"one step on (right arrow)\">step &#x25B6;</button>\n"
+"<button id=\"last\" title=\"to the end (End)\">end &#x25B6;&#x25B6;</button>\n"
+"<input type=\"range\" id=\"scrub\" min=\"0\" max=\"0\" value=\"0\">\n"
+"<span id=\"pos\">step 0 / 0</span>\n"
+"<label>speed <select id=\"speed\"><option value=\"1200\">slow</option>"
+"<option value=\"500\" selected>normal</option><option value=\"120\">fast"
+"</option></select></label>\n"
+"</div>\n"
+"<div id=\"desc\">Loading...</div>\n"
+"<noscript><p>This page steps through the trace with JavaScript; the states "
+"are in the JSON at the end of the page.</p></noscript>\n"
+"<h2>The window: pkmap_count[] and the page each slot maps</h2>\n"
+"<p id=\"legend\"><span class=\"c0\">0 free</span><span class=\"c1\">1 free, "
+"still mapped</span><span class=\"c2\">2 in use by 1</span><span class=\"c3\">"
+"3 in use by 2</span><span class=\"c4\">4 in use by 3</span><span class=\"c5\">"
+"5+ in use by 4+</span></p>\n"
+"<p id=\"window-summary\"></p>\n"
+"<div id=\"window\"></div>\n"
+"<div class=\"cols\">\n"
+"<section><h2>Tasks</h2><table id=\"tasks\"><thead><tr><th>task</th>"
+"<th>state</th><th>atomic</th><th>local stack (bottom to top)</th></tr>"
+"</thead><tbody id=\"task-rows\"></tbody></table></section>\n"
+"<section><h2>page_address(): the hash of <span id=\"nbuckets\">128</span> "
+"buckets</h2><p id=\"hash-summary\"></p><div id=\"buckets\"></div></section>\n"
+"</div>\n"
+"<h2>Steps</h2>\n<ol id=\"log\" start=\"1\"></ol>\n";
+
+static const char html_script[] =
+"<script>\n"
+"(function () {\n"
+"'use strict';\n"
+"var D = JSON.parse(document.getElementById('kmap-data').textContent);\n"
+"var M = D.machine, S = M.last_pkmap, N = D.steps.length, T = D.tasks.length;\n"
+"var HASH = M.pa_hash_size || 128, HSHIFT = 32 - Math.round(Math.log2(HASH));\n"
+"var $ = function (id) { return document.getElementById(id); };\n"
+"function hex(v) { return '0x' + v.toString(16); }\n"
+"function esc(s) { return String(s).replace(/[&<>\"]/g, function (c) {\n"
+"  return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '\"': '&quot;'}[c]; }); }\n"
+"/* hash_32(pfn, 7), as the library's page_slot(): (u32)(pfn * GOLDEN_RATIO_32) >> 25 */\n"
+"function bucketOf(pfn) { return Math.imul(pfn >>> 0, 0x61C88647) >>> HSHIFT; }\n"
+"/* state: counts, pfns, since (the step that entered the page: chain order) */\n"
+"function fresh() {\n"
+"  var st = {count: new Int32Array(S), pfn: new Float64Array(S).fill(-1),\n"
+"            since: new Int32Array(S), tasks: []};\n"
+"  for (var i = 0; i < T; i++) st.tasks.push({state: 'running', atomic: 0, stack: []});\n"
+"  return st;\n"
+"}\n"
+"function copy(st) {\n"
+"  return {count: st.count.slice(), pfn: st.pfn.slice(), since: st.since.slice(),\n"
+"          tasks: st.tasks.map(function (t) { return {state: t.state,\n"
+"            atomic: t.atomic, stack: t.stack.slice(), sleep: t.sleep}; })};\n"
+"}\n"
+"function apply(st, n) {\n"
+"  var s = D.steps[n - 1];\n"
+"  (s.set || []).forEach(function (c) {\n"
+"    var nr = c[0];\n"
+"    if (c[2] !== st.pfn[nr] || (st.count[nr] === 0 && c[1] > 0)) st.since[nr] = n;\n"
+"    st.count[nr] = c[1]; st.pfn[nr] = c[2];\n"
+"  });\n"
+"  (s.tasks || []).forEach(function (t) {\n"
+"    st.tasks[t[0]] = {state: t[1], atomic: t[2], stack: t[3], sleep: t[4]};\n"
+"  });\n"
+"}\n"
+"/* checkpoints, so going back costs no more than a few steps forward */\n"
+"var K = Math.max(16, Math.ceil(S * N / 4000000)), checks = [], st = fresh();\n"
+"checks.push(copy(st));\n"
+"for (var n = 1; n <= N; n++) { apply(st, n); if (n % K === 0) checks.push(copy(st)); }\n"
+"var cur = -1, state = null, timer = null;\n"
+"function go(n) {\n"
+"  n = Math.max(0, Math.min(N, n | 0));\n"
+"  if (state && n >= cur && n - cur <= K) {\n"
+"    for (var i = cur + 1; i <= n; i++) apply(state, i);\n"
+"  } else {\n"
+"    var c = Math.floor(n / K);\n"
+"    state = copy(checks[c]);\n"
+"    for (var j = c * K + 1; j <= n; j++) apply(state, j);\n"
+"  }\n"
+"  cur = n;\n"
+"  render();\n"
+"}\n"
+"function stepText(s) {\n"
+"  var t = D.tasks[s.task] + ' ' + s.op + (s.pfn !== undefined ? ' ' + s.pfn : '') +\n"
+"    ' \\u2192 ' + s.result;\n"
+"  if (s.how) t += ' ' + s.how;\n"
+"  if (s.slot !== undefined) t += (s.how === 'local' ? ' (stack ' : ' (slot ') + s.slot + ')';\n"
+"  if (s.vaddr) t += ' ' + s.vaddr;\n"
+"  if (s.error) t += ': ' + s.error;\n"
+"  if (s.resumed) t += ' [resumed after a wake-up]';\n"
+"  return t;\n"
+"}\n"
+"function render() {\n"
+"  var s = cur ? D.steps[cur - 1] : null, i;\n"
+"  $('pos').textContent = 'step ' + cur + ' / ' + N;\n"
+"  $('scrub').value = cur;\n"
+"  var d = '';\n"
+"  if (!s) d = 'The start: every slot free, no task has run.';\n"
+"  else {\n"
+"    d = 'line ' + s.line + ': <span class=\"' + s.result + '\">' + esc(stepText(s)) + '</span>';\n"
+"    (s.flushes || []).forEach(function (f) {\n"
+"      d += '\\n<span class=\"flush\">flush_all_zero_pkmaps: ' + (f.cleared.length ?\n"
+"        'cleared ' + f.cleared.join(', ') + ', one TLB flush of the window' :\n"
+"        'cleared nothing, no TLB flush') + '</span>';\n"
+"    });\n"
+"    if (s.woke) d += '\\n<span class=\"sleep\">the kunmap woke ' + s.woke +\n"
+"      ' task' + (s.woke > 1 ? 's' : '') + '</span>';\n"
+"  }\n"
+"  $('desc').innerHTML = d;\n"
+"  var cleared = {};\n"
+"  if (s) (s.flushes || []).forEach(function (f) { f.cleared.forEach(function (c) { cleared[c] = 1; }); });\n"
+"  var acted = s && s.wslot !== undefined ? s.wslot : -1;\n"
+"  var h = [], inuse = 0, mapped = 0, free = 0, list = [];\n"
+"  for (i = 0; i < S; i++) {\n"
+"    var c = state.count[i], p = state.pfn[i];\n"
+"    if (c >= 2) { inuse++; list.push(i + ':' + c); } else if (c === 1) mapped++; else free++;\n"
+"    if (S > 4096 && c === 0 && acted !== i) continue;\n"
+"    var cl = 'slot c' + Math.min(c, 5) + (i === acted ? ' acted' : '') + (cleared[i] ? ' cleared' : '');\n"
+"    h.push('<div class=\"' + cl + '\" id=\"slot-' + i + '\" data-count=\"' + c +\n"
+"      '\" data-pfn=\"' + (p >= 0 ? p : '') + '\" title=\"slot ' + i + ' at ' +\n"
+"      hex(M.pkmap_base_n + i * M.page_size) + ': count ' + c +\n"
+"      (p >= 0 ? ', pfn ' + p : '') + '\"><b>' + i + '</b><span>' + c + '</span><i>' +\n"
+"      (p >= 0 ? p : '&#8203;') + '</i></div>');\n"
+"  }\n"
+"  $('window').className = S > 256 ? 'small' : '';\n"
+"  $('window').innerHTML = h.join('');\n"
+"  $('window-summary').textContent = inuse + ' in use, ' + mapped +\n"
+"    ' free but still mapped, ' + free + ' free' +\n"
+"    (list.length && list.length <= 64 ? ' (in use, slot:count: ' + list.join(' ') + ')' : '') +\n"
+"    (S > 4096 ? '; free slots are not drawn' : '');\n"
+"  var rows = [];\n"
+"  for (i = 0; i < T; i++) {\n"
+"    var t = state.tasks[i], what = t.state;\n"
+"    if (t.state === 'asleep' && t.sleep) what += ' in kmap ' + t.sleep[1] + ' (line ' + t.sleep[0] + ')';\n"
+"    if (t.state === 'woken') what += ', to retry kmap ' + (t.sleep ? t.sleep[1] : '');\n"
+"    rows.push('<tr id=\"task-' + esc(D.tasks[i]) + '\" class=\"' + t.state +\n"
+"      '\" data-state=\"' + t.state + '\" data-depth=\"' + t.stack.length + '\"><td>' +\n"
+"      esc(D.tasks[i]) + (s && s.task === i ? ' &#x25C0;' : '') + '</td><td>' + what +\n"
+"      '</td><td>' + t.atomic + '</td><td class=\"stack\">' +\n"
+"      (t.stack.length ? t.stack.map(function (e) {\n"
+"        return '<span class=\"' + (e[1] ? 'atomic' : 'local') + '\">' + e[0] +\n"
+"          (e[1] ? ' atomic' : '') + '</span>'; }).join('') : '(empty)') + '</td></tr>');\n"
+"  }\n"
+"  $('task-rows').innerHTML = rows.join('');\n"
+"  var b = [], chains = [];\n"
+"  for (i = 0; i < HASH; i++) chains.push([]);\n"
+"  for (i = 0; i < S; i++)\n"
+"    if (state.count[i] > 0 && state.pfn[i] >= 0)\n"
+"      chains[bucketOf(state.pfn[i])].push([state.since[i], i, state.pfn[i]]);\n"
+"  var used = 0;\n"
+"  for (i = 0; i < HASH; i++) {\n"
+"    var ch = chains[i].sort(function (x, y) { return x[0] - y[0] || x[1] - y[1]; });\n"
+"    if (ch.length) used++;\n"
+"    var pf = ch.map(function (e) { return e[2]; });\n"
+"    b.push('<div class=\"bucket' + (ch.length ? ' used' : '') + '\" id=\"bucket-' + i +\n"
+"      '\" data-pfns=\"' + pf.join(' ') + '\"><b>' + i + '</b>' + pf.join(' &#x2192; ') + '</div>');\n"
+"  }\n"
+"  $('buckets').innerHTML = b.join('');\n"
+"  $('hash-summary').textContent = used + ' of ' + HASH + ' buckets hold a page; ' +\n"
+"    'bucket = hash_32(pfn, ' + (32 - HSHIFT) + '), each chain in the order the pages came in';\n"
+"  var old = document.querySelector('#log li.cur');\n"
+"  if (old) old.className = '';\n"
+"  if (cur) {\n"
+"    var li = $('log').children[cur - 1];\n"
+"    if (li) { li.className = 'cur';\n"
+"      var lg = $('log'); lg.scrollTop = li.offsetTop - lg.offsetTop - lg.clientHeight / 2; }\n"
+"  }\n"
+"}\n"
+"function play() {\n"
+"  if (timer) { clearInterval(timer); timer = null; $('play').innerHTML = '&#x25B6; play'; return; }\n"
+"  if (cur >= N) go(0);\n"
+"  $('play').innerHTML = '&#x23F8; pause';\n"
+"  timer = setInterval(function () {\n"
+"    if (cur >= N) { play(); return; }\n"
+"    go(cur + 1);\n"
+"  }, +$('speed').value);\n"
+"}\n"
+"$('first').onclick = function () { go(0); };\n"
+"$('back').onclick = function () { go(cur - 1); };\n"
+"$('step').onclick = function () { go(cur + 1); };\n"
+"$('last').onclick = function () { go(N); };\n"
+"$('play').onclick = play;\n"
+"$('scrub').max = N;\n"
+"$('scrub').oninput = function () { go(+this.value); };\n"
+"$('speed').onchange = function () { if (timer) { play(); play(); } };\n"
+"document.addEventListener('keydown', function (e) {\n"
+"  if (e.target.tagName === 'INPUT' || e.target.tagName === 'SELECT') return;\n"
+"  if (e.key === 'ArrowRight') go(cur + 1); else if (e.key === 'ArrowLeft') go(cur - 1);\n"
+"  else if (e.key === 'Home') go(0); else if (e.key === 'End') go(N);\n"
+"  else if (e.key === ' ') { play(); e.preventDefault(); } else return;\n"
+"});\n"
+"var log = [];\n"
+"D.steps.forEach(function (s, i) {\n"
+"  log.push('<li data-step=\"' + (i + 1) + '\">' + esc('line ' + s.line + ': ' + stepText(s)) +\n"
+"    ((s.flushes || []).length ? ' <span class=\"flush\">[flush]</span>' : '') + '</li>');\n"
+"});\n"
+"$('log').innerHTML = log.join('');\n"
+"$('log').onclick = function (e) {\n"
+"  var li = e.target.closest('li'); if (li) go(+li.getAttribute('data-step'));\n"
+"};\n"
+"/* #step=N (or ?step=N) opens step N; do=back,step,first,last clicks\n"
+"   those buttons; play starts playing */\n"
+"var q = (location.hash.slice(1) + '&' + location.search.slice(1)).split('&'), args = {};\n"
+"q.forEach(function (kv) { var p = kv.split('='); if (p[0]) args[p[0]] = p.length > 1 ? decodeURIComponent(p[1]) : ''; });\n"
+"go(args.step !== undefined ? +args.step : 0);\n"
+"if (args['do']) args['do'].split(',').forEach(function (b) { var e = $(b); if (e) e.click(); });\n"
+"if (args.play !== undefined) play();\n"
+"})();\n"
+"</script>\n</body>\n</html>\n";
+
+static void json_u64(FILE *f, uint64_t v) { fprintf(f, "%llu", (unsigned long long)v); }
+
+static void write_html(struct pics *p, FILE *f)
+{
+	const struct km_layout *l = &p->lay;
+	fputs(html_head, f);
+	svg_escs(f, p->trace_name);
+	fputs(html_style, f);
+	fputs("<h1>kmap replay: ", f);
+	svg_escs(f, p->trace_name);
+	fputs("</h1>\n<p id=\"machine\">", f);
+	fprintf(f, "machine %s, policy ", l->profile);
+	svg_escs(f, p->policy);
+	fprintf(f, ": %llu MiB, highmem from pfn %llu of %llu; %u slots at "
+	           "0x%08llx, %u colour%s; %zu step%s",
+	        (unsigned long long)(l->mem_bytes >> 20),
+	        (unsigned long long)l->max_low_pfn,
+	        (unsigned long long)l->max_pfn, p->nslots,
+	        (unsigned long long)l->pkmap_base, p->colors,
+	        p->colors == 1 ? "" : "s", p->steps.n,
+	        p->steps.n == 1 ? "" : "s");
+	if (p->full)
+		fprintf(f, " (the first %d of %llu)", PICS_MAX_STEPS,
+		        (unsigned long long)p->total_steps);
+	fputs("</p>\n", f);
+	fputs(html_body, f);
+
+	/* the data: the machine, task names, and what each step changed */
+	fputs("<script id=\"kmap-data\" type=\"application/json\">\n", f);
+	fprintf(f, "{\"format\":\"kmap-replay-steps/1\",\"machine\":{\"profile\":\"%s\","
+	           "\"policy\":\"", l->profile);
+	json_esc(f, p->policy, strlen(p->policy));
+	fprintf(f, "\",\"trace\":\"");
+	json_esc(f, p->trace_name, strlen(p->trace_name));
+	fprintf(f, "\",\"page_size\":%u,\"last_pkmap\":%u,\"colors\":%u,"
+	           "\"pkmap_base\":\"0x%llx\",\"pkmap_base_n\":%llu,"
+	           "\"highmem_start_pfn\":%llu,\"max_pfn\":%llu,"
+	           "\"pa_hash_size\":%u},\n", l->page_size, p->nslots, p->colors,
+	        (unsigned long long)l->pkmap_base,
+	        (unsigned long long)l->pkmap_base,
+	        (unsigned long long)l->max_low_pfn,
+	        (unsigned long long)l->max_pfn,
+	        l->pa_hash_size ? l->pa_hash_size : 128);
+	fprintf(f, "\"total_steps\":%llu,\"truncated\":%s,\n\"tasks\":[",
+	        (unsigned long long)p->total_steps, p->full ? "true" : "false");
+	for (size_t i = 0; i < p->tasks.n; i++) {
+		fputs(i ? ",\"" : "\"", f);
+		json_esc(f, p->tasks.v[i].name, p->tasks.v[i].name_len);
+		fputs("\"", f);
+	}
+	fputs("],\n\"steps\":[\n", f);
+	for (size_t i = 0; i < p->steps.n; i++) {
+		const struct pstep *st = &p->steps.v[i];
+		fprintf(f, "%s{\"line\":%lu,\"task\":%u,\"op\":\"%s\"", i ? ",\n" : "",
+		        st->line, st->task, trace_op_names[st->op]);
+		if (st->has_pfn) {
+			fputs(",\"pfn\":", f);
+			json_u64(f, st->pfn);
+		}
+		fprintf(f, ",\"result\":\"%s\"", st->result);
+		if (st->how)
+			fprintf(f, ",\"how\":\"%s\"", st->how);
+		if (st->slot >= 0)
+			fprintf(f, ",\"slot\":%ld", st->slot);
+		if (st->wslot >= 0)
+			fprintf(f, ",\"wslot\":%ld", st->wslot);
+		if (st->has_vaddr)
+			fprintf(f, ",\"vaddr\":\"0x%llx\"", (unsigned long long)st->vaddr);
+		if (st->error) {
+			fputs(",\"error\":\"", f);
+			json_esc(f, st->error, strlen(st->error));
+			fputs("\"", f);
+		}
+		if (st->resumed)
+			fputs(",\"resumed\":true", f);
+		if (st->chg_n) {
+			fputs(",\"set\":[", f);
+			for (uint32_t j = 0; j < st->chg_n; j++) {
+				const struct chg *c = &p->chgs.v[st->chg_off + j];
+				fprintf(f, "%s[%u,%d,", j ? "," : "", c->slot, c->count);
+				if (c->pfn == NO_PFN)
+					fputs("-1]", f);
+				else
+					fprintf(f, "%llu]", (unsigned long long)c->pfn);
+			}
+			fputs("]", f);
+		}
+		if (st->ts_n) {
+			fputs(",\"tasks\":[", f);
+			for (uint32_t j = 0; j < st->ts_n; j++) {
+				const struct tsnap *s = &p->snaps.v[st->ts_off + j];
+				fprintf(f, "%s[%u,\"%s\",%d,[", j ? "," : "", s->task,
+				        tstate_names[s->state], s->atomic);
+				for (int q = 0; q < s->nlocal; q++)
+					fprintf(f, "%s[%llu,%d]", q ? "," : "",
+					        (unsigned long long)s->local[q],
+					        s->local_atomic[q] ? 1 : 0);
+				if (s->state != T_RUNNING)
+					fprintf(f, "],[%lu,%llu]]", s->sleep_line,
+					        (unsigned long long)s->sleep_pfn);
+				else
+					fputs("]]", f);
+			}
+			fputs("]", f);
+		}
+		if (st->fl_n) {
+			fputs(",\"flushes\":[", f);
+			for (uint32_t j = 0; j < st->fl_n; j++) {
+				const struct pflush *fl = &p->flushes.v[st->fl_off + j];
+				fprintf(f, "%s{\"cleared\":[", j ? "," : "");
+				for (uint32_t q = 0; q < fl->clr_n; q++)
+					fprintf(f, "%s%u", q ? "," : "",
+					        p->cleared.v[fl->clr_off + q]);
+				fprintf(f, "],\"tlb_flush\":%s}", fl->tlb ? "true" : "false");
+			}
+			fputs("]", f);
+		}
+		if (st->woke)
+			fprintf(f, ",\"woke\":%u", st->woke);
+		fputs("}", f);
+	}
+	fputs("\n]}\n</script>\n", f);
+	fputs(html_script, f);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The end                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* What was tracked must be the library's window, slot for slot. */
+static int check_window(struct pics *p)
+{
+	if (p->full || p->oom)
+		return 0;
+	for (unsigned i = 0; i < p->nslots; i++) {
+		struct km_slot s;
+		if (km_pkmap_slot(p->m, i, &s))
+			continue;
+		if (s.count != p->cur[i].count || s.pfn != p->cur[i].pfn) {
+			fprintf(stderr, "kmap replay: pictures: slot %u was tracked as "
+			        "count %d but is %d\n", i, p->cur[i].count, s.count);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int pics_finish(struct pics *p)
+{
+	if (!p)
+		return 0;
+	int rc = check_window(p);
+	if (p->oom) {
+		fprintf(stderr, "kmap replay: out of memory for the pictures\n");
+		rc = -1;
+	}
+	if (p->svg) {
+		if (!p->oom && p->cur)
+			write_svg(p, p->svg);
+		if (pic_close("kmap replay", p->svg_path, p->svg))
+			rc = -1;
+	}
+	if (p->html) {
+		if (!p->oom && p->cur)
+			write_html(p, p->html);
+		if (pic_close("kmap replay", p->html_path, p->html))
+			rc = -1;
+	}
+	for (size_t i = 0; i < p->tasks.n; i++)
+		free(p->tasks.v[i].name);
+	for (int i = 0; i < p->nstrs; i++)
+		free(p->strs[i]);
+	free(p->tasks.v);
+	free(p->steps.v);
+	free(p->chgs.v);
+	free(p->snaps.v);
+	free(p->flushes.v);
+	free(p->cleared.v);
+	free(p->cur);
+	free(p->touched);
+	free(p->touched_list);
+	free(p->trace_name);
+	free(p->policy);
+	free(p->svg_path);
+	free(p->html_path);
+	free(p);
+	return rc;
+}

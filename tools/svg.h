@@ -1,0 +1,43 @@
+/*
+ * svg.h - small helpers for the pictures kmap writes (`kmap layout --svg`,
+ * `kmap replay --svg/--html`): escaped text, and the layout picture.
+ */
+#ifndef KMAP_SVG_H
+#define KMAP_SVG_H
+
+#include "cli.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* @s (@n bytes) escaped for XML/HTML text and attribute values. */
+void svg_esc(FILE *f, const char *s, size_t n);
+static inline void svg_escs(FILE *f, const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	svg_esc(f, s, n);
+}
+
+/* @s escaped for a JSON string inside an HTML <script> ("</" never appears). */
+void json_esc(FILE *f, const char *s, size_t n);
+
+/* The SVG prologue: XML declaration, <svg> with width, height and viewBox. */
+void svg_begin(FILE *f, unsigned width, unsigned height, const char *title);
+void svg_end(FILE *f);
+
+/* Open @path for writing a picture; NULL after a message naming @who. */
+FILE *pic_create(const char *who, const char *path);
+/* Close it; 0, or -1 after a message when anything failed to be written. */
+int pic_close(const char *who, const char *path, FILE *f);
+
+/*
+ * layout_svg_write - `kmap layout --svg FILE`: physical memory and its
+ * zones on the left, the kernel's 32-bit virtual space on the right, the
+ * direct map and the pkmap/kmap_local mappings as arrows. 0, or -1 after a
+ * message.
+ */
+int layout_svg_write(const char *path, const struct km_layout *l);
+
+#endif
