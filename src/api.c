@@ -26,7 +26,7 @@ struct km_cpu {
 	struct km_task *current;  /* the task running on this cpu */
 	struct km_cpu *next;      /* on m->cpus */
 	/* lock-free paths taken, written by this thread only */
-	uint64_t fast_hits, fast_unmaps;
+	uint64_t fast_hits[KM_MAX_COLORS], fast_unmaps;
 };
 
 const char *km_version(void) { return "0.1.0"; }
@@ -418,7 +418,8 @@ static void cpu_release(void *arg)
 			*pp = c->next;
 			break;
 		}
-	m->fast_hits += __atomic_load_n(&c->fast_hits, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < KM_MAX_COLORS; i++)
+		m->fast_hits[i] += __atomic_load_n(&c->fast_hits[i], __ATOMIC_RELAXED);
 	m->fast_unmaps += __atomic_load_n(&c->fast_unmaps, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&m->cpu_lock);
 	free(c);
@@ -571,7 +572,8 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 		/* policies lockfree and clock: a hit takes no lock */
 		int f = km__kmap_fast(&m->k, page, &va);
 		if (f == 1) {
-			__atomic_store_n(&c->fast_hits, c->fast_hits + 1,
+			unsigned col = km__pkmap_color(&m->k, page);
+			__atomic_store_n(&c->fast_hits[col], c->fast_hits[col] + 1,
 			                 __ATOMIC_RELAXED);
 			*addr = (void *)va;
 			if (how)
@@ -1080,17 +1082,21 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 			out->in_use_peak = out->in_use;
 	}
 	pthread_mutex_unlock(&m->lock);
-	uint64_t fh = 0, fu = 0;
+	uint64_t fh[KM_MAX_COLORS], fu;
 	pthread_mutex_lock(&m->cpu_lock);
-	fh = m->fast_hits;
+	memcpy(fh, m->fast_hits, sizeof(fh));
 	fu = m->fast_unmaps;
 	for (struct km_cpu *c = m->cpus; c; c = c->next) {
-		fh += __atomic_load_n(&c->fast_hits, __ATOMIC_RELAXED);
+		for (unsigned i = 0; i < m->k.colors; i++)
+			fh[i] += __atomic_load_n(&c->fast_hits[i], __ATOMIC_RELAXED);
 		fu += __atomic_load_n(&c->fast_unmaps, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&m->cpu_lock);
-	out->hits += fh;
-	out->kmaps += fh;
+	for (unsigned i = 0; i < m->k.colors; i++) {
+		out->hits += fh[i];
+		out->kmaps += fh[i];
+		out->color[i].hits += fh[i];
+	}
 	out->kunmaps += fu;
 	uint64_t low = __atomic_load_n(&m->lowmem_maps, __ATOMIC_RELAXED);
 	out->lowmem += low;

@@ -28,7 +28,8 @@ struct km_machine {
 	uint32_t *page_slot;         /* policies other than linux */
 	/* counted outside the lock, atomically */
 	uint64_t lowmem_maps, local_maps, errors;
-	uint64_t fast_hits, fast_unmaps; /* of threads that have exited */
+	/* lock-free hits by colour and kunmaps, of threads that have exited */
+	uint64_t fast_hits[KM_MAX_COLORS], fast_unmaps;
 };
 
 /* For tests: reach the core and the backend of a machine. */

@@ -441,7 +441,12 @@ static int stop_watchdog(void **state)
 	return 0;
 }
 
-static void run_stress(unsigned colors, const char *name)
+/*
+ * @policy: "linux" runs with KM_CHECK (the invariant check after every
+ * call, which also keeps every call under the lock); the other policies run
+ * without it, so that their lock-free paths race for real.
+ */
+static void run_stress(unsigned colors, const char *name, const char *policy)
 {
 	static struct shared s;
 	static struct worker w[NTHREADS];
@@ -452,7 +457,13 @@ static void run_stress(unsigned colors, const char *name)
 	if (env && atoi(env) > 0)
 		ms = (uint64_t)atoi(env);
 
-	s.m = kt_machine("x86-32", 0, LAST_PKMAP, colors, KM_CHECK);
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.last_pkmap = LAST_PKMAP;
+	cfg.colors = colors;
+	cfg.policy = policy;
+	cfg.flags = strcmp(policy, "linux") ? 0 : KM_CHECK;
+	s.m = kt_machine_cfg(&cfg);
 	s.colors = colors;
 	struct km_layout l = kt_layout(s.m);
 	KT_EQ(l.last_pkmap, LAST_PKMAP);
@@ -567,13 +578,27 @@ static void run_stress(unsigned colors, const char *name)
 static void stress_one_colour(void **state)
 {
 	(void)state;
-	run_stress(1, "stress, 8 slots, 1 colour");
+	run_stress(1, "stress, 8 slots, 1 colour", "linux");
 }
 
 static void stress_two_colours(void **state)
 {
 	(void)state;
-	run_stress(2, "stress, 8 slots, 2 colours");
+	run_stress(2, "stress, 8 slots, 2 colours", "linux");
+}
+
+static void stress_lockfree(void **state)
+{
+	(void)state;
+	run_stress(1, "stress, policy lockfree, 8 slots, 1 colour", "lockfree");
+	run_stress(2, "stress, policy lockfree, 8 slots, 2 colours", "lockfree");
+}
+
+static void stress_clock(void **state)
+{
+	(void)state;
+	run_stress(1, "stress, policy clock, 8 slots, 1 colour", "clock");
+	run_stress(2, "stress, policy clock, 8 slots, 2 colours", "clock");
 }
 
 int main(void)
@@ -581,6 +606,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(stress_one_colour, stop_watchdog),
 		cmocka_unit_test_teardown(stress_two_colours, stop_watchdog),
+		cmocka_unit_test_teardown(stress_lockfree, stop_watchdog),
+		cmocka_unit_test_teardown(stress_clock, stop_watchdog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
