@@ -1,0 +1,96 @@
+/*
+ * kernel.h - what the parts of the kmap kernel share: the console, the
+ * boot allocator, the MMU, the scheduler and the replay.
+ */
+#ifndef KKERNEL_H
+#define KKERNEL_H
+
+#include "../src/core.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the kernel lives: phys [0, BOOT_MAP_BYTES) at KERNEL_VBASE. */
+#define KERNEL_VBASE 0xF8800000u
+#define BOOT_MAP_BYTES (96u << 20)
+
+extern char _kernel_phys_start[], _kernel_end[];
+
+static inline void *kvirt(uint64_t phys)
+{
+	return (void *)(uintptr_t)(KERNEL_VBASE + (uint32_t)phys);
+}
+static inline uint32_t kphys(const void *p)
+{
+	return (uint32_t)(uintptr_t)p - KERNEL_VBASE;
+}
+
+/* Exit status of the kernel (what `make qemu` exits with). */
+enum {
+	KEXIT_OK = 0,        /* the replay's own 0 or 1 */
+	KEXIT_TRACE = 2,     /* the trace could not be read */
+	KEXIT_NORUN = 3,     /* the machine cannot be built on this RAM */
+	KEXIT_BUG = 4,       /* an exception or a broken invariant */
+};
+
+/* console.c: COM1 carries the JSON, COM2 the boot log */
+void console_init(void);
+void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvlog(const char *fmt, va_list ap);
+void json_write(const char *s, size_t n);
+void json_flush(void);
+__attribute__((noreturn)) void kexit(int status);
+__attribute__((noreturn, format(printf, 2, 3)))
+void kpanic(int status, const char *fmt, ...);
+
+unsigned cpu_phys_bits(void);
+
+/* mm.c: the memory map, the boot allocator, page tables, the backend */
+struct mb_info;
+void mm_early(const struct mb_info *mbi, uint32_t reserved_end);
+void mm_log_e820(void);
+void *kalloc(uint64_t bytes);          /* zeroed, page-aligned; panics */
+uint64_t mm_total_usable(void);
+int mm_setup(struct km_core *k, bool pae);
+void mm_log_backing(const struct km_core *k);
+void mm_log_stats(void);
+extern const struct km_backend_ops km_mmu_ops;
+
+/* sched.c: kernel threads, one CPU, cooperative */
+struct kthread {
+	uint32_t esp;
+	int state;                  /* KT_RUNNABLE, KT_BLOCKED */
+	struct list_head run;       /* on the run queue */
+	struct km_task *task;       /* its local maps, switched with it */
+	void (*fn)(void *);
+	void *arg;
+	const char *name;
+	size_t name_len;
+};
+enum { KT_RUNNABLE, KT_BLOCKED };
+extern struct kthread *current;
+void sched_init(struct km_core *k, struct kthread *boot, struct km_task *t);
+void kthread_create(struct kthread *th, void *stack, size_t stack_size,
+                    void (*fn)(void *), void *arg);
+void wake_up_process(struct kthread *th);
+void schedule(void);                /* block the current thread */
+uint64_t sched_switches(void);
+
+/* replay.c */
+struct replay_cfg {
+	const struct km_profile *profile;
+	uint64_t mem;
+	unsigned last_pkmap, colors;
+	int policy;
+	char policy_name[32];
+	unsigned ntasks;
+	unsigned long ops;
+};
+int replay_check(const char *name, const char *buf, size_t size,
+                 struct replay_cfg *cfg);
+int replay_run(struct km_core *k, const char *policy, const char *buf,
+               size_t size, bool check);
+
+#endif

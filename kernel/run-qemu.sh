@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# run-qemu.sh - boot the kmap kernel under qemu with a trace and print what
+# it wrote: the boot log (COM2, "[boot] " lines) and then the JSON (COM1),
+# exactly as `kmap replay --json TRACE` writes it.
+#
+#   kernel/run-qemu.sh [options] KERNEL TRACE
+#     --json FILE    write the JSON stream to FILE instead of stdout
+#     --boot FILE    write the boot log to FILE instead of stdout
+#     --ram MIB      RAM for the machine (default: the trace's mem + room
+#                    for the kernel, see below)
+#     --append STR   the kernel's command line (e.g. check=0)
+#     --timeout S    give up after S seconds (default 300)
+#   KMAP_QEMU_ACCEL=kvm   use KVM instead of TCG
+#
+# RAM: the trace's `mem=` (or the profile's default) plus 64 MiB for the
+# kernel and the trace plus mem/128 for mem_map and the policies' page_slot
+# array. qemu's pc machine keeps RAM below 4 GiB up to 3.5 GiB and moves
+# what is past 3 GiB above 4 GiB beyond that; the kernel backs the trace's
+# pfns with frames of the same number where it can and with spare frames
+# past the trace's memory elsewhere (see kernel/mm.c).
+#
+# Exit status: the kernel's (0 or 1 as kmap replay, 2 unreadable trace,
+# 3 the machine cannot be built on this RAM, 4 a kernel bug); 124 when qemu
+# timed out, 125 when the kernel stopped without an exit status, 127 when
+# there is no qemu.
+set -u
+
+json_out=- boot_out=- ram= append= tmo=300
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--json) json_out=$2; shift 2 ;;
+	--boot) boot_out=$2; shift 2 ;;
+	--ram) ram=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--timeout) tmo=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) echo "run-qemu: unknown option $1" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+if [ $# -ne 2 ]; then
+	echo "usage: $0 [--json FILE] [--boot FILE] [--ram MIB] [--append STR] KERNEL TRACE" >&2
+	exit 2
+fi
+kernel=$1 trace=$2
+[ -r "$trace" ] || { echo "run-qemu: cannot read $trace" >&2; exit 2; }
+
+qemu=
+for q in qemu-system-i386 qemu-system-x86_64; do
+	if command -v "$q" >/dev/null 2>&1; then qemu=$q; break; fi
+done
+[ -n "$qemu" ] || { echo "run-qemu: no qemu-system-i386 or qemu-system-x86_64" >&2; exit 127; }
+
+# The size the trace's machine line asks for, in bytes.
+trace_mem() {
+	local line profile mem=
+	line=$(sed -e 's/#.*//' -e 's/^[[:space:]]*//' "$1" | grep -m1 -v '^[[:space:]]*$' || true)
+	set -- $line
+	[ "${1:-}" = machine ] || { echo $((64 << 20)); return; }
+	profile=${2:-}
+	shift 2 2>/dev/null || shift $#
+	for kv in "$@"; do
+		case "$kv" in mem=*) mem=${kv#mem=} ;; esac
+	done
+	if [ -z "$mem" ]; then
+		case "$profile" in
+		x86-32-pae) echo $((16 << 30)) ;;
+		*) echo $((2 << 30)) ;;
+		esac
+		return
+	fi
+	local shift_=0 num=$mem
+	case "$mem" in
+	*K) shift_=10; num=${mem%K} ;;
+	*M) shift_=20; num=${mem%M} ;;
+	*G) shift_=30; num=${mem%G} ;;
+	esac
+	case "$num" in
+	0x*|0X*) [[ "$num" =~ ^0[xX][0-9a-fA-F]+$ ]] || num=0 ;;
+	*) [[ "$num" =~ ^[0-9]+$ ]] || num=0; num=$((10#$num)) ;;
+	esac
+	echo $(( num << shift_ ))
+}
+
+if [ -z "$ram" ]; then
+	mem=$(trace_mem "$trace")
+	[ "$mem" -gt 0 ] 2>/dev/null || mem=$((64 << 20))
+	tsize=$(stat -c %s "$trace")
+	ram=$(( (mem + (64 << 20) + mem / 128 + tsize + (1 << 20) - 1) >> 20 ))
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# qemu splits -initrd at commas: give it a plain name
+base=$(basename "$trace" | tr -c 'A-Za-z0-9._\n-' '_')
+cp "$trace" "$tmp/$base"
+
+# TCG by default: the runs are short, and KVM is not always usable where
+# /dev/kvm exists (nested, sandboxed). KMAP_QEMU_ACCEL=kvm asks for it.
+accel=${KMAP_QEMU_ACCEL:-tcg}
+# qemu32 has no PSE-36, so qemu gives it 32-bit physical addresses and PAE
+# could not name the RAM above 4 GiB; with PSE-36 MAXPHYADDR is 36 bits.
+cpu=${KMAP_QEMU_CPU:-qemu32,+pse36}
+[ "$qemu" = qemu-system-x86_64 ] && cpu=${KMAP_QEMU_CPU:-qemu64}
+timeout "$tmo" "$qemu" -accel "$accel" -M pc -cpu "$cpu" -m "${ram}M" -nodefaults \
+	-display none -monitor none -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-serial "file:$tmp/com1" -serial "file:$tmp/com2" \
+	-kernel "$kernel" -initrd "$tmp/$base" -append "$append" \
+	> "$tmp/qemu.out" 2>&1
+qrc=$?
+
+emit() { if [ "$2" = - ]; then cat "$1" 2>/dev/null; else cat "$1" > "$2" 2>/dev/null || : > "$2"; fi; }
+emit "$tmp/com2" "$boot_out"
+emit "$tmp/com1" "$json_out"
+if [ -s "$tmp/qemu.out" ]; then
+	sed 's/^/run-qemu: qemu: /' "$tmp/qemu.out" >&2
+fi
+if [ "$qrc" = 124 ]; then
+	echo "run-qemu: qemu timed out after ${tmo}s" >&2
+	exit 124
+fi
+if [ $((qrc % 2)) = 1 ]; then
+	exit $((qrc >> 1))
+fi
+echo "run-qemu: the kernel stopped without an exit status (qemu exit $qrc)" >&2
+exit 125
