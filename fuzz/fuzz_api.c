@@ -145,16 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.profile = profiles[c1 & 3];
 	/* KM_CHECK would turn the lock-free paths off: check by hand instead */
 	cfg.flags = 0;
-	uint64_t def;
-	km_profile_limits(cfg.profile, NULL, &def);
-	cfg.mem_bytes = 0;
-	/* the lowmem limit, then NPAGES of highmem above it */
-	if (km_machine_create(&cfg, &f->m))
-		die("machine");
-	km_machine_layout(f->m, &f->l);
-	uint64_t mem = (f->l.max_low_pfn + NPAGES) * f->l.page_size;
-	km_machine_destroy(f->m);
-	cfg.mem_bytes = mem;
+	/* 16 MiB of lowmem (as with highmem=), then NPAGES of highmem */
+	cfg.lowmem_bytes = 16u << 20;
+	cfg.mem_bytes = cfg.lowmem_bytes + (uint64_t)NPAGES * 4096;
 	if (km_machine_create(&cfg, &f->m))
 		die("machine with highmem");
 	km_machine_layout(f->m, &f->l);

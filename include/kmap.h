@@ -98,12 +98,17 @@ struct km_config {
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
 	const char *policy;     /* slot policy; NULL = "linux" */
 	enum km_backend_kind backend;
+	/*
+	 * Lowmem, the part of memory mapped once (the direct map). Host
+	 * backend: 0 means 64 MiB (or all memory when smaller). Simulated
+	 * machine: 0 means the profile's split (MAXMEM); a smaller value
+	 * moves the rest to highmem, as the kernel's highmem= boot option.
+	 */
+	uint64_t lowmem_bytes;
 	/* host backend only */
 	const char *mem_path;   /* file holding physical memory; NULL: memfd.
 	                         * An empty or new file is grown to mem_bytes;
 	                         * mem_bytes 0 takes an existing file's size. */
-	uint64_t lowmem_bytes;  /* mapped once, the direct map; 0: 64 MiB (or
-	                         * all memory when smaller) */
 };
 
 /** Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend. */

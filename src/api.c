@@ -177,8 +177,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	if (cfg->flags & ~(KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY))
 		return -EINVAL;
 	bool host = cfg->backend == KM_BACKEND_HOST;
-	if (!host && (cfg->mem_path || cfg->lowmem_bytes ||
-	              (cfg->flags & (KM_DEBUG | KM_RDONLY))))
+	if (!host && (cfg->mem_path || (cfg->flags & (KM_DEBUG | KM_RDONLY))))
 		return -EINVAL;
 	uint64_t mem = cfg->mem_bytes, lowmem = 0;
 	unsigned nr_cpus = cfg->nr_cpus;
@@ -194,6 +193,19 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		lowmem = cfg->lowmem_bytes ? cfg->lowmem_bytes : HOST_LOWMEM_DEFAULT;
 		if (!nr_cpus)
 			nr_cpus = HOST_NR_CPUS_DEFAULT;
+	}
+	if (!host && cfg->lowmem_bytes) {
+		/* as the kernel's highmem= boot option: less lowmem, never more */
+		struct km_core probe;
+		memset(&probe, 0, sizeof(probe));
+		r = km__layout_compute(&probe, km__profile_find(cfg->profile),
+		                       mem, cfg->last_pkmap, cfg->colors, nr_cpus, 0);
+		if (r)
+			return r;
+		if (cfg->lowmem_bytes > probe.lowmem_limit ||
+		    cfg->lowmem_bytes < PAGE_SIZE)
+			return -EINVAL;
+		lowmem = cfg->lowmem_bytes;
 	}
 	km_machine *m = calloc(1, sizeof(*m));
 	if (!m)
