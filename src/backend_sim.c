@@ -258,6 +258,15 @@ void km__sim_set_faults(void *be, const struct km__sim_faults *f)
 	pthread_mutex_unlock(&s->lock);
 }
 
+uint64_t km__sim_calls(void *be)
+{
+	struct sim *s = be;
+	pthread_mutex_lock(&s->lock);
+	uint64_t n = s->calls;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 uint64_t km__sim_resident_bytes(void *be)
 {
 	struct sim *s = be;

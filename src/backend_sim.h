@@ -23,6 +23,8 @@ struct km__sim_faults {
 
 /* Set faults and restart the call count. */
 void km__sim_set_faults(void *be, const struct km__sim_faults *f);
+/* Mutating calls (map, clear, flush) made since the faults were set. */
+uint64_t km__sim_calls(void *be);
 /* Bytes of physical memory actually allocated (lazily, in 64 KiB chunks). */
 uint64_t km__sim_resident_bytes(void *be);
 
