@@ -58,6 +58,14 @@ struct host {
 	char **area;            /* [nr_areas]: base of KM_MAX_IDX pages, or NULL */
 	pthread_mutex_t lock;   /* guards area[] and the counters */
 	uint64_t maps, unmaps;
+	/*
+	 * The other way, for measuring (KMAP_HOST_REMAP=1): cleared window
+	 * slots stay mapped and the next mapping replaces them in place.
+	 * Each replacement of a live mapping costs a TLB shootdown when the
+	 * process runs on another CPU; clearing in runs at flush time pays
+	 * one per run instead. bench/README.md has both figures.
+	 */
+	bool remap_in_place;
 };
 
 int km__host_file_size(const char *path, uint64_t *size)
@@ -80,6 +88,8 @@ int km__host_create(const struct km__host_params *p, void **out,
 	h->fd = -1;
 	h->lowmem = h->window = MAP_FAILED;
 	h->prot = p->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	const char *e = getenv("KMAP_HOST_REMAP");
+	h->remap_in_place = e && *e == '1' && !p->debug;
 	h->mem_bytes = p->mem_bytes;
 	h->nr_areas = p->nr_areas;
 	pthread_mutex_init(&h->lock, NULL);
@@ -189,6 +199,9 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 {
 	struct host *h = be;
+	if (h->remap_in_place && va >= (uintptr_t)h->window &&
+	    va - (uintptr_t)h->window < h->window_len)
+		return 0; /* left mapped: set_pte will replace it */
 	void *p = km__host_sys->mmap((void *)va, (size_t)nr * PAGE_SIZE,
 	                             PROT_NONE, RESERVE_FLAGS | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)

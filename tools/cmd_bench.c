@@ -7,6 +7,8 @@
  *   hit            kmap + kunmap of a page already in the window
  *   miss_random    kmap + touch + kunmap of a random page, mostly not mapped
  *   zipf_read      read 4 KiB of a zipf(0.99) page over 8x the window
+ *   miss_random_remap  miss_random with window slots replaced in place
+ *                  instead of cleared at flush time (KMAP_HOST_REMAP=1)
  * Baselines (policy "-"):
  *   mutex_pair     an uncontended mutex lock + unlock
  *   raw_mmap_touch one mmap(MAP_FIXED) of the page into an empty slot + touch
@@ -464,7 +466,7 @@ int cmd_bench(int argc, char **argv)
 	unsigned npol = 0;
 	while (km_policy_name(npol))
 		npol++;
-	b.total = npol * 5 + 7;
+	b.total = npol * 7 + 7;
 
 	struct ctx c = { .b = &b };
 	pthread_mutex_init(&c.mu, NULL);
@@ -510,6 +512,21 @@ int cmd_bench(int argc, char **argv)
 			miss1[pi] = measure(&c, "miss_random", pol, NULL);
 			c.threads = 2;
 			miss2[pi] = measure(&c, "miss_random", pol, NULL);
+			rc |= c.err;
+			km_machine_destroy(c.m);
+		}
+		/* miss_random again with slots replaced in place, not cleared */
+		if (want(&b, "miss_random_remap")) {
+			setenv("KMAP_HOST_REMAP", "1", 1);
+			c.m = open_machine(&b, pol, MISS_PAGES, &c.first_pfn);
+			unsetenv("KMAP_HOST_REMAP");
+			if (!c.m)
+				return 1;
+			c.loop = loop_miss;
+			c.threads = 1;
+			measure(&c, "miss_random_remap", pol, NULL);
+			c.threads = 2;
+			measure(&c, "miss_random_remap", pol, NULL);
 			rc |= c.err;
 			km_machine_destroy(c.m);
 		}
