@@ -75,7 +75,7 @@ $(build_m32)
 cd "$(TOP)/build32" && $(CTEST)
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -125,6 +125,19 @@ fuzz: deps
 			-print_final_stats=1 "$(TOP)/build-fuzz/corpus-$$t" \
 			"$(TOP)/fuzz/corpus/$$t" || exit 1; \
 	done
+
+# The long stress: every variant of test_stress (threads x windows x
+# colours x policies) for SOAK_MS each, under ASan+UBSan and under TSan.
+SOAK_MS ?= 120000
+soak: all
+	$(call configure_build,build-asan,Debug,-DKMAP_SANITIZE=address)
+	$(call configure_build,build-tsan,RelWithDebInfo,-DKMAP_SANITIZE=thread)
+	env $(ASAN_ENV) KMAP_STRESS_MS=$(SOAK_MS) "$(TOP)/build-asan/test_stress"
+	norand=(); \
+	if command -v setarch >/dev/null 2>&1 && setarch "$$(uname -m)" -R true >/dev/null 2>&1; then \
+		norand=(setarch "$$(uname -m)" -R); \
+	fi; \
+	env $(TSAN_ENV) KMAP_STRESS_MS=$(SOAK_MS) "$${norand[@]}" "$(TOP)/build-tsan/test_stress"
 
 # kmap against the alternatives, on real memory (bench/README.md)
 bench: all
