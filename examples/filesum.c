@@ -72,7 +72,7 @@ static int by_kmap(const char *path, struct sums *s)
 		cfg.mem_path = path;
 		cfg.mem_bytes = whole;
 		cfg.lowmem_bytes = PAGE;      /* keep the address space free */
-		cfg.flags = KM_RDONLY;
+		cfg.flags = KM_RDONLY | KM_SEQUENTIAL;
 		int r = km_machine_create(&cfg, &m);
 		if (r) {
 			fprintf(stderr, "filesum: %s: %s\n", path, km_strerror(r));

@@ -88,6 +88,12 @@ enum km_backend_kind {
  */
 #define KM_DEBUG  0x4u
 #define KM_RDONLY 0x8u /* host backend: the memory is mapped read-only */
+/*
+ * A hint, as madvise(MADV_SEQUENTIAL): pages are mostly mapped in order.
+ * The host backend then maps the pages that follow into the slots that
+ * follow with the same system call. Slot choices do not change.
+ */
+#define KM_SEQUENTIAL 0x10u
 
 struct km_config {
 	const char *profile;    /* "x86-32", "x86-32-pae", "arm", "arm-2g" */

@@ -174,7 +174,8 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		return -EINVAL;
 	if (cfg->backend != KM_BACKEND_SIM && cfg->backend != KM_BACKEND_HOST)
 		return -EINVAL;
-	if (cfg->flags & ~(KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY))
+	if (cfg->flags & ~(KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY |
+	                   KM_SEQUENTIAL))
 		return -EINVAL;
 	bool host = cfg->backend == KM_BACKEND_HOST;
 	if (!host && (cfg->mem_path || (cfg->flags & (KM_DEBUG | KM_RDONLY))))
@@ -240,6 +241,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 			.lowmem_bytes = m->k.max_low_pfn << PAGE_SHIFT,
 			.last_pkmap = m->k.last_pkmap, .nr_areas = m->k.nr_cpus,
 			.rdonly = cfg->flags & KM_RDONLY, .debug = m->debug,
+			.sequential = cfg->flags & KM_SEQUENTIAL,
 		};
 		uint64_t got;
 		uintptr_t low, win;

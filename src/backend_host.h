@@ -36,6 +36,7 @@ struct km__host_params {
 	unsigned nr_areas;     /* local-map areas (one per thread at a time) */
 	bool rdonly;
 	bool debug;
+	bool sequential;       /* KM_SEQUENTIAL: map ahead in order */
 };
 
 /*

@@ -88,6 +88,7 @@ int cmd_demo(int argc, char **argv)
 	km_config_init(&cfg);
 	cfg.profile = "x86-32-pae";
 	cfg.backend = KM_BACKEND_HOST;
+	cfg.flags = KM_SEQUENTIAL; /* every page in order */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			demo_help(stdout);

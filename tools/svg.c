@@ -290,8 +290,8 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	}
 	if (at < TOP)
 		reg[nreg++] = (struct region){ R_GAP, at, TOP, 0, 0 };
-	uint64_t vsize[16];
-	double vmin[16], vh[16];
+	uint64_t vsize[16] = { 0 };
+	double vmin[16] = { 0 }, vh[16];
 	for (int i = 0; i < nreg; i++) {
 		vsize[i] = reg[i].end - reg[i].start;
 		vmin[i] = reg[i].kind == R_GAP ? MIN_GAP : MIN_NAMED;
@@ -310,8 +310,8 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	for (unsigned i = 0; i < l->nr_zones; i++)
 		if (l->zones[i].end_pfn > l->zones[i].start_pfn)
 			zs[nz++] = &l->zones[i];
-	uint64_t psize[KM_MAX_ZONES];
-	double pmin[KM_MAX_ZONES], ph[KM_MAX_ZONES], py0[KM_MAX_ZONES],
+	uint64_t psize[KM_MAX_ZONES] = { 0 };
+	double pmin[KM_MAX_ZONES] = { 0 }, ph[KM_MAX_ZONES], py0[KM_MAX_ZONES],
 	       py1[KM_MAX_ZONES];
 	for (int i = 0; i < nz; i++) {
 		psize[i] = (zs[i]->end_pfn - zs[i]->start_pfn) << l->page_shift;
