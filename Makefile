@@ -4,6 +4,7 @@
 #   make test            build/ + ctest, then ASan+UBSan (build-asan/), then TSan (build-tsan/)
 #   make test-normal | test-asan | test-tsan   one stage only
 #   make demo            ./build/kmap demo
+#   make qemu TRACE=FILE the trace replayed by kmap's own kernel under qemu
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #   make clean
 #
@@ -75,7 +76,7 @@ $(build_m32)
 cd "$(TOP)/build32" && $(CTEST)
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak kernel qemu install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -143,8 +144,26 @@ soak: all
 bench: all
 	"$(TOP)/build/kmap" bench
 
+# kmap's own 32-bit kernel (kernel/, built into build-bare/), and a trace
+# replayed by it under qemu on real page tables: the boot log, then the
+# same JSON lines as `kmap replay --json TRACE`; exits with its status.
+# QEMU_APPEND=check=0 turns off the invariant check after every line.
+BARE := $(TOP)/build-bare
+QEMU_APPEND ?=
+kernel:
+	@"$(TOP)/scripts/need-pkgs.sh" gcc gcc-multilib make
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C "$(TOP)/kernel" O="$(BARE)"
+
+qemu: kernel
+	@if [ -z "$(TRACE)" ]; then echo "usage: make qemu TRACE=FILE" >&2; exit 2; fi
+	@command -v qemu-system-i386 >/dev/null 2>&1 || \
+		command -v qemu-system-x86_64 >/dev/null 2>&1 || \
+		"$(TOP)/scripts/need-pkgs.sh" qemu-system-x86
+	"$(TOP)/kernel/run-qemu.sh" --append "$(QEMU_APPEND)" "$(BARE)/kmap-kernel.elf" "$(TRACE)"
+
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"
 
 clean:
-	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32" "$(TOP)/build-fuzz"
+	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32" "$(TOP)/build-fuzz" \
+		"$(TOP)/build-bare"

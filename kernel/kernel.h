@@ -57,6 +57,7 @@ int mm_setup(struct km_core *k, bool pae);
 void mm_log_backing(const struct km_core *k);
 void mm_log_stats(void);
 extern const struct km_backend_ops km_mmu_ops;
+extern bool mm_tlb_noflush;                /* debug: tlb=noflush */
 
 /* sched.c: kernel threads, one CPU, cooperative */
 struct kthread {

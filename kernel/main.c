@@ -8,7 +8,8 @@
  * threads (replay.c) and powers off with the replay's exit status.
  *
  * Command line (qemu -append): check=0 turns off the invariant check
- * (km__core_check and the local-map PTEs) after every line.
+ * (km__core_check and the local-map PTEs) after every line; tlb=noflush
+ * (a debugging aid) skips every TLB flush, to show what they are for.
  */
 #include "arch.h"
 #include "kernel.h"
@@ -271,6 +272,11 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 		kexit(KEXIT_NORUN);
 	mm_log_backing(&k);
 	bool check = !cmdline_has(cmdline, "check=0");
+	if (cmdline_has(cmdline, "tlb=noflush")) {
+		mm_tlb_noflush = true;
+		klog("tlb=noflush: TLB flushes are SKIPPED; stale translations "
+		     "will show as wrong bytes");
+	}
 	klog("replaying%s", check ? ", checking the invariants after every line"
 	                          : "");
 	rc = replay_run(&k, cfg.policy_name, trace, size, check);

@@ -32,8 +32,10 @@
  * real frame above 4 GiB of the same number.
  *
  * Physical memory starts zeroed in the trace's model; frames the firmware
- * used are not. A frame is cleared, through the mapping at hand, the first
- * time the replay reads or writes it (a bitmap of cleared frames).
+ * used are not. A frame is cleared the first time the replay reads or
+ * writes it (a bitmap of cleared frames), through a page of the kernel's
+ * own, as clear_highpage() would, so that the clearing never depends on
+ * the translations the replay is testing.
  */
 #include "arch.h"
 #include "kernel.h"
@@ -416,6 +418,7 @@ static uintptr_t win_lo, win_hi;        /* the pkmap window */
 static uintptr_t loc_lo, loc_hi;        /* the fixmap's kmap area */
 static uintptr_t low_lo, low_hi;        /* the direct map */
 static uint64_t mmu_max_pfn;
+static uintptr_t scratch_va;            /* the kernel's page for clearing */
 
 static bool overlaps(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
@@ -472,7 +475,9 @@ int mm_setup(struct km_core *k, bool use_pae)
 	kfrozen = true;
 	kernel_first = kstart >> PAGE_SHIFT;
 	kernel_last = kend >> PAGE_SHIFT;
-	uint64_t kva_lo = KERNEL_VBASE + kstart, kva_hi = KERNEL_VBASE + kend;
+	scratch_va = (uintptr_t)(KERNEL_VBASE + kend);
+	uint64_t kva_lo = KERNEL_VBASE + kstart,
+	         kva_hi = KERNEL_VBASE + kend + PAGE_SIZE;
 	if (overlaps(kva_lo, kva_hi, low_lo, low_hi) ||
 	    overlaps(kva_lo, kva_hi, win_lo, win_hi) ||
 	    overlaps(kva_lo, kva_hi, loc_lo, loc_hi)) {
@@ -540,6 +545,14 @@ static struct {
 	uint64_t one_flushes, accesses, zeroed;
 } st;
 
+/*
+ * Debug (command line tlb=noflush): make every TLB flush a no-op, to show
+ * that they matter. qemu's TLB, like a real one, then keeps translations of
+ * cleared and remapped slots, and the replay reads the wrong pages
+ * (tests/qemu/stale-tlb.trace).
+ */
+bool mm_tlb_noflush;
+
 static bool in_mmu_range(uintptr_t va)
 {
 	return (va >= win_lo && va < win_hi) || (va >= loc_lo && va < loc_hi);
@@ -572,6 +585,8 @@ static int mmu_flush_tlb_range(void *be, uintptr_t start, uintptr_t end)
 	(void)be;
 	uint64_t pages = ((uint64_t)end - start) >> PAGE_SHIFT;
 	st.range_flushes++;
+	if (mm_tlb_noflush)
+		return 0;
 	if (pages > FLUSH_CEILING) {
 		write_cr3(cr3_val);
 		st.cr3_reloads++;
@@ -586,9 +601,11 @@ static int mmu_flush_tlb_range(void *be, uintptr_t start, uintptr_t end)
 static int mmu_flush_tlb_one(void *be, uintptr_t va)
 {
 	(void)be;
+	st.one_flushes++;
+	if (mm_tlb_noflush)
+		return 0;
 	invlpg(va);
 	st.invlpg++;
-	st.one_flushes++;
 	return 0;
 }
 
@@ -603,7 +620,12 @@ static int mmu_access(void *be, uintptr_t va, void *buf, size_t len, int write)
 	if ((va & (PAGE_SIZE - 1)) + len > PAGE_SIZE || translate(va, &frame))
 		return -EFAULT;
 	if (frame < cleared_frames && !(cleared[frame >> 3] & (1u << (frame & 7)))) {
-		memset((void *)(va & ~(uintptr_t)(PAGE_SIZE - 1)), 0, PAGE_SIZE);
+		/* clear_highpage(): through the kernel's scratch page */
+		map_page(scratch_va, frame, PTE_P | PTE_RW);
+		invlpg(scratch_va);
+		memset((void *)scratch_va, 0, PAGE_SIZE);
+		pte_write(pte_ptr(scratch_va, false), 0);
+		invlpg(scratch_va);
 		cleared[frame >> 3] |= (uint8_t)(1u << (frame & 7));
 		st.zeroed++;
 	}

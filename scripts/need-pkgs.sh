@@ -27,7 +27,9 @@ installed() {
     local q=("$1")
     case "$1" in *:*) ;; *) q=("$1:$(dpkg --print-architecture)" "$1") ;; esac
     for n in "${q[@]}"; do
-        dpkg -s "$n" 2>/dev/null | grep -q '^Status: install ok installed$' &&
+        # (grep reads to the end: with grep -q, dpkg can die of SIGPIPE
+        # and pipefail turns an installed package into a missing one)
+        dpkg -s "$n" 2>/dev/null | grep '^Status: install ok installed$' >/dev/null &&
             return 0
     done
     return 1
