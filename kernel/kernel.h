@@ -92,6 +92,6 @@ struct replay_cfg {
 int replay_check(const char *name, const char *buf, size_t size,
                  struct replay_cfg *cfg);
 int replay_run(struct km_core *k, const char *policy, const char *buf,
-               size_t size, bool check);
+               size_t size, int check);
 
 #endif

@@ -8,7 +8,8 @@
  * threads (replay.c) and powers off with the replay's exit status.
  *
  * Command line (qemu -append): check=0 turns off the invariant check
- * (km__core_check and the local-map PTEs) after every line; tlb=noflush
+ * (km__core_check and the local-map PTEs) after every line, check=all
+ * keeps it on every line of a long trace too; tlb=noflush
  * (a debugging aid) skips every TLB flush, to show what they are for.
  */
 #include "arch.h"
@@ -271,14 +272,16 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 	if (mm_setup(&k, pae))
 		kexit(KEXIT_NORUN);
 	mm_log_backing(&k);
-	bool check = !cmdline_has(cmdline, "check=0");
+	int check = cmdline_has(cmdline, "check=0") ? 0 :
+	            cmdline_has(cmdline, "check=all") ? 1 : 2;
 	if (cmdline_has(cmdline, "tlb=noflush")) {
 		mm_tlb_noflush = true;
 		klog("tlb=noflush: TLB flushes are SKIPPED; stale translations "
 		     "will show as wrong bytes");
 	}
-	klog("replaying%s", check ? ", checking the invariants after every line"
-	                          : "");
+	klog("replaying%s", check == 1 ? ", checking the invariants after every "
+	     "line" : check ? ", checking the invariants after every line (every "
+	     "64th past 5000)" : "");
 	rc = replay_run(&k, cfg.policy_name, trace, size, check);
 	mm_log_stats();
 	kexit(rc);

@@ -901,8 +901,17 @@ static int summary(void)
 	return R.errors || nasleep || shown ? 1 : 0;
 }
 
+/*
+ * @check: 0 never; 1 after every operation line; 2 (auto) after each of
+ * the first CHECK_ALL_LINES operations, then after every CHECK_EVERY-th
+ * and after the last (a check walks the whole window: on a long trace
+ * under TCG it would cost more than the replay).
+ */
+#define CHECK_ALL_LINES 5000
+#define CHECK_EVERY 64
+
 int replay_run(struct km_core *k, const char *policy, const char *buf,
-               size_t size, bool check)
+               size_t size, int check)
 {
 	struct km_layout l;
 	R.k = k;
@@ -942,15 +951,28 @@ int replay_run(struct km_core *k, const char *policy, const char *buf,
 	struct trace_err err;
 	const char *line;
 	size_t len, pos = 0;
-	unsigned long ln = 0;
+	unsigned long ln = 0, nops = 0, last_checked = 0;
+	uint64_t checks = 0;
 	while (trace_next_line(buf, size, &pos, &line, &len, NULL) > 0) {
 		ln++;
 		if (trace_parse_line(line, len, &st, &err) || st.kind != ST_OP)
 			continue;
 		run_line(ln, &st);
-		if (check)
+		nops++;
+		if (check == 1 || (check == 2 && (nops <= CHECK_ALL_LINES ||
+		                                  nops % CHECK_EVERY == 0))) {
 			check_after(ln);
+			last_checked = ln;
+			checks++;
+		}
 	}
+	if (check && ln && last_checked != ln) {
+		check_after(ln);
+		checks++;
+	}
+	if (check)
+		klog("invariants checked %llu times: the counts, the hash, every "
+		     "window PTE, the local-map PTEs", (unsigned long long)checks);
 	int rc = summary();
 	klog("scheduler: %llu context switches among %u task thread%s",
 	     (unsigned long long)sched_switches(), ntasks, ntasks == 1 ? "" : "s");
