@@ -158,4 +158,10 @@ void kt_watchdog_start(const char *what, unsigned seconds,
                        void (*dump)(void *), void *arg);
 void kt_watchdog_stop(void);
 
+/* cmocka setup/teardown: a 60 s watchdog around one test */
+int kt_wd_setup(void **state);
+int kt_wd_teardown(void **state);
+/* a unit test under its own watchdog, so that a hang fails it */
+#define KT_TEST(f) cmocka_unit_test_setup_teardown(f, kt_wd_setup, kt_wd_teardown)
+
 #endif

@@ -89,3 +89,17 @@ void kt_watchdog_stop(void)
 	pthread_cond_destroy(&wd.cv);
 	pthread_mutex_unlock(&wd.mu);
 }
+
+int kt_wd_setup(void **state)
+{
+	(void)state;
+	kt_watchdog_start("unit test (see the last [ RUN ] line)", 60, NULL, NULL);
+	return 0;
+}
+
+int kt_wd_teardown(void **state)
+{
+	(void)state;
+	kt_watchdog_stop();
+	return 0;
+}

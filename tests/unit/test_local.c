@@ -591,17 +591,17 @@ static void helpers_stack_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(local_addresses),
-		cmocka_unit_test(stack_full),
-		cmocka_unit_test(out_of_order),
-		cmocka_unit_test(kinds),
-		cmocka_unit_test(no_atomic_section),
-		cmocka_unit_test(might_sleep_in_atomic),
-		cmocka_unit_test(atomic_lowmem),
-		cmocka_unit_test(unmap_other_addresses),
-		cmocka_unit_test(strict_local),
-		cmocka_unit_test(helpers),
-		cmocka_unit_test(helpers_stack_full),
+		KT_TEST(local_addresses),
+		KT_TEST(stack_full),
+		KT_TEST(out_of_order),
+		KT_TEST(kinds),
+		KT_TEST(no_atomic_section),
+		KT_TEST(might_sleep_in_atomic),
+		KT_TEST(atomic_lowmem),
+		KT_TEST(unmap_other_addresses),
+		KT_TEST(strict_local),
+		KT_TEST(helpers),
+		KT_TEST(helpers_stack_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

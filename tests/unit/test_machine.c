@@ -585,19 +585,19 @@ static void pae_64g_sparse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(profile_names),
-		cmocka_unit_test(profiles_build),
-		cmocka_unit_test(layout_x86_32),
-		cmocka_unit_test(layout_x86_32_pae),
-		cmocka_unit_test(layout_arm),
-		cmocka_unit_test(zones_layout),
-		cmocka_unit_test(zone_boundaries),
-		cmocka_unit_test(pfn_round_trip),
-		cmocka_unit_test(alloc_highuser),
-		cmocka_unit_test(alloc_zonelists),
-		cmocka_unit_test(bad_configs),
-		cmocka_unit_test(custom_window),
-		cmocka_unit_test(pae_64g_sparse),
+		KT_TEST(profile_names),
+		KT_TEST(profiles_build),
+		KT_TEST(layout_x86_32),
+		KT_TEST(layout_x86_32_pae),
+		KT_TEST(layout_arm),
+		KT_TEST(zones_layout),
+		KT_TEST(zone_boundaries),
+		KT_TEST(pfn_round_trip),
+		KT_TEST(alloc_highuser),
+		KT_TEST(alloc_zonelists),
+		KT_TEST(bad_configs),
+		KT_TEST(custom_window),
+		KT_TEST(pae_64g_sparse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -343,11 +343,11 @@ static void full_stacks_switch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sleep_wake_fifo),
-		cmocka_unit_test(fifo_is_sleep_order),
-		cmocka_unit_test(task_basics),
-		cmocka_unit_test(local_maps_switch),
-		cmocka_unit_test(full_stacks_switch),
+		KT_TEST(sleep_wake_fifo),
+		KT_TEST(fifo_is_sleep_order),
+		KT_TEST(task_basics),
+		KT_TEST(local_maps_switch),
+		KT_TEST(full_stacks_switch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
