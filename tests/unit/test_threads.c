@@ -7,6 +7,7 @@
  */
 #include "ktest.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,65 @@ static void blocked_then_woken(void **state)
 	kt_watchdog_stop();
 }
 
-/* for the watchdog's message */
+/*
+ * No lost wake-up. A persistent waiter thread maps a new page on a full
+ * window while main kunmaps one of its four pages. In the first rounds main
+ * waits until the waiter sleeps, and measures (with the KM_EV_SLEEP hook)
+ * how long the waiter takes from being told to go to being asleep; the
+ * racing rounds then fire the kunmap after a random spin from the go, in a
+ * range that adapts (shrinks when the waiter slept first, grows when the
+ * kunmap came first) so that the kunmap keeps landing around the waiter's
+ * probe and sleep, including the moment a driver that checks and sleeps
+ * non-atomically would lose the wake-up. A
+ * waiter still asleep after 5 s is a lost wake-up: main frees another slot
+ * to rescue it, and the test fails.
+ */
+struct pinger {
+	km_machine *m;
+	km_page *page;   /* set by main before go */
+	unsigned go;     /* atomic: round number to run */
+	unsigned quit;   /* atomic */
+	unsigned entered;/* atomic: round whose kmap has started */
+	uint64_t entered_ns;
+	unsigned done;   /* atomic: round whose kmap returned */
+	int rc;
+	void *va;
+	enum km_how how;
+};
+
+static void spin_until_ns(uint64_t t)
+{
+	while (kt_now_ns() < t)
+		;
+}
+
+static void *pinger_main(void *arg)
+{
+	struct pinger *pg = arg;
+	unsigned round = 0;
+	for (;;) {
+		unsigned go;
+		while ((go = __atomic_load_n(&pg->go, __ATOMIC_ACQUIRE)) == round &&
+		       !__atomic_load_n(&pg->quit, __ATOMIC_ACQUIRE))
+			sched_yield();
+		if (go == round)
+			return NULL;
+		round = go;
+		km_page *page = pg->page;
+		pg->entered_ns = kt_now_ns();
+		__atomic_store_n(&pg->entered, round, __ATOMIC_RELEASE);
+		pg->rc = km_kmap_ex(pg->m, page, 0, 0, &pg->va, &pg->how);
+		__atomic_store_n(&pg->done, round, __ATOMIC_RELEASE);
+	}
+}
+
+/* KM_EV_SLEEP hook: when the waiter went to sleep (runs in its thread) */
+static void sleep_stamp(void *arg, const struct km_event *ev)
+{
+	if (ev->type == KM_EV_SLEEP)
+		__atomic_store_n((uint64_t *)arg, kt_now_ns(), __ATOMIC_RELEASE);
+}
+
 static unsigned lost_round;
 static void lost_dump(void *arg)
 {
@@ -134,54 +193,90 @@ static void lost_dump(void *arg)
 static void no_lost_wakeup(void **state)
 {
 	(void)state;
-	const unsigned rounds = 400;
-	kt_watchdog_start("no_lost_wakeup", 60, lost_dump, NULL);
+	const unsigned calib = 200, rounds = 3000;
+	kt_watchdog_start("no_lost_wakeup", 120, lost_dump, NULL);
 	km_page *p[4];
 	km_machine *m = full4(p, 0);
-	uint64_t rng = 0x12345678;
-	unsigned slept = 0;
-	for (unsigned r = 0; r < rounds; r++) {
+	struct pinger pg = { .m = m };
+	uint64_t slept_ns = 0;
+	km_set_event_hook(m, sleep_stamp, &slept_ns);
+	pthread_t th;
+	KT_EQ(pthread_create(&th, NULL, pinger_main, &pg), 0);
+	uint64_t rng = 0x12345678, to_sleep = 0, slept = 0, hi = 0, raced = 0;
+	unsigned lost = 0, lost_at = 0;
+	uint64_t lost_delay = 0;
+	for (unsigned r = 1; r <= calib + rounds; r++) {
 		__atomic_store_n(&lost_round, r, __ATOMIC_RELAXED);
 		unsigned j = r % 4;
-		km_page *x = kt_high(m, 20 + r % 32);
 		void *pva = km_page_address(m, p[j]);
 		assert_non_null(pva);
 		unsigned slot = kt_slot_of(m, pva);
-		uint64_t sleeps0 = kt_stats(m).sleeps;
-		struct waiter w;
-		start_waiter(&w, m, x, 0, 0);
-		if (r % 2 == 0) {
-			/* let it sleep first */
+		uint64_t sleeps0 = kt_stats(m).sleeps, delay = 0;
+		pg.page = kt_high(m, 20 + r % 32);
+		uint64_t go_ns = kt_now_ns();
+		__atomic_store_n(&pg.go, r, __ATOMIC_RELEASE);
+		if (r <= calib) {
+			/* let it sleep first; measure the way there */
 			if (kt_wait_sleeps(m, sleeps0 + 1, 20000))
 				fail_msg("round %u: the waiter never slept", r);
+			to_sleep += __atomic_load_n(&slept_ns, __ATOMIC_ACQUIRE) - go_ns;
 		} else {
-			/* race the kunmap against the waiter's sleep */
+			if (!hi)
+				hi = to_sleep / calib + 1;
 			rng ^= rng << 13;
 			rng ^= rng >> 7;
 			rng ^= rng << 17;
-			unsigned us = (unsigned)(rng % 150);
-			if (us > 100)
-				kt_sleep_us(us - 100);
+			delay = rng % (hi + 1);
+			spin_until_ns(go_ns + delay);
 		}
 		KT_OK(km_kunmap(m, p[j]));
-		join_waiter(&w);
-		if (w.rc != 0 || kt_slot_of(m, w.va) != slot)
-			fail_msg("round %u: waiter got %d (%s), slot %u, expected slot %u",
-			         r, w.rc, km_strerror(w.rc), w.rc ? 0 : kt_slot_of(m, w.va),
-			         slot);
-		KT_EQ(w.how, KM_HOW_NEW);
-		slept += kt_stats(m).sleeps > sleeps0;
+		uint64_t give_up = kt_now_ns() + 5 * SEC;
+		while (__atomic_load_n(&pg.done, __ATOMIC_ACQUIRE) != r) {
+			if (kt_now_ns() > give_up && !lost) {
+				/* lost: rescue the waiter with another slot */
+				lost = 1;
+				lost_at = r;
+				lost_delay = delay;
+				KT_OK(km_kunmap(m, p[(j + 1) % 4]));
+			}
+			kt_sleep_us(50);
+		}
+		if (lost)
+			break;
+		if (pg.rc != 0 || kt_slot_of(m, pg.va) != slot)
+			fail_msg("round %u: waiter got %d (%s), expected slot %u", r,
+			         pg.rc, km_strerror(pg.rc), slot);
+		KT_EQ(pg.how, KM_HOW_NEW);
+		int did_sleep = kt_stats(m).sleeps > sleeps0;
+		slept += did_sleep;
+		if (r > calib) {
+			raced += did_sleep;
+			if (did_sleep)
+				hi -= hi / 32;
+			else if (hi < SEC)
+				hi += hi / 32 + 1;
+		}
 		/* give the slot back to p[j] */
-		KT_OK(km_kunmap(m, x));
+		KT_OK(km_kunmap(m, pg.page));
 		void *va;
 		KT_OK(km_kmap(m, p[j], &va));
 		KT_EQ(kt_slot_of(m, va), slot);
 	}
+	__atomic_store_n(&pg.quit, 1, __ATOMIC_RELEASE);
+	KT_EQ(pthread_join(th, NULL), 0);
+	if (lost)
+		fail_msg("lost wake-up: in round %u the waiter slept on after the "
+		         "kunmap (fired %llu ns after the go)", lost_at,
+		         (unsigned long long)lost_delay);
+	km_set_event_hook(m, NULL, NULL);
 	struct km_stats s = kt_stats(m);
-	print_message("no_lost_wakeup: %u rounds, the waiter slept in %u, "
-	              "%llu wake-ups\n", rounds, slept,
-	              (unsigned long long)s.wakeups);
-	assert_true(slept >= rounds / 2);
+	print_message("no_lost_wakeup: %u rounds; in the %u racing ones the "
+	              "waiter slept before the kunmap in %llu (delays 0..%llu ns; "
+	              "calibration: %llu ns from go to sleep)\n",
+	              calib + rounds, rounds, (unsigned long long)raced,
+	              (unsigned long long)hi,
+	              (unsigned long long)(to_sleep / calib));
+	assert_true(slept > calib);
 	KT_EQ(s.in_use, 4);
 	KT_EQ(s.tlb_stale, 0);
 	for (unsigned i = 0; i < 4; i++)
