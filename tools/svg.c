@@ -352,6 +352,8 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	/* title */
 	size_str(a, sizeof(a), l->lowmem_bytes);
 	size_str(b, sizeof(b), l->highmem_bytes);
+	if (!l->highmem_bytes)
+		snprintf(b, sizeof(b), "no");
 	snprintf(t, sizeof(t), "%s: %llu MiB of memory, %s lowmem + %s highmem; "
 	         "PAGE_OFFSET 0x%08llx", l->profile,
 	         (unsigned long long)(l->mem_bytes >> 20), a, b,
