@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -378,6 +379,58 @@ static void timed_waits(void **state)
 	kt_watchdog_stop();
 }
 
+/*
+ * A timeout too long to ever pass (UINT64_MAX: "forever", or about 95
+ * years) waits like km_kmap: it must not wrap into a deadline in the past
+ * (a 32-bit time_t holds 68 years of seconds).
+ */
+static void endless_timeout(void **state)
+{
+	(void)state;
+	kt_watchdog_start("endless_timeout", 60, NULL, NULL);
+	km_page *p[4];
+	km_machine *m = full4(p, 0);
+	km_page *x = kt_high(m, 10);
+	void *va;
+	struct waiter w;
+	static const uint64_t forever[] = { UINT64_MAX, 3000000000ull * SEC };
+	for (unsigned f = 0; f < 2; f++) {
+		uint64_t sleeps0 = kt_stats(m).sleeps;
+		start_waiter(&w, m, x, KM_MAP_TIMED, forever[f]);
+		if (kt_wait_sleeps(m, sleeps0 + 1, 20000))
+			fail_msg("the kmap with an endless timeout never slept");
+		kt_sleep_us(50000);
+		if (waiter_done(&w)) {
+			join_waiter(&w);
+			if (w.rc != -ETIMEDOUT)
+				fail_msg("km_kmap_timeout(%llu ns) returned %d (%s)",
+				         (unsigned long long)forever[f], w.rc,
+				         km_strerror(w.rc));
+			km_machine_destroy(m);
+			KT_KNOWN_BUG("km_kmap_timeout(%llu ns) returned -ETIMEDOUT after "
+			             "%llu ns with nobody unmapping: src/api.c "
+			             "deadline_after() overflows a %u-bit time_t",
+			             (unsigned long long)forever[f],
+			             (unsigned long long)w.elapsed_ns,
+			             (unsigned)(8 * sizeof(time_t)));
+		}
+		KT_OK(km_kunmap(m, p[3])); /* slot 0 */
+		join_waiter(&w);
+		KT_OK(w.rc);
+		KT_EQ(kt_slot_of(m, w.va), 0);
+		/* full again for the next round: x out, p[3] back in slot 0 */
+		KT_OK(km_kunmap(m, x));
+		KT_OK(km_kmap(m, p[3], &va));
+		KT_EQ(kt_slot_of(m, va), 0);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		KT_OK(km_kunmap(m, p[i]));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
 /* A colour's sleepers wait on its own queue. */
 static void colour_queues(void **state)
 {
@@ -499,6 +552,91 @@ static void local_areas(void **state)
 	kt_watchdog_stop();
 }
 
+/*
+ * A thread exits while a simulated task that holds a local map is current
+ * on it. Its local-map area goes back to the pool; the next thread that
+ * takes the area must see its own pages through it, not the task's.
+ */
+struct exiter {
+	km_machine *m;
+	km_page *page;
+	km_task *task; /* NULL: the thread's own task */
+	int rc_switch, rc_map, rc_write, rc_read, rc_unmap;
+	void *va;
+	char got[8];
+	int unmap; /* release the local map before exiting */
+};
+
+static void *exiter_main(void *arg)
+{
+	struct exiter *e = arg;
+	if (e->task)
+		e->rc_switch = km_task_switch(e->m, e->task);
+	e->rc_map = km_kmap_local_page(e->m, e->page, &e->va);
+	if (e->rc_map)
+		return NULL;
+	e->rc_read = km_read(e->m, e->va, e->got, 4);
+	if (e->unmap)
+		e->rc_unmap = km_kunmap_local(e->m, e->va);
+	return NULL; /* exits with e->task current */
+}
+
+static void run_exiter(struct exiter *e)
+{
+	pthread_t th;
+	KT_EQ(pthread_create(&th, NULL, exiter_main, e), 0);
+	KT_EQ(pthread_join(th, NULL), 0);
+}
+
+static void thread_exits_with_task_current(void **state)
+{
+	(void)state;
+	kt_watchdog_start("thread_exits_with_task_current", 60, NULL, NULL);
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.last_pkmap = 8;
+	cfg.nr_cpus = 1; /* one local-map area: the next thread gets it */
+	km_machine *m = kt_machine_cfg(&cfg);
+	km_page *h1 = kt_high(m, 1), *h2 = kt_high(m, 2);
+	void *va;
+	KT_OK(km_kmap(m, h1, &va));
+	KT_OK(km_write(m, va, "AAAA", 4));
+	KT_OK(km_kunmap(m, h1));
+	KT_OK(km_kmap(m, h2, &va));
+	KT_OK(km_write(m, va, "BBBB", 4));
+	KT_OK(km_kunmap(m, h2));
+	km_task *A;
+	KT_OK(km_task_create(m, &A));
+
+	struct exiter e1 = { .m = m, .page = h1, .task = A };
+	run_exiter(&e1);
+	KT_OK(e1.rc_switch);
+	KT_OK(e1.rc_map);
+	KT_OK(e1.rc_read);
+	KT_EQ(memcmp(e1.got, "AAAA", 4), 0);
+	KT_EQ(km_task_local_depth(m, A), 1);
+
+	struct exiter e2 = { .m = m, .page = h2, .unmap = 1 };
+	run_exiter(&e2);
+	KT_OK(e2.rc_map);
+	assert_ptr_equal(e2.va, e1.va); /* the same area, the same index */
+	KT_OK(e2.rc_read);
+	KT_OK(e2.rc_unmap);
+	uint64_t stale = kt_stats(m).tlb_stale;
+	if (memcmp(e2.got, "BBBB", 4) != 0 || stale) {
+		uint64_t pfn = kt_pfn(m, h2);
+		km_machine_destroy(m);
+		KT_KNOWN_BUG("after a thread exited with a simulated task current, "
+		             "the next thread's local map of pfn %llu shows \"%.4s\" "
+		             "(expected \"BBBB\"), tlb_stale %llu: src/api.c "
+		             "cpu_release() switches out only the thread's own task",
+		             (unsigned long long)pfn, e2.got,
+		             (unsigned long long)stale);
+	}
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
 /* A simulated task current on one thread cannot be switched in elsewhere. */
 struct holder {
 	km_machine *m;
@@ -569,9 +707,11 @@ int main(void)
 		cmocka_unit_test_teardown(no_lost_wakeup, stop_watchdog),
 		cmocka_unit_test_teardown(hit_after_wake, stop_watchdog),
 		cmocka_unit_test_teardown(timed_waits, stop_watchdog),
+		cmocka_unit_test_teardown(endless_timeout, stop_watchdog),
 		cmocka_unit_test_teardown(colour_queues, stop_watchdog),
 		cmocka_unit_test_teardown(local_areas, stop_watchdog),
 		cmocka_unit_test_teardown(task_on_other_thread, stop_watchdog),
+		cmocka_unit_test_teardown(thread_exits_with_task_current, stop_watchdog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
