@@ -2,7 +2,9 @@
  * boot.S - multiboot entry, the boot page directory, the jump to the
  * higher half, the paging switch, context switches and exception stubs.
  */
-#define KERNEL_VBASE 0xF8800000
+#ifndef KERNEL_VBASE
+#define KERNEL_VBASE 0xF8800000     /* kernel/kernel.h */
+#endif
 #define BOOT_MAP_MB 96              /* phys [0, 96M) at KERNEL_VBASE */
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS 0x00000003         /* page-aligned modules, memory map */

@@ -12,19 +12,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where the kernel lives: phys [0, BOOT_MAP_BYTES) at KERNEL_VBASE. */
-#define KERNEL_VBASE 0xF8800000u
+/*
+ * Where the kernel lives: phys [0, BOOT_MAP_BYTES) at KERNEL_VBASE. Two
+ * images are built: kmap-kernel.elf at 0xf8800000, above every profile's
+ * lowmem and below its pkmap window, and kmap-kernel-low.elf at 0x40000000
+ * for the machines whose window is so large (8192 slots and more) that it
+ * and lowmem cover 0xf8800000 (see kernel/mm.c).
+ */
+#ifndef KERNEL_VBASE
+#define KERNEL_VBASE 0xF8800000
+#endif
 #define BOOT_MAP_BYTES (96u << 20)
 
 extern char _kernel_phys_start[], _kernel_end[];
 
 static inline void *kvirt(uint64_t phys)
 {
-	return (void *)(uintptr_t)(KERNEL_VBASE + (uint32_t)phys);
+	return (void *)(uintptr_t)((uint32_t)KERNEL_VBASE + (uint32_t)phys);
 }
 static inline uint32_t kphys(const void *p)
 {
-	return (uint32_t)(uintptr_t)p - KERNEL_VBASE;
+	return (uint32_t)(uintptr_t)p - (uint32_t)KERNEL_VBASE;
 }
 
 /* Exit status of the kernel (what `make qemu` exits with). */
@@ -33,6 +41,8 @@ enum {
 	KEXIT_TRACE = 2,     /* the trace could not be read */
 	KEXIT_NORUN = 3,     /* the machine cannot be built on this RAM */
 	KEXIT_BUG = 4,       /* an exception or a broken invariant */
+	KEXIT_MOVE = 5,      /* the machine's layout covers this kernel's
+	                      * addresses: boot the other image */
 };
 
 /* console.c: COM1 carries the JSON, COM2 the boot log */

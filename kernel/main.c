@@ -15,6 +15,8 @@
 #include "arch.h"
 #include "kernel.h"
 #include "multiboot.h"
+
+#include <errno.h>
 #include "../tools/cli.h"
 
 #include <stdio.h>
@@ -269,8 +271,9 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 	log_machine(&k, cfg.policy_name);
 
 	bool pae = !strcmp(cfg.profile->name, "x86-32-pae");
-	if (mm_setup(&k, pae))
-		kexit(KEXIT_NORUN);
+	int r = mm_setup(&k, pae);
+	if (r)
+		kexit(r == -EADDRINUSE ? KEXIT_MOVE : KEXIT_NORUN);
 	mm_log_backing(&k);
 	int check = cmdline_has(cmdline, "check=0") ? 0 :
 	            cmdline_has(cmdline, "check=all") ? 1 : 2;

@@ -17,9 +17,11 @@
  * pfn 256 included, and read or write it through PAGE_OFFSET + pfn * 4 KiB,
  * so the whole direct map belongs to the trace's machine. 0xf8800000 lies
  * above every profile's lowmem (high_memory is at most 0xf7bfe000 on x86,
- * 0xf0000000 on arm) and below every default pkmap window and fixmap;
- * mm_setup checks that the machine at hand leaves the kernel's range free
- * (a window of many thousands of slots may not).
+ * 0xf0000000 on arm) and below every pkmap window of up to 4096 slots and
+ * every fixmap. mm_setup checks that the machine at hand leaves the
+ * kernel's range free; when a window of many thousands of slots does not,
+ * the kernel says so (exit status 5) and kernel/run-qemu.sh boots the
+ * other image, linked at 0x40000000, below every profile's kernel space.
  *
  * The trace's machine has max_pfn pages with no holes, as the model
  * assumes; real RAM has holes (below 1 MiB, the PCI hole under 4 GiB where
@@ -40,6 +42,8 @@
 #include "arch.h"
 #include "kernel.h"
 #include "multiboot.h"
+
+#include <errno.h>
 
 #include <string.h>
 
@@ -484,7 +488,7 @@ int mm_setup(struct km_core *k, bool use_pae)
 		klog("the kernel at 0x%08llx-0x%08llx is in the machine's "
 		     "lowmem, pkmap window or fixmap", (unsigned long long)kva_lo,
 		     (unsigned long long)kva_hi);
-		return -EINVAL;
+		return -EADDRINUSE;
 	}
 	klog("kernel  : 0x%08llx - 0x%08llx (frames 0x%llx-0x%llx: image, "
 	     "trace, mem_map, page tables)", (unsigned long long)kva_lo,

@@ -3,7 +3,7 @@
 # it wrote: the boot log (COM2, "[boot] " lines) and then the JSON (COM1),
 # exactly as `kmap replay --json TRACE` writes it.
 #
-#   kernel/run-qemu.sh [options] KERNEL TRACE
+#   kernel/run-qemu.sh [options] KERNEL TRACE|-
 #     --json FILE    write the JSON stream to FILE instead of stdout
 #     --boot FILE    write the boot log to FILE instead of stdout
 #     --ram MIB      RAM for the machine (default: the trace's mem + room
@@ -20,7 +20,8 @@
 # past the trace's memory elsewhere (see kernel/mm.c).
 #
 # Exit status: the kernel's (0 or 1 as kmap replay, 2 unreadable trace,
-# 3 the machine cannot be built on this RAM, 4 a kernel bug); 124 when qemu
+# 3 the machine cannot be built on this RAM, 4 a kernel bug, 5 the machine's
+# layout covers the kernel and there is no low image); 124 when qemu
 # timed out, 125 when the kernel stopped without an exit status, 127 when
 # there is no qemu.
 set -u
@@ -43,6 +44,13 @@ if [ $# -ne 2 ]; then
 	exit 2
 fi
 kernel=$1 trace=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ "$trace" = - ]; then
+	mkdir "$tmp/in"
+	cat > "$tmp/in/stdin.trace"
+	trace=$tmp/in/stdin.trace
+fi
 [ -r "$trace" ] || { echo "run-qemu: cannot read $trace" >&2; exit 2; }
 
 qemu=
@@ -99,8 +107,6 @@ if [ "$ram" -gt 3584 ] && [ "$ram" -le 3840 ]; then
 	machine_opts=",max-ram-below-4g=4G"
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 # qemu splits -initrd at commas: give it a plain name
 base=$(basename "$trace" | tr -c 'A-Za-z0-9._\n-' '_')
 cp "$trace" "$tmp/$base"
@@ -112,13 +118,26 @@ accel=${KMAP_QEMU_ACCEL:-tcg}
 # could not name the RAM above 4 GiB; with PSE-36 MAXPHYADDR is 36 bits.
 cpu=${KMAP_QEMU_CPU:-qemu32,+pse36}
 [ "$qemu" = qemu-system-x86_64 ] && cpu=${KMAP_QEMU_CPU:-qemu64}
-timeout "$tmo" "$qemu" -accel "$accel" -M "pc$machine_opts" -cpu "$cpu" -m "${ram}M" -nodefaults \
-	-display none -monitor none -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-serial "file:$tmp/com1" -serial "file:$tmp/com2" \
-	-kernel "$kernel" -initrd "$tmp/$base" -append "$append" \
-	> "$tmp/qemu.out" 2>&1
-qrc=$?
+boot() {
+	rm -f "$tmp/com1" "$tmp/com2"
+	timeout "$tmo" "$qemu" -accel "$accel" -M "pc$machine_opts" -cpu "$cpu" \
+		-m "${ram}M" -nodefaults -display none -monitor none -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-serial "file:$tmp/com1" -serial "file:$tmp/com2" \
+		-kernel "$1" -initrd "$tmp/$base" -append "$append" \
+		> "$tmp/qemu.out" 2>&1
+	qrc=$?
+}
+boot "$kernel"
+# Exit status 5 (2 * 5 + 1 from qemu): the machine's pkmap window and lowmem
+# cover the kernel's addresses (windows of 8192 slots and more); the image
+# linked at 0x40000000 (kmap-kernel-low.elf, beside KERNEL) runs it.
+low=${kernel%.elf}-low.elf
+if [ "$qrc" = 11 ] && [ -e "$low" ] && grep -q "^\[boot\] power off, exit status 5$" "$tmp/com2"; then
+	echo "run-qemu: the machine's window covers the kernel at 0xf8800000:" \
+	     "booting $(basename "$low") (at 0x40000000)" >&2
+	boot "$low"
+fi
 
 emit() { if [ "$2" = - ]; then cat "$1" 2>/dev/null; else cat "$1" > "$2" 2>/dev/null || : > "$2"; fi; }
 emit "$tmp/com2" "$boot_out"

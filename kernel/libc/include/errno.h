@@ -11,5 +11,8 @@
 #ifndef ERANGE
 #define ERANGE 34
 #endif
+#ifndef EADDRINUSE
+#define EADDRINUSE 98
+#endif
 
 #endif
