@@ -582,7 +582,7 @@ static void do_kmap(struct rtask *t, unsigned long line, const struct stmt *st)
 	lock_kmap();
 	for (;;) {
 		r = kmap_high(k, page, &va, &how);
-		if (r != -EAGAIN)
+		if (r != KM__WINDOW_FULL)
 			break;
 		unsigned color = km__pkmap_color(k, page);
 		km__wait_enqueue(k, &t->t, color);

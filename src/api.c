@@ -261,8 +261,13 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		for (unsigned c = 0; c < m->k.nr_cpus; c++)
 			m->k.kmap_area[c] = 0;
 		m->k.be = &km__host_ops;
-		if (m->debug)
-			km__host_debug_register(m->be_ctx, m->k.pkmap_page_table);
+		if (m->debug && (r = km__host_debug_register(m->be_ctx,
+		                                             m->k.pkmap_page_table,
+		                                             m->k.pkmap_count))) {
+			m->debug = false; /* not registered: nothing to undo */
+			machine_free(m);
+			return r;
+		}
 	} else {
 		r = km__sim_create(&m->k, &m->be_ctx);
 		if (r) {
@@ -603,7 +608,9 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
 		r = kmap_high(&m->k, page, &va, how);
-		if (r != -EAGAIN || (flags & KM_MAP_NOWAIT))
+		if (r == KM__WINDOW_FULL && (flags & KM_MAP_NOWAIT))
+			r = -EAGAIN;
+		if (r != KM__WINDOW_FULL)
 			break;
 		/* Register on the queue under the lock: no wake-up is lost. */
 		unsigned color = km__pkmap_color(&m->k, page);
@@ -635,14 +642,24 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 		t->state = KM_TASK_RUNNING;
 	}
 out:
+	bool undo_wake = false;
+	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2 &&
+	    (r = km__host_protect(m->be_ctx, va, 1))) {
+		/* debug: a hit on a slot with no users makes it usable again;
+		 * when that fails, the user taken is given back */
+		kunmap_high(&m->k, page, &undo_wake);
+		m->k.stats.kmaps--;
+		m->k.stats.hits--;
+		m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
+		m->k.stats.kunmaps--;
+	}
 	if (!r) {
-		/* debug: a hit on a slot with no users makes it usable again */
-		if (m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2)
-			km__host_protect(m->be_ctx, va, 1);
 		*addr = (void *)va;
 		check_or_die(m, "kmap");
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (undo_wake)
+		wake_color(m, km__pkmap_color(&m->k, page));
 	return r;
 }
 
@@ -689,18 +706,28 @@ int km_kunmap(km_machine *m, km_page *page)
 	}
 	pthread_mutex_lock(&m->lock);
 	r = kunmap_high(&m->k, page, &wake);
+	bool misuse = r != 0;
 	if (!r && m->debug) {
 		/* debug: no users left, so any use now is a use after kunmap */
 		uintptr_t va = page_address(&m->k, page);
-		if (m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 1)
-			km__host_protect(m->be_ctx, va, 0);
+		if (m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 1 &&
+		    (r = km__host_protect(m->be_ctx, va, 0))) {
+			/* the slot stays usable: give the user back, report it */
+			uintptr_t again;
+			kmap_high_get(&m->k, page, &again);
+			m->k.stats.kmaps--;
+			m->k.stats.hits--;
+			m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
+			m->k.stats.kunmaps--;
+			wake = false;
+		}
 	}
 	if (!r)
 		check_or_die(m, "kunmap");
 	pthread_mutex_unlock(&m->lock);
 	if (wake)
 		wake_color(m, km__pkmap_color(&m->k, page));
-	return r ? refuse(m, r, "kunmap") : 0;
+	return misuse ? refuse(m, r, "kunmap") : r;
 }
 
 int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
@@ -714,9 +741,18 @@ int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
 	}
 	pthread_mutex_lock(&m->lock);
 	int r = kmap_high_get(&m->k, page, &va);
-	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2)
-		km__host_protect(m->be_ctx, va, 1);
+	bool wake = false;
+	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2 &&
+	    (r = km__host_protect(m->be_ctx, va, 1))) {
+		kunmap_high(&m->k, page, &wake);
+		m->k.stats.kmaps--;
+		m->k.stats.hits--;
+		m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
+		m->k.stats.kunmaps--;
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		wake_color(m, km__pkmap_color(&m->k, page));
 	if (!r)
 		*addr = (void *)va;
 	return r;
@@ -775,7 +811,7 @@ static int local_map(km_machine *m, km_page *page, int kind, void **addr,
 		return r;
 	r = kmap_local_page(&m->k, t, page, kind, &va);
 	if (r)
-		return refuse(m, r, fn);
+		return t->backend_err ? r : refuse(m, r, fn);
 	if (high)
 		__atomic_fetch_add(&m->local_maps, 1, __ATOMIC_RELAXED);
 	*addr = (void *)va;
@@ -805,7 +841,7 @@ static int local_unmap(km_machine *m, const void *addr, int kind,
 		return 0;
 	}
 	r = kunmap_local_indexed(&m->k, t, (uintptr_t)addr, kind);
-	return r ? refuse(m, r, fn) : 0;
+	return r && !t->backend_err ? refuse(m, r, fn) : r;
 }
 
 int km_kmap_local_page(km_machine *m, km_page *page, void **addr)

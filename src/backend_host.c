@@ -56,6 +56,8 @@ struct host {
 	size_t window_len;
 	unsigned nr_areas;
 	char **area;            /* [nr_areas]: base of KM_MAX_IDX pages, or NULL */
+	uint8_t *area_live;     /* [nr_areas * KM_MAX_IDX]: local page mapped;
+	                         * each area written by its one thread */
 	pthread_mutex_t lock;   /* guards area[] and the counters */
 	uint64_t maps, unmaps;
 	/*
@@ -97,6 +99,7 @@ int km__host_create(const struct km__host_params *p, void **out,
 {
 	const struct km__host_sys *sys = km__host_sys;
 	struct host *h = calloc(1, sizeof(*h));
+	bool created = false, grown = false;
 	int r = -ENOMEM;
 	if (!h)
 		return -ENOMEM;
@@ -109,14 +112,19 @@ int km__host_create(const struct km__host_params *p, void **out,
 	h->nr_areas = p->nr_areas;
 	pthread_mutex_init(&h->lock, NULL);
 	h->area = calloc(p->nr_areas, sizeof(char *));
-	if (!h->area)
+	h->area_live = calloc((size_t)p->nr_areas * KM_MAX_IDX, 1);
+	if (!h->area || !h->area_live)
 		goto fail;
 
 	if (p->path) {
+		struct stat before;
+		created = stat(p->path, &before) && errno == ENOENT;
 		h->fd = sys->open(p->path, (p->rdonly ? O_RDONLY : O_RDWR | O_CREAT) |
 		                  O_CLOEXEC, 0644);
-		if (h->fd < 0)
+		if (h->fd < 0) {
+			created = false;
 			goto fail_errno;
+		}
 		struct stat st;
 		if (fstat(h->fd, &st))
 			goto fail_errno;
@@ -130,6 +138,7 @@ int km__host_create(const struct km__host_params *p, void **out,
 			}
 			if (sys->ftruncate(h->fd, (off_t)h->mem_bytes))
 				goto fail_errno;
+			grown = true;
 		}
 	} else {
 		h->fd = sys->memfd_create("kmap-physical-memory", MFD_CLOEXEC);
@@ -169,6 +178,12 @@ fail_errno:
 	if (!r)
 		r = -EIO;
 fail:
+	/* leave the file as it was: not there, or empty */
+	if (grown && h->fd >= 0 && ftruncate(h->fd, 0)) {
+		/* nothing more to do: the error that matters is r */
+	}
+	if (created)
+		unlink(p->path);
 	km__host_destroy(h);
 	return r;
 }
@@ -190,6 +205,7 @@ void km__host_destroy(void *be)
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h->area);
+	free(h->area_live);
 	free(h->shadow);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
@@ -207,6 +223,27 @@ static long window_idx(const struct host *h, uintptr_t va)
 {
 	uintptr_t w = (uintptr_t)h->window;
 	return va >= w && va - w < h->window_len ? (long)((va - w) / PAGE_SIZE) : -1;
+}
+
+/* The index in area_live of a local-map page @va, or -1. */
+static long area_idx(const struct host *h, uintptr_t va)
+{
+	for (unsigned c = 0; c < h->nr_areas; c++) {
+		uintptr_t b = (uintptr_t)__atomic_load_n(&h->area[c], __ATOMIC_RELAXED);
+		if (b && va >= b && va - b < (uintptr_t)KM_MAX_IDX * PAGE_SIZE)
+			return (long)(c * KM_MAX_IDX + KM_MAX_IDX - 1 -
+			              (va - b) / PAGE_SIZE);
+	}
+	return -1;
+}
+
+static void area_mark(struct host *h, uintptr_t va, unsigned nr, uint8_t live)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		long a = area_idx(h, va + (uintptr_t)i * PAGE_SIZE);
+		if (a >= 0)
+			__atomic_store_n(&h->area_live[a], live, __ATOMIC_RELAXED);
+	}
 }
 
 /*
@@ -242,6 +279,8 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 			h->shadow[idx + (long)i] = pfn + 1 + i;
 		h->last_idx = (unsigned)idx;
 		h->last_pfn = pfn;
+	} else {
+		area_mark(h, va, 1, 1);
 	}
 	count(h, &h->maps);
 	return 0;
@@ -260,6 +299,8 @@ static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 		return -errno;
 	if (idx >= 0)
 		memset(&h->shadow[idx], 0, nr * sizeof(uint64_t));
+	else
+		area_mark(h, va, nr, 0);
 	count(h, &h->unmaps);
 	return 0;
 }
@@ -322,7 +363,7 @@ static int host_local_area(void *be, unsigned cpu, uintptr_t *top)
 		if (p == MAP_FAILED)
 			r = -errno;
 		else
-			h->area[cpu] = p;
+			__atomic_store_n(&h->area[cpu], (char *)p, __ATOMIC_RELAXED);
 	}
 	if (!r) /* index 0 at the top, growing down, as the fixmap does */
 		*top = (uintptr_t)h->area[cpu] + (KM_MAX_IDX - 1) * PAGE_SIZE;
@@ -336,7 +377,8 @@ static void host_local_area_release(void *be, unsigned cpu)
 	pthread_mutex_lock(&h->lock);
 	if (cpu < h->nr_areas && h->area[cpu]) {
 		km__host_sys->munmap(h->area[cpu], (size_t)KM_MAX_IDX * PAGE_SIZE);
-		h->area[cpu] = NULL;
+		__atomic_store_n(&h->area[cpu], NULL, __ATOMIC_RELAXED);
+		memset(&h->area_live[cpu * KM_MAX_IDX], 0, KM_MAX_IDX);
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -386,11 +428,12 @@ void km__host_counts(void *be, uint64_t *maps, uint64_t *unmaps)
 /* Debug mode: a fault in a window is a use after kunmap                  */
 /* ---------------------------------------------------------------------- */
 
-#define MAX_DEBUG 8
+#define MAX_DEBUG 64
 
 static struct debug_ent {
 	struct host *h;
 	const uint64_t *ptes;
+	const int *counts;
 } debug_tab[MAX_DEBUG];
 static pthread_mutex_t debug_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sigaction old_segv;
@@ -419,6 +462,11 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		uintptr_t w = (uintptr_t)h->window;
 		if (a >= w && a - w < h->window_len) {
 			unsigned slot = (unsigned)((a - w) / PAGE_SIZE);
+			/* a slot with users: a real fault (a write to read-only
+			 * memory, say), not a use after kunmap */
+			if (__atomic_load_n(&debug_tab[i].counts[slot],
+			                    __ATOMIC_RELAXED) >= 2)
+				goto chain;
 			uint64_t pte = debug_tab[i].ptes[slot];
 			say("kmap: use after kunmap");
 			if (pte) {
@@ -433,6 +481,11 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		for (unsigned c = 0; c < h->nr_areas; c++) {
 			uintptr_t b = (uintptr_t)h->area[c];
 			if (b && a >= b && a - b < (uintptr_t)KM_MAX_IDX * PAGE_SIZE) {
+				unsigned idx = (unsigned)(KM_MAX_IDX - 1 -
+				                          (a - b) / PAGE_SIZE);
+				if (__atomic_load_n(&h->area_live[c * KM_MAX_IDX + idx],
+				                    __ATOMIC_RELAXED))
+					goto chain; /* live: a real fault */
 				say("kmap: use after kunmap_local (local slot ");
 				say_num(KM_MAX_IDX - 1 - (a - b) / PAGE_SIZE);
 				say(")\n");
@@ -440,6 +493,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			}
 		}
 	}
+chain:
 	/* not ours: whoever handled it before */
 	if (old_segv.sa_flags & SA_SIGINFO && old_segv.sa_sigaction) {
 		old_segv.sa_sigaction(sig, si, uc);
@@ -455,17 +509,20 @@ die:
 	signal(SIGSEGV, SIG_DFL);
 }
 
-void km__host_debug_register(void *be, const uint64_t *ptes)
+int km__host_debug_register(void *be, const uint64_t *ptes, const int *counts)
 {
+	int r = -EMFILE;
 	pthread_mutex_lock(&debug_lock);
 	for (int i = 0; i < MAX_DEBUG; i++)
 		if (!debug_tab[i].h) {
 			debug_tab[i].ptes = ptes;
+			debug_tab[i].counts = counts;
 			__atomic_store_n(&debug_tab[i].h, (struct host *)be,
 			                 __ATOMIC_RELEASE);
+			r = 0;
 			break;
 		}
-	if (!debug_users++) {
+	if (!r && !debug_users++) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_sigaction = on_segv;
@@ -474,6 +531,7 @@ void km__host_debug_register(void *be, const uint64_t *ptes)
 		sigaction(SIGSEGV, &sa, &old_segv);
 	}
 	pthread_mutex_unlock(&debug_lock);
+	return r;
 }
 
 void km__host_debug_unregister(void *be)

@@ -6,6 +6,10 @@
 
 #include <sys/types.h>
 
+/* The table below passes file offsets: every user must agree on their
+ * size (define _FILE_OFFSET_BITS 64 before any include on 32-bit). */
+_Static_assert(sizeof(off_t) == 8, "build with _FILE_OFFSET_BITS=64");
+
 extern const struct km_backend_ops km__host_ops;
 
 /*
@@ -58,9 +62,12 @@ int km__host_protect(void *be, uintptr_t va, int accessible);
 void km__host_counts(void *be, uint64_t *maps, uint64_t *unmaps);
 /*
  * Debug mode: register the machine's window so that a SIGSEGV inside it is
- * reported as a use after kunmap (pkmap_page_table gives the pfn).
+ * reported as a use after kunmap (pkmap_page_table gives the pfn; a slot
+ * whose count says it has users is a live mapping, not a use after
+ * kunmap). -EMFILE when MAX_DEBUG machines are registered already.
  */
-void km__host_debug_register(void *be, const uint64_t *pkmap_page_table);
+int km__host_debug_register(void *be, const uint64_t *pkmap_page_table,
+                            const int *pkmap_count);
 void km__host_debug_unregister(void *be);
 
 #endif

@@ -176,6 +176,8 @@ struct km_task {
 	struct list_head all;        /* on the driver's list of tasks */
 	unsigned cpu;                /* local-map area it runs in */
 	bool on_cpu;                 /* its local PTEs are installed */
+	bool backend_err;            /* the last local call's error came from
+	                              * the backend, not from misuse */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -327,10 +329,13 @@ int km__free_page(struct km_core *k, struct km_page *page);
 unsigned km__pkmap_color(const struct km_core *k, const struct km_page *page);
 uintptr_t page_address(struct km_core *k, const struct km_page *page);
 /*
- * kmap_high: 0 and *vaddr, or -EAGAIN when every slot of the page's colour
- * is in use (the caller waits on the colour's queue and calls again), or a
- * backend's -errno with nothing changed.
+ * kmap_high: 0 and *vaddr, or KM__WINDOW_FULL when every slot of the page's
+ * colour is in use (the caller waits on the colour's queue and calls
+ * again), or a backend's -errno with nothing changed. The "full" answer is
+ * positive so that no backend error (mmap may say EAGAIN) can be taken
+ * for it.
  */
+#define KM__WINDOW_FULL 1
 int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
               enum km_how *how);
 /*

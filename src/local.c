@@ -41,14 +41,17 @@ int kmap_local_page(struct km_core *k, struct km_task *t,
 		return 0;
 	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
+	t->backend_err = false;
 	/* kmap_local_idx_push(): BUG_ON(idx >= KM_MAX_IDX) after the push */
 	if (kc->idx + 1 >= KM_MAX_IDX)
 		return -EOVERFLOW;
 	uintptr_t va = km__local_addr(k, t->cpu, kc->idx);
 	uint64_t pfn = page_to_pfn(k, page);
 	int r = k->be->set_pte(k->be_ctx, va, pfn);
-	if (r)
+	if (r) {
+		t->backend_err = true;
 		return r;
+	}
 	kc->pteval[kc->idx] = pfn + 1;
 	kc->kind[kc->idx] = (uint8_t)kind;
 	kc->idx++;
@@ -66,6 +69,7 @@ int kmap_local_page(struct km_core *k, struct km_task *t,
 int kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
                          int kind)
 {
+	t->backend_err = false;
 	if (kind == KM_KIND_ATOMIC && t->atomic_depth <= 0)
 		return -EPERM;
 	int idx = km__local_index(k, t, va);
@@ -84,13 +88,16 @@ int kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
 		return -EPROTO;
 	uintptr_t slot = km__local_addr(k, t->cpu, idx);
 	int r = k->be->clear_ptes(k->be_ctx, slot, 1);
-	if (r)
+	if (r) {
+		t->backend_err = true;
 		return r;
+	}
 	/* arch_kmap_local_post_unmap(): x86 flushes the one page */
 	r = k->be->flush_tlb_one(k->be_ctx, slot);
 	if (r) {
 		/* put the PTE back: the mapping is still live */
 		k->be->set_pte(k->be_ctx, slot, kc->pteval[idx] - 1);
+		t->backend_err = true;
 		return r;
 	}
 	kc->pteval[idx] = 0;

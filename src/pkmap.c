@@ -309,7 +309,7 @@ int km__flush_all_zero_pkmaps(struct km_core *k)
 /*
  * map_new_virtual(): advance the colour's cursor to a free slot, flushing
  * at each wrap; after probing every slot of the colour with none free,
- * -EAGAIN (the kernel sleeps there; after the wake-up it re-checks
+ * KM__WINDOW_FULL (the kernel sleeps there; after the wake-up it re-checks
  * page_address() and restarts, which is what a retried kmap_high does).
  */
 static int map_new_virtual(struct km_core *k, struct km_page *page,
@@ -333,7 +333,7 @@ static int map_new_virtual(struct km_core *k, struct km_page *page,
 			break; /* found a usable entry */
 		if (--count)
 			continue;
-		return -EAGAIN;
+		return KM__WINDOW_FULL;
 	}
 	if (k->tlb_flush_pending && (r = flush_pending_tlb(k)))
 		goto fail;

@@ -230,7 +230,7 @@ int km__clock_map_new(struct km_core *k, struct km_page *page,
 	if (!k->free_top[c] && (r = clock_evict(k, c)))
 		return r;
 	if (!k->free_top[c])
-		return -EAGAIN; /* every slot of the colour has users */
+		return KM__WINDOW_FULL; /* every slot of the colour has users */
 	if (k->tlb_flush_pending) {
 		r = k->be->flush_tlb_range(k->be_ctx, PKMAP_ADDR(k, 0),
 		                           PKMAP_ADDR(k, k->last_pkmap));
