@@ -70,15 +70,29 @@ static int stop_watchdog(void **state)
 }
 
 /* a window of 4 slots, filled: pages 0..3 in slots 1, 2, 3, 0 */
-static km_machine *full4(km_page **p, unsigned colors)
+static km_machine *full4_policy(km_page **p, unsigned colors,
+                                const char *policy)
 {
-	km_machine *m = kt_machine("x86-32", 0, 4, colors, KM_CHECK);
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.last_pkmap = 4;
+	cfg.colors = colors;
+	cfg.policy = policy;
+	/* KM_CHECK keeps every call under the lock: only for linux, so that
+	 * the other policies' lock-free paths run for real */
+	cfg.flags = strcmp(policy, "linux") ? 0 : KM_CHECK;
+	km_machine *m = kt_machine_cfg(&cfg);
 	for (unsigned i = 0; i < 4; i++) {
 		void *va;
 		p[i] = kt_high(m, i);
 		KT_OK(km_kmap(m, p[i], &va));
 	}
 	return m;
+}
+
+static km_machine *full4(km_page **p, unsigned colors)
+{
+	return full4_policy(p, colors, "linux");
 }
 
 static void blocked_then_woken(void **state)
@@ -191,13 +205,16 @@ static void lost_dump(void *arg)
 	        __atomic_load_n(&lost_round, __ATOMIC_RELAXED));
 }
 
-static void no_lost_wakeup(void **state)
+static void no_lost_wakeup_policy(const char *policy)
 {
-	(void)state;
+#ifdef __SANITIZE_THREAD__
+	const unsigned calib = 200, rounds = 1000; /* TSan: 10x slower */
+#else
 	const unsigned calib = 200, rounds = 3000;
-	kt_watchdog_start("no_lost_wakeup", 120, lost_dump, NULL);
+#endif
+	kt_watchdog_start(policy, 120, lost_dump, NULL);
 	km_page *p[4];
-	km_machine *m = full4(p, 0);
+	km_machine *m = full4_policy(p, 0, policy);
 	struct pinger pg = { .m = m };
 	uint64_t slept_ns = 0;
 	km_set_event_hook(m, sleep_stamp, &slept_ns);
@@ -266,15 +283,15 @@ static void no_lost_wakeup(void **state)
 	__atomic_store_n(&pg.quit, 1, __ATOMIC_RELEASE);
 	KT_EQ(pthread_join(th, NULL), 0);
 	if (lost)
-		fail_msg("lost wake-up: in round %u the waiter slept on after the "
-		         "kunmap (fired %llu ns after the go)", lost_at,
+		fail_msg("policy %s: lost wake-up: in round %u the waiter slept on after the "
+		         "kunmap (fired %llu ns after the go)", policy, lost_at,
 		         (unsigned long long)lost_delay);
 	km_set_event_hook(m, NULL, NULL);
 	struct km_stats s = kt_stats(m);
-	print_message("no_lost_wakeup: %u rounds; in the %u racing ones the "
+	print_message("no_lost_wakeup, policy %s: %u rounds; in the %u racing ones the "
 	              "waiter slept before the kunmap in %llu (delays 0..%llu ns; "
 	              "calibration: %llu ns from go to sleep)\n",
-	              calib + rounds, rounds, (unsigned long long)raced,
+	              policy, calib + rounds, rounds, (unsigned long long)raced,
 	              (unsigned long long)hi,
 	              (unsigned long long)(to_sleep / calib));
 	assert_true(slept > calib);
@@ -287,6 +304,24 @@ static void no_lost_wakeup(void **state)
 	KT_CHECK(m);
 	km_machine_destroy(m);
 	kt_watchdog_stop();
+}
+
+static void no_lost_wakeup(void **state)
+{
+	(void)state;
+	no_lost_wakeup_policy("linux");
+}
+
+static void no_lost_wakeup_lockfree(void **state)
+{
+	(void)state;
+	no_lost_wakeup_policy("lockfree");
+}
+
+static void no_lost_wakeup_clock(void **state)
+{
+	(void)state;
+	no_lost_wakeup_policy("clock");
 }
 
 /* Two threads sleep on the same page; the one that wakes second finds it
@@ -705,6 +740,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(blocked_then_woken, stop_watchdog),
 		cmocka_unit_test_teardown(no_lost_wakeup, stop_watchdog),
+		cmocka_unit_test_teardown(no_lost_wakeup_lockfree, stop_watchdog),
+		cmocka_unit_test_teardown(no_lost_wakeup_clock, stop_watchdog),
 		cmocka_unit_test_teardown(hit_after_wake, stop_watchdog),
 		cmocka_unit_test_teardown(timed_waits, stop_watchdog),
 		cmocka_unit_test_teardown(endless_timeout, stop_watchdog),
