@@ -479,6 +479,8 @@ static void bad_configs(void **state)
 	KT_RC(create_rc("x86-32", 0, 8, 16), -EINVAL);
 	KT_RC(create_rc("x86-32", 0, 8, 8), 0);
 	KT_RC(create_rc("arm", 0, 16, 6), -EINVAL);
+	KT_RC(create_rc("x86-32", 0, 128, 64), 0);
+	KT_RC(create_rc("x86-32", 0, 128, 128), -EINVAL); /* > KM_MAX_COLORS */
 
 	/* mem 0 means the profile's default */
 	km_machine *m = kt_machine("x86-32-pae", 0, 0, 0, 0);
@@ -496,6 +498,24 @@ static void bad_configs(void **state)
 	cfg.policy = NULL; /* NULL = linux */
 	KT_OK(km_machine_create(&cfg, &m));
 	km_machine_destroy(m);
+	/* local-map areas: as many as the fixmap holds */
+	cfg.nr_cpus = 100000;
+	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
+	cfg.profile = "arm"; /* a 3 MiB fixmap: 768 pages, 16 a cpu */
+	cfg.nr_cpus = 64;
+	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
+	cfg.profile = "x86-32";
+	cfg.nr_cpus = 32;
+	KT_OK(km_machine_create(&cfg, &m));
+	KT_EQ(kt_layout(m).nr_cpus, 32);
+	km_machine_destroy(m);
+	cfg.nr_cpus = 1;
+	KT_OK(km_machine_create(&cfg, &m));
+	KT_EQ(kt_layout(m).nr_cpus, 1);
+	KT_EQ(kt_layout(m).kmap_local_end - kt_layout(m).kmap_local_start,
+	      16 * 4096);
+	km_machine_destroy(m);
+	cfg.nr_cpus = 0;
 	cfg.flags = 0x80;
 	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
 	cfg.flags = 0;

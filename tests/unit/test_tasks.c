@@ -183,6 +183,44 @@ static void fifo_is_sleep_order(void **state)
 	km_machine_destroy(m); /* sleeping tasks are freed with the machine */
 }
 
+/* NOWAIT does not sleep; TIMED sleeps as an untimed kmap does, since a
+ * simulated task never blocks the thread; sleeping with no slot in sight
+ * counts once per attempt. */
+static void nowait_and_timed_tasks(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 2, 0, KM_CHECK);
+	km_task *A = new_task(m), *D = new_task(m);
+	void *va;
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kmap(m, kt_high(m, 0), &va));
+	KT_OK(km_kmap(m, kt_high(m, 1), &va));
+	KT_OK(km_task_switch(m, D));
+	KT_RC(km_kmap_try(m, kt_high(m, 2), &va), -EAGAIN);
+	KT_EQ(km_task_state(m, D), KM_TASK_RUNNING);
+	KT_EQ(kt_stats(m).sleeps, 0);
+	KT_RC(km_kmap_timeout(m, kt_high(m, 2), 1000, &va), -KM_ESLEEPING);
+	KT_EQ(km_task_state(m, D), KM_TASK_SLEEPING);
+	KT_EQ(kt_stats(m).sleeps, 1);
+	/* the time passes; a simulated task is woken by a kunmap only */
+	kt_sleep_us(2000);
+	KT_EQ(km_task_state(m, D), KM_TASK_SLEEPING);
+	assert_null(km_task_next_woken(m));
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kunmap(m, kt_high(m, 1)));
+	assert_ptr_equal(km_task_next_woken(m), D);
+	KT_OK(km_task_switch(m, D));
+	KT_OK(km_kmap_timeout(m, kt_high(m, 2), 1000, &va));
+	KT_OK(km_kunmap(m, kt_high(m, 2)));
+	KT_OK(km_kunmap(m, kt_high(m, 0)));
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_task_destroy(m, A));
+	KT_OK(km_task_destroy(m, D));
+	KT_EQ(km_leaks(m, NULL, 0), 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
 static void task_basics(void **state)
 {
 	(void)state;
@@ -345,6 +383,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		KT_TEST(sleep_wake_fifo),
 		KT_TEST(fifo_is_sleep_order),
+		KT_TEST(nowait_and_timed_tasks),
 		KT_TEST(task_basics),
 		KT_TEST(local_maps_switch),
 		KT_TEST(full_stacks_switch),
