@@ -318,6 +318,13 @@ static void report_leaks(km_machine *m)
 			fprintf(stderr, "kmap: leak: pfn %llu still mapped locally "
 			        "(local slot %d of a thread)\n",
 			        (unsigned long long)(c->own.kmap_ctrl.pteval[i] - 1), i);
+	for (struct list_head *p = m->tasks.next; p != &m->tasks; p = p->next) {
+		const struct km_task *t = km__container_of(p, struct km_task, all);
+		for (int i = 0; i < t->kmap_ctrl.idx; i++)
+			fprintf(stderr, "kmap: leak: pfn %llu still mapped locally "
+			        "(local slot %d of a simulated task)\n",
+			        (unsigned long long)(t->kmap_ctrl.pteval[i] - 1), i);
+	}
 }
 
 void km_machine_destroy(km_machine *m)
