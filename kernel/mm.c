@@ -513,6 +513,8 @@ int mm_setup(struct km_core *k, bool use_pae)
 		}
 	}
 	/* the paging switch runs at its physical address: map it 1:1 */
+	if ((uintptr_t)km_paging_switch + 64 > kstart + PAGE_SIZE)
+		kpanic(KEXIT_BUG, "km_paging_switch is not in the first page of .boot");
 	map_page((uintptr_t)kstart, kstart >> PAGE_SHIFT, PTE_P | PTE_RW);
 
 	uint32_t cr4 = (read_cr4() & ~(CR4_PAE | CR4_PGE | CR4_PSE)) |

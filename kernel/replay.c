@@ -894,10 +894,12 @@ static int summary(void)
 		}
 	}
 	OUT_LIT("]}}\n");
-	klog("replay: %llu operations, %llu errors, %llu sleeps, %zu task%s "
+	klog("replay: %llu operation%s, %llu error%s, %llu sleep%s, %zu task%s "
 	     "deadlocked, %zu leak%s", (unsigned long long)R.ops,
-	     (unsigned long long)R.errors, (unsigned long long)R.sleeps, nasleep,
-	     nasleep == 1 ? "" : "s", shown, shown == 1 ? "" : "s");
+	     R.ops == 1 ? "" : "s", (unsigned long long)R.errors,
+	     R.errors == 1 ? "" : "s", (unsigned long long)R.sleeps,
+	     R.sleeps == 1 ? "" : "s", nasleep, nasleep == 1 ? "" : "s", shown,
+	     shown == 1 ? "" : "s");
 	return R.errors || nasleep || shown ? 1 : 0;
 }
 
