@@ -428,8 +428,11 @@ static void cpu_release(void *arg)
 {
 	struct km_cpu *c = arg;
 	km_machine *m = c->m;
-	if (c->current == &c->own && c->own.kmap_ctrl.idx)
-		km__local_sched_out(&m->k, &c->own);
+	/* whatever task runs here now, own or simulated, leaves this cpu:
+	 * its local PTEs must not stay in an area the next thread gets */
+	if (c->area != NO_AREA && c->current->kmap_ctrl.idx)
+		km__local_sched_out(&m->k, c->current);
+	c->current->on_cpu = false;
 	if (c->area != NO_AREA && m->k.be->local_area_release) {
 		m->k.be->local_area_release(m->k.be_ctx, c->area);
 		pthread_mutex_lock(&m->cpu_lock);
@@ -543,11 +546,21 @@ int km_free_page(km_machine *m, km_page *page)
 /* Persistent maps                                                         */
 /* ---------------------------------------------------------------------- */
 
+/* now + @ns on CLOCK_MONOTONIC; a time_t too small for it (32-bit) means
+ * the latest time it can hold: effectively no timeout */
 static void deadline_after(struct timespec *ts, uint64_t ns)
 {
+	const time_t tmax = (time_t)((~(uint64_t)0) >>
+	                             (65 - 8 * sizeof(time_t)));
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	uint64_t t = (uint64_t)ts->tv_nsec + ns % 1000000000ull;
-	ts->tv_sec += (time_t)(ns / 1000000000ull + t / 1000000000ull);
+	uint64_t sec = ns / 1000000000ull + t / 1000000000ull;
+	if (sec > (uint64_t)(tmax - ts->tv_sec)) {
+		ts->tv_sec = tmax;
+		ts->tv_nsec = 999999999;
+		return;
+	}
+	ts->tv_sec += (time_t)sec;
 	ts->tv_nsec = (long)(t % 1000000000ull);
 }
 

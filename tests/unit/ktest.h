@@ -33,11 +33,8 @@ void kt_rc_(const char *expr, int got, int want, const char *file, int line);
 #define KT_OK(expr) KT_RC(expr, 0)
 
 /*
- * kt_known_bug - a check failed because of a library bug that has been
- * reported and is not fixed yet. With KMAP_TEST_KNOWN_BUGS=1 in the
- * environment the test fails; otherwise it says so loudly on stderr and is
- * skipped, so that the suite stays green for everyone else. The check runs
- * every time: once the library is fixed it simply passes. Clean up before
+ * kt_known_bug - a check failed that once caught a library bug, now fixed:
+ * the test fails with the message, which names the bug. Clean up before
  * calling (it does not return).
  */
 void kt_known_bug_(const char *file, int line, const char *fmt, ...)

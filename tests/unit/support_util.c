@@ -44,18 +44,10 @@ void kt_known_bug_(const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	const char *env = getenv("KMAP_TEST_KNOWN_BUGS");
-	if (env && *env && strcmp(env, "0") != 0) {
-		print_error("%s:%d: known library bug: %s\n", file, line, msg);
-		_fail(file, line);
-	} else {
-		fprintf(stderr,
-		        "%s:%d: KNOWN LIBRARY BUG (reported, not fixed yet; "
-		        "KMAP_TEST_KNOWN_BUGS=1 makes this a failure): %s\n",
-		        file, line, msg);
-		_skip(file, line);
-	}
-	abort(); /* neither returns */
+	print_error("%s:%d: regression of a fixed library bug: %s\n", file,
+	            line, msg);
+	_fail(file, line);
+	abort(); /* _fail does not return */
 }
 
 /* ------------------------------------------------------------------ */
