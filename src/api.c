@@ -14,6 +14,9 @@
 
 #define NO_AREA (~0u)
 
+/* Each machine gets a new generation number (see get_cpu). */
+static uint64_t machine_gen;
+
 /*
  * struct km_cpu: what one thread is to one machine: a CPU that runs its
  * own task or a simulated one. The local-map area (a slice of the fixmap)
@@ -84,15 +87,20 @@ static int refuse(km_machine *m, int err, const char *fn)
 	return err;
 }
 
-static void check_or_die(km_machine *m, const char *fn)
+static void check_now(km_machine *m, const char *fn)
 {
 	char msg[256];
-	if (!(m->k.flags & KM_CHECK))
-		return;
 	if (km__core_check(&m->k, msg, sizeof(msg))) {
 		fprintf(stderr, "kmap: invariant broken after %s: %s\n", fn, msg);
 		abort();
 	}
+}
+
+/* KM_CHECK: the expensive check after a call (a test of a flag otherwise) */
+static inline void check_or_die(km_machine *m, const char *fn)
+{
+	if (__builtin_expect(m->k.flags & KM_CHECK, 0))
+		check_now(m, fn);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -288,6 +296,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	pthread_condattr_destroy(&ca);
 	INIT_LIST_HEAD(&m->tasks);
 	INIT_LIST_HEAD(&m->woken);
+	m->gen = __atomic_add_fetch(&machine_gen, 1, __ATOMIC_RELAXED);
 	if (pthread_key_create(&m->key, cpu_release)) {
 		m->key_failed = true;
 		km_machine_destroy(m);
@@ -333,6 +342,7 @@ void km_machine_destroy(km_machine *m)
 		return;
 	if (m->debug)
 		report_leaks(m);
+	m->gen = 0; /* the calling thread's cached cpu of it is gone */
 	if (!m->key_failed)
 		pthread_key_delete(m->key);
 	while (m->cpus) {
@@ -367,11 +377,28 @@ int km_machine_layout(km_machine *m, struct km_layout *out)
 /* Threads as cpus                                                         */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The calling thread's cpu of the machine it used last, without a
+ * pthread_getspecific() on every call. A machine's generation is unique to
+ * it, so a new machine at a freed one's address never matches.
+ */
+static __thread struct {
+	const km_machine *m;
+	uint64_t gen;
+	struct km_cpu *c;
+} last_cpu;
+
 static struct km_cpu *get_cpu(km_machine *m)
 {
+	if (last_cpu.m == m && last_cpu.gen == m->gen)
+		return last_cpu.c;
 	struct km_cpu *c = pthread_getspecific(m->key);
-	if (c)
+	if (c) {
+		last_cpu.m = m;
+		last_cpu.gen = m->gen;
+		last_cpu.c = c;
 		return c;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
@@ -388,6 +415,9 @@ static struct km_cpu *get_cpu(km_machine *m)
 	c->next = m->cpus;
 	m->cpus = c;
 	pthread_mutex_unlock(&m->cpu_lock);
+	last_cpu.m = m;
+	last_cpu.gen = m->gen;
+	last_cpu.c = c;
 	return c;
 }
 
@@ -428,6 +458,8 @@ static void cpu_release(void *arg)
 {
 	struct km_cpu *c = arg;
 	km_machine *m = c->m;
+	if (last_cpu.c == c)
+		last_cpu.m = NULL;
 	/* whatever task runs here now, own or simulated, leaves this cpu:
 	 * its local PTEs must not stay in an area the next thread gets */
 	if (c->area != NO_AREA && c->current->kmap_ctrl.idx)

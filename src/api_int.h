@@ -13,6 +13,7 @@ struct km_machine {
 	pthread_mutex_t lock;        /* kmap_lock: guards k's pkmap state */
 	pthread_cond_t *wait_cond;   /* one per colour, with k.pkmap_map_wait */
 	pthread_key_t key;           /* this thread's struct km_cpu */
+	uint64_t gen;                /* unique to this machine (cpu cache) */
 	bool key_failed;
 	pthread_mutex_t cpu_lock;    /* guards cpus and area_used */
 	struct km_cpu *cpus;

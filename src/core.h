@@ -307,7 +307,19 @@ static inline struct zone *page_zone(struct km_core *k,
 {
 	return &k->zones[page_zonenum(k, page)];
 }
-bool km__is_highmem_idx(const struct km_core *k, unsigned zone_idx);
+/*
+ * is_highmem(): ZONE_HIGHMEM, or ZONE_MOVABLE when it is carved out of
+ * highmem (zone_movable_is_highmem(): there is highmem to carve).
+ */
+static inline bool km__is_highmem_idx(const struct km_core *k,
+                                      unsigned zone_idx)
+{
+	if ((int)zone_idx == k->highmem_zone)
+		return true;
+	if ((int)zone_idx == k->movable_zone)
+		return k->max_pfn > k->max_low_pfn;
+	return false;
+}
 static inline bool PageHighMem(const struct km_core *k,
                                const struct km_page *page)
 {
@@ -318,7 +330,11 @@ static inline uintptr_t lowmem_page_address(const struct km_core *k,
 {
 	return k->page_offset + ((uintptr_t)page_to_pfn(k, page) << PAGE_SHIFT);
 }
-bool km__page_valid(const struct km_core *k, const struct km_page *page);
+static inline bool km__page_valid(const struct km_core *k,
+                                  const struct km_page *page)
+{
+	return page && page >= k->mem_map && page < k->mem_map + k->max_pfn;
+}
 int km__alloc_page(struct km_core *k, unsigned gfp, struct km_page **out);
 int km__free_page(struct km_core *k, struct km_page *page);
 

@@ -223,19 +223,6 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	return 0;
 }
 
-/*
- * is_highmem(): ZONE_HIGHMEM, or ZONE_MOVABLE when it is carved out of
- * highmem (zone_movable_is_highmem(): there is highmem to carve).
- */
-bool km__is_highmem_idx(const struct km_core *k, unsigned zone_idx)
-{
-	if ((int)zone_idx == k->highmem_zone)
-		return true;
-	if ((int)zone_idx == k->movable_zone)
-		return k->max_pfn > k->max_low_pfn;
-	return false;
-}
-
 size_t km__core_arena_size(unsigned last_pkmap, unsigned colors,
                            unsigned nr_cpus)
 {
@@ -341,11 +328,6 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 			.zone_idx = i,
 		};
 	}
-}
-
-bool km__page_valid(const struct km_core *k, const struct km_page *page)
-{
-	return page && page >= k->mem_map && page < k->mem_map + k->max_pfn;
 }
 
 static int zone_by_type(const struct km_core *k, enum km_zone_type t)

@@ -61,10 +61,10 @@ static inline struct list_head *page_slot(struct km_core *k,
 	                               (32 - PA_HASH_ORDER)];
 }
 
-uintptr_t page_address(struct km_core *k, const struct km_page *page)
+/* The hash half of page_address(), for callers that know it is highmem. */
+static inline uintptr_t page_address_high(struct km_core *k,
+                                          const struct km_page *page)
 {
-	if (!PageHighMem(k, page))
-		return lowmem_page_address(k, page);
 	struct list_head *pas = page_slot(k, page);
 	for (struct list_head *p = pas->next; p != pas; p = p->next) {
 		struct page_address_map *pam =
@@ -73,6 +73,13 @@ uintptr_t page_address(struct km_core *k, const struct km_page *page)
 			return pam->virtual;
 	}
 	return 0;
+}
+
+uintptr_t page_address(struct km_core *k, const struct km_page *page)
+{
+	if (!PageHighMem(k, page))
+		return lowmem_page_address(k, page);
+	return page_address_high(k, page);
 }
 
 /* set_page_address(): enter (@virtual != 0) or remove a page's mapping. */
@@ -356,7 +363,7 @@ fail:
 int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
               enum km_how *how)
 {
-	uintptr_t va = page_address(k, page);
+	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
 	enum km_how h = KM_HOW_HIT;
 	if (!va) {
 		int r = k->policy == KM_POLICY_CLOCK ?
@@ -388,7 +395,7 @@ int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
 
 int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 {
-	uintptr_t va = page_address(k, page);
+	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
 	*wake = false;
 	if (!va)
 		return -ENOENT; /* the kernel's BUG_ON(!vaddr) */
@@ -414,7 +421,7 @@ int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 
 int kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
 {
-	uintptr_t va = page_address(k, page);
+	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
 	if (!va)
 		return -ENOENT;
 	unsigned nr = PKMAP_NR(k, va);
