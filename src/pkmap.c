@@ -375,7 +375,7 @@ int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
 	}
 	unsigned nr = PKMAP_NR(k, va);
 	count_add(k, nr, 1);
-	if (k->slot_ref)
+	if (k->slot_ref && !__atomic_load_n(&k->slot_ref[nr], __ATOMIC_RELAXED))
 		__atomic_store_n(&k->slot_ref[nr], 1, __ATOMIC_RELAXED);
 	/* BUG_ON(pkmap_count[nr] < 2) cannot fire: counts are >= 1 here */
 	struct km_color_stats *cs = &k->stats.color[nr & (k->colors - 1)];

@@ -85,7 +85,10 @@ int km__kmap_fast(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
 		 * flush clears page_slot before the slot is reused).
 		 */
 		if (__atomic_load_n(&k->page_slot[pfn], __ATOMIC_ACQUIRE) == s) {
-			if (k->slot_ref)
+			/* read first: a store every hit would bounce the line
+			 * between CPUs hitting neighbouring slots */
+			if (k->slot_ref &&
+			    !__atomic_load_n(&k->slot_ref[nr], __ATOMIC_RELAXED))
 				__atomic_store_n(&k->slot_ref[nr], 1, __ATOMIC_RELAXED);
 			*vaddr = PKMAP_ADDR(k, nr);
 			return 1;
