@@ -1231,13 +1231,13 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	}
 
 	struct stmt st;
-	struct trace_err err;
 	const char *line;
 	size_t len, pos = 0;
 	unsigned long ln = 0;
 	while (trace_next_line(buf, size, &pos, &line, &len, NULL) > 0) {
 		ln++;
-		if (trace_parse_line(line, len, &st, &err) || st.kind != ST_OP)
+		trace_parse_checked(line, len, &st);
+		if (st.kind != ST_OP)
 			continue;
 		run_line(r, ln, &st);
 	}

@@ -290,3 +290,66 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 	}
 	return 0;
 }
+
+/* A number known to be well formed: decimal or 0x hex, maybe K/M/G. */
+static uint64_t num_checked(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		for (size_t i = 2; i < n && hexval(s[i]) >= 0; i++)
+			v = v * 16 + (uint64_t)hexval(s[i]);
+		return v;
+	}
+	for (size_t i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return v;
+}
+
+void trace_parse_checked(const char *line, size_t len, struct stmt *st)
+{
+	const char *t[5];
+	size_t tl[5], nt = 0, i = 0;
+	while (i < len && nt < 5) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len || line[i] == '#')
+			break;
+		t[nt] = line + i;
+		while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '#')
+			i++;
+		tl[nt] = (size_t)(line + i - t[nt]);
+		nt++;
+	}
+	st->kind = ST_BLANK;
+	if (!nt || (tl[0] == 7 && !memcmp(t[0], "machine", 7)) ||
+	    (tl[0] == 6 && !memcmp(t[0], "policy", 6)))
+		return; /* header lines: pass one took them */
+	st->kind = ST_OP;
+	st->task = t[0];
+	st->task_len = tl[0];
+	/* the op, by its length and a letter or two */
+	switch (tl[1]) {
+	case 4: st->op = t[1][0] == 'k' ? OP_KMAP : OP_READ; break;
+	case 5: st->op = OP_WRITE; break;
+	case 6: st->op = OP_KUNMAP; break;
+	case 10: st->op = OP_KMAP_LOCAL; break;
+	case 11: st->op = OP_KMAP_ATOMIC; break;
+	case 12: st->op = t[1][0] == 'k' ? OP_KUNMAP_LOCAL : OP_FLUSH_UNUSED;
+	         break;
+	default: st->op = OP_KUNMAP_ATOMIC; break;
+	}
+	st->pfn = nt > 2 ? num_checked(t[2], tl[2]) : 0;
+	st->offset = st->len = 0;
+	st->hex = NULL;
+	st->hex_len = 0;
+	if (st->op == OP_READ || st->op == OP_WRITE) {
+		st->offset = num_checked(t[3], tl[3]);
+		if (st->op == OP_READ) {
+			st->len = num_checked(t[4], tl[4]);
+		} else {
+			st->hex = t[4];
+			st->hex_len = tl[4];
+			st->len = tl[4] / 2;
+		}
+	}
+}

@@ -49,6 +49,12 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
                      struct trace_err *err);
 
 /*
+ * trace_parse_checked - parse a line that trace_parse_line() accepted
+ * before: the same result, without the checks (replay's second pass).
+ */
+void trace_parse_checked(const char *line, size_t len, struct stmt *st);
+
+/*
  * trace_next_line - the next line of @buf from *pos: sets *line and *len
  * (without "\n" or "\r\n") and advances *pos. Returns 1 for a line, 0 at
  * the end, -1 for a line that is too long or holds binary data (@err).
