@@ -197,6 +197,7 @@ int cmd_demo(int argc, char **argv)
 		       secs, gbs, l.last_pkmap, (unsigned long long)st.kmaps,
 		       (unsigned long long)st.hits, (unsigned long long)st.new_maps,
 		       (unsigned long long)st.flushes,
+		       (unsigned long long)st.slots_cleared,
 		       (unsigned long long)st.tlb_flushes,
 		       (unsigned long long)st.sleeps);
 	} else {
@@ -204,7 +205,7 @@ int cmd_demo(int argc, char **argv)
 		       "verified    %llu pages, %llu mismatches\n"
 		       "time        %.2f s, %.2f GB/s written and read back\n"
 		       "kmaps       %llu: %llu hits, %llu new mappings\n"
-		       "flushes     %llu (%llu cleared slots, with one TLB flush)\n"
+		       "flushes     %llu: %llu slots cleared, %llu TLB flushes\n"
 		       "sleeps      %llu\n",
 		       (unsigned long long)(l.mem_bytes >> 20),
 		       (unsigned long long)pages, (unsigned long long)verified,
@@ -212,6 +213,7 @@ int cmd_demo(int argc, char **argv)
 		       (unsigned long long)st.kmaps, (unsigned long long)st.hits,
 		       (unsigned long long)st.new_maps,
 		       (unsigned long long)st.flushes,
+		       (unsigned long long)st.slots_cleared,
 		       (unsigned long long)st.tlb_flushes,
 		       (unsigned long long)st.sleeps);
 	}
