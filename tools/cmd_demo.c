@@ -189,7 +189,8 @@ int cmd_demo(int argc, char **argv)
 		       "\"highmem_pages\":%llu,\"pages_verified\":%llu,"
 		       "\"mismatches\":%llu,\"seconds\":%.3f,\"gb_per_s\":%.3f,"
 		       "\"window_slots\":%u,\"kmaps\":%llu,\"hits\":%llu,"
-		       "\"new\":%llu,\"flushes\":%llu,\"tlb_flushes\":%llu,"
+		       "\"new\":%llu,\"flushes\":%llu,\"slots_cleared\":%llu,"
+		       "\"tlb_flushes\":%llu,"
 		       "\"sleeps\":%llu}}\n",
 		       bits, host ? "host" : "sim", (unsigned long long)l.mem_bytes,
 		       (unsigned long long)l.lowmem_bytes, (unsigned long long)pages,
