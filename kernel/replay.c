@@ -439,31 +439,13 @@ static void on_event(void *arg, const struct km_event *ev)
 	                        "],\"tlb_flush\":false}\n");
 }
 
-/* src/api.c's km_strerror, for the codes the core and the MMU return. */
+/* km_strerror's texts (the core's table), and libc's for what is left. */
 static const char *kstrerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0: return "success";
-	case KM_ENOTMAPPED: return "page is not mapped";
-	case KM_ENOUSERS: return "page has no users";
-	case KM_EATOMIC: return "sleeping in atomic context";
-	case KM_ENOTTOP: return "not the newest local mapping";
-	case KM_EKIND: return "local mapping of the other kind";
-	case KM_ENOATOMIC: return "no atomic section open";
-	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
-	case KM_ESLEEPING: return "task is asleep";
-	case EAGAIN: return "every slot of the colour is in use";
-	case ETIMEDOUT: return "timed out waiting for a slot";
-	case EINVAL: return "invalid argument";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "address not mapped";
-	case EBUSY: return "no local-map area free for this thread";
-	case EUCLEAN: return "invariant broken";
-	case EIO: return "Input/output error";
-	default: return "unknown error";
-	}
+	const char *t = km__errtext(err);
+	if (t)
+		return t;
+	return err == -EIO || err == EIO ? "Input/output error" : "unknown error";
 }
 
 /* ---------------------------------------------------------------------- */

@@ -36,27 +36,8 @@ const char *km_version(void) { return "0.1.0"; }
 
 const char *km_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0: return "success";
-	case KM_ENOTMAPPED: return "page is not mapped";
-	case KM_ENOUSERS: return "page has no users";
-	case KM_EATOMIC: return "sleeping in atomic context";
-	case KM_ENOTTOP: return "not the newest local mapping";
-	case KM_EKIND: return "local mapping of the other kind";
-	case KM_ENOATOMIC: return "no atomic section open";
-	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
-	case KM_ESLEEPING: return "task is asleep";
-	case EAGAIN: return "every slot of the colour is in use";
-	case ETIMEDOUT: return "timed out waiting for a slot";
-	case EINVAL: return "invalid argument";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "address not mapped";
-	case EBUSY: return "no local-map area free for this thread";
-	case EUCLEAN: return "invariant broken";
-	default: return strerror(err);
-	}
+	const char *t = km__errtext(err);
+	return t ? t : strerror(err < 0 ? -err : err);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -423,6 +423,10 @@ int km__local_sched_in(struct km_core *k, struct km_task *t);
 struct km_page *kmap_to_page(struct km_core *k, const struct km_task *t,
                              uintptr_t va);
 
+/* kmap's meaning of an error code (negative or not), or NULL: the text of
+ * km_strerror() that does not come from the C library */
+const char *km__errtext(int err);
+
 /* small freestanding helpers */
 size_t km__strlcpy(char *dst, const char *src, size_t n);
 size_t km__fmt_msg(char *dst, size_t n, const char *a, uint64_t v,
