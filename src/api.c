@@ -577,6 +577,31 @@ static void deadline_after(struct timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long)(t % 1000000000ull);
 }
 
+/*
+ * Policies with lock-free paths keep no running tallies of slots in use
+ * (a shared counter would bounce between CPUs on every hit): count them
+ * under the lock, after each locked kmap and at km_stats_get, so the peaks
+ * are the highest seen there. O(LAST_PKMAP), beside a miss's system call.
+ */
+static void tally_slots(km_machine *m)
+{
+	struct km_stats *s = &m->k.stats;
+	s->in_use = s->mapped = 0;
+	for (unsigned c = 0; c < m->k.colors; c++)
+		s->color[c].in_use = 0;
+	for (unsigned nr = 0; nr < m->k.last_pkmap; nr++) {
+		int n = km__count(&m->k, nr);
+		s->mapped += n >= 1;
+		s->in_use += n >= 2;
+		s->color[nr & (m->k.colors - 1)].in_use += n >= 2;
+	}
+	if (s->in_use > s->in_use_peak)
+		s->in_use_peak = s->in_use;
+	for (unsigned c = 0; c < m->k.colors; c++)
+		if (s->color[c].in_use > s->color[c].in_use_peak)
+			s->color[c].in_use_peak = s->color[c].in_use;
+}
+
 /* Wake the tasks on @color's queue (the lock not held). */
 static void wake_color(km_machine *m, unsigned color)
 {
@@ -688,6 +713,8 @@ out:
 	}
 	if (!r) {
 		*addr = (void *)va;
+		if (m->page_slot)
+			tally_slots(m);
 		check_or_die(m, "kmap");
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -1152,17 +1179,14 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	*out = m->k.stats;
 	if (m->page_slot) {
 		/* lock-free paths keep no tallies: count the slots now */
-		out->in_use = out->mapped = 0;
-		for (unsigned c = 0; c < m->k.colors; c++)
-			out->color[c].in_use = 0;
-		for (unsigned nr = 0; nr < m->k.last_pkmap; nr++) {
-			int n = km__count(&m->k, nr);
-			out->mapped += n >= 1;
-			out->in_use += n >= 2;
-			out->color[nr & (m->k.colors - 1)].in_use += n >= 2;
+		tally_slots(m);
+		out->in_use = m->k.stats.in_use;
+		out->mapped = m->k.stats.mapped;
+		out->in_use_peak = m->k.stats.in_use_peak;
+		for (unsigned c = 0; c < m->k.colors; c++) {
+			out->color[c].in_use = m->k.stats.color[c].in_use;
+			out->color[c].in_use_peak = m->k.stats.color[c].in_use_peak;
 		}
-		if (out->in_use > out->in_use_peak)
-			out->in_use_peak = out->in_use;
 	}
 	pthread_mutex_unlock(&m->lock);
 	uint64_t fh[KM_MAX_COLORS], fu;
