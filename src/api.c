@@ -629,6 +629,7 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 	struct km_task *t;
 	struct timespec deadline;
 	uintptr_t va = 0;
+	bool undo_wake;
 	int r;
 
 	if (!VALID(m, page) || !addr || (flags & ~(KM_MAP_NOWAIT | KM_MAP_TIMED)))
@@ -700,7 +701,7 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 		t->state = KM_TASK_RUNNING;
 	}
 out:
-	bool undo_wake = false;
+	undo_wake = false;
 	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2 &&
 	    (r = km__host_protect(m->be_ctx, va, 1))) {
 		/* debug: a hit on a slot with no users makes it usable again;
