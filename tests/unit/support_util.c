@@ -315,7 +315,7 @@ unsigned kt_events_count(struct kt_events *e, enum km_event_type type)
 struct kt_event kt_events_nth(struct kt_events *e, enum km_event_type type,
                               unsigned i)
 {
-	struct kt_event out;
+	struct kt_event out = { 0 };
 	int found = 0;
 	pthread_mutex_lock(&e->mu);
 	for (unsigned j = 0; j < e->n; j++)
