@@ -21,6 +21,7 @@
  * the host's run_woken().
  */
 #include "kernel.h"
+#include "../tools/replay_json.h"
 #include "../tools/trace.h"
 
 #include <stdio.h>
@@ -323,27 +324,6 @@ static void out_hex(uint64_t v)
 	out_mem(tmp + sizeof(tmp) - n, (size_t)n);
 }
 
-static const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
-static const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
-                  H_LOCAL[] = "local";
-
-struct rec {
-	unsigned long line;
-	const struct rtask *task;
-	enum trace_op op;
-	bool has_pfn, has_range;
-	uint64_t pfn, offset, len;
-	const char *result;
-	const char *how;
-	long slot;
-	bool has_vaddr;
-	uint64_t vaddr;
-	const char *error;
-	const unsigned char *data;
-	size_t data_len;
-	bool resumed;
-};
-
 static struct {
 	struct km_core *k;
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
@@ -356,7 +336,6 @@ static struct {
 
 static void emit(const struct rec *e)
 {
-	static const char hx[] = "0123456789abcdef";
 	if (e->result == RES_ERROR)
 		R.errors += !e->resumed;
 	if (e->how && e->result == RES_OK) {
@@ -369,56 +348,8 @@ static void emit(const struct rec *e)
 		          e->op == OP_KMAP_ATOMIC))
 			R.lowmem++;
 	}
-	OUT_LIT("{\"line\":");
-	out_u64(e->line);
-	OUT_LIT(",\"task\":\"");
-	out_mem(e->task->name, e->task->name_len);
-	OUT_LIT("\",\"op\":\"");
-	out_str(trace_op_names[e->op]);
-	OUT_LIT("\"");
-	if (e->has_pfn) {
-		OUT_LIT(",\"pfn\":");
-		out_u64(e->pfn);
-	}
-	if (e->has_range) {
-		OUT_LIT(",\"offset\":");
-		out_u64(e->offset);
-		OUT_LIT(",\"len\":");
-		out_u64(e->len);
-	}
-	OUT_LIT(",\"result\":\"");
-	out_str(e->result);
-	OUT_LIT("\"");
-	if (e->error) {
-		OUT_LIT(",\"error\":\"");
-		out_str(e->error);
-		OUT_LIT("\"");
-	}
-	if (e->how) {
-		OUT_LIT(",\"how\":\"");
-		out_str(e->how);
-		OUT_LIT("\"");
-	}
-	if (e->slot >= 0) {
-		OUT_LIT(",\"slot\":");
-		out_u64((uint64_t)e->slot);
-	}
-	if (e->has_vaddr) {
-		OUT_LIT(",\"vaddr\":\"");
-		out_hex(e->vaddr);
-		OUT_LIT("\"");
-	}
-	if (e->data) {
-		OUT_LIT(",\"data\":\"");
-		for (size_t i = 0; i < e->data_len; i++) {
-			char two[2] = { hx[e->data[i] >> 4], hx[e->data[i] & 15] };
-			out_mem(two, 2);
-		}
-		OUT_LIT("\"");
-	}
-	if (e->resumed)
-		OUT_LIT(",\"resumed\":true");
-	OUT_LIT("}\n");
+	static char line[8192 * 2 + 512]; /* a read is one page at most */
+	out_mem(line, rec_json(e, line));
 }
 
 /* The flush event, the moment flush_all_zero_pkmaps runs. */
@@ -469,21 +400,6 @@ static void unlock_kmap(void)
 /* Running a line, as its task                                             */
 /* ---------------------------------------------------------------------- */
 
-static struct rec rec_of(unsigned long line, const struct rtask *t,
-                         const struct stmt *st)
-{
-	struct rec e = { .line = line, .task = t, .op = st->op, .slot = -1,
-	                 .result = RES_OK };
-	e.has_pfn = st->op != OP_FLUSH_UNUSED;
-	e.pfn = st->pfn;
-	if (st->op == OP_READ || st->op == OP_WRITE) {
-		e.has_range = true;
-		e.offset = st->offset;
-		e.len = st->len;
-	}
-	return e;
-}
-
 static void fail(struct rec *e, const char *msg)
 {
 	e->result = RES_ERROR;
@@ -533,7 +449,7 @@ static void wake_color(unsigned color)
 static void do_kmap(struct rtask *t, unsigned long line, const struct stmt *st)
 {
 	struct km_core *k = R.k;
-	struct rec e = rec_of(line, t, st);
+	struct rec e = rec_of(line, t->name, t->name_len, st);
 	struct km_page *page = pfn_to_page(k, st->pfn);
 	uintptr_t va = 0;
 	enum km_how how = KM_HOW_NEW;
@@ -586,7 +502,7 @@ static void do_kmap(struct rtask *t, unsigned long line, const struct stmt *st)
 		/* woken by a kunmap: look again, as a retried kmap_high */
 		t->t.state = KM_TASK_RUNNING;
 		t->asleep = false;
-		e = rec_of(t->sleep_line, t, st);
+		e = rec_of(t->sleep_line, t->name, t->name_len, st);
 		e.resumed = true;
 	}
 	unlock_kmap();
@@ -731,7 +647,7 @@ static void do_rw(struct rtask *t, struct rec *e, struct km_page *page,
 static void run_op(struct rtask *t, unsigned long line, const struct stmt *st)
 {
 	struct km_core *k = R.k;
-	struct rec e = rec_of(line, t, st);
+	struct rec e = rec_of(line, t->name, t->name_len, st);
 	struct km_page *page = st->op == OP_FLUSH_UNUSED ? NULL :
 	                       pfn_to_page(k, st->pfn);
 	switch (st->op) {
@@ -787,7 +703,7 @@ static void run_line(unsigned long line, const struct stmt *st)
 	if (!t)
 		kpanic(KEXIT_BUG, "line %lu: a task pass one did not see", line);
 	R.ops++;
-	struct rec e = rec_of(line, t, st);
+	struct rec e = rec_of(line, t->name, t->name_len, st);
 	if (t->asleep)
 		return fail(&e, "task is asleep");
 	if (st->op != OP_FLUSH_UNUSED && st->pfn >= k->max_pfn)

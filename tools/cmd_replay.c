@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "replay.h"
+#include "replay_json.h"
 #include "replay_pics.h"
 #include "trace.h"
 
@@ -242,82 +243,13 @@ static struct task *task_of(struct replay *r, const km_task *kt)
 /* Records                                                                 */
 /* ---------------------------------------------------------------------- */
 
-/* Results and hows are these strings, compared by address. */
-static const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
-static const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
-                  H_LOCAL[] = "local";
-
-struct rec {
-	unsigned long line;
-	const struct task *task;
-	enum trace_op op;
-	bool has_pfn, has_range;
-	uint64_t pfn, offset, len;
-	const char *result;   /* "ok", "sleep", "error" */
-	const char *how;      /* NULL or lowmem/hit/new/local */
-	long slot;            /* -1: none */
-	bool has_vaddr;
-	uint64_t vaddr;
-	const char *error;
-	const unsigned char *data; /* read */
-	size_t data_len;
-	bool resumed;
-};
-
 static void emit_json(struct replay *r, const struct rec *e)
 {
 	struct ob *o = &r->out;
-	static const char hx[] = "0123456789abcdef";
-	OB_LIT(o, "{\"line\":");
-	ob_u64(o, e->line);
-	OB_LIT(o, ",\"task\":\"");
-	ob_mem(o, e->task->name, e->task->name_len);
-	OB_LIT(o, "\",\"op\":\"");
-	ob_str(o, trace_op_names[e->op]);
-	OB_LIT(o, "\"");
-	if (e->has_pfn) {
-		OB_LIT(o, ",\"pfn\":");
-		ob_u64(o, e->pfn);
-	}
-	if (e->has_range) {
-		OB_LIT(o, ",\"offset\":");
-		ob_u64(o, e->offset);
-		OB_LIT(o, ",\"len\":");
-		ob_u64(o, e->len);
-	}
-	OB_LIT(o, ",\"result\":\"");
-	ob_str(o, e->result);
-	OB_LIT(o, "\"");
-	if (e->error) {
-		OB_LIT(o, ",\"error\":\"");
-		ob_str(o, e->error);
-		OB_LIT(o, "\"");
-	}
-	if (e->how) {
-		OB_LIT(o, ",\"how\":\"");
-		ob_str(o, e->how);
-		OB_LIT(o, "\"");
-	}
-	if (e->slot >= 0) {
-		OB_LIT(o, ",\"slot\":");
-		ob_u64(o, (uint64_t)e->slot);
-	}
-	if (e->has_vaddr) {
-		OB_LIT(o, ",\"vaddr\":\"");
-		ob_hex(o, e->vaddr);
-		OB_LIT(o, "\"");
-	}
-	if (e->data) {
-		OB_LIT(o, ",\"data\":\"");
-		for (size_t i = 0; i < e->data_len; i++) {
-			char two[2] = { hx[e->data[i] >> 4], hx[e->data[i] & 15] };
-			ob_mem(o, two, 2);
-		}
-		OB_LIT(o, "\"");
-	}
-	if (e->resumed)
-		OB_LIT(o, ",\"resumed\":true");
-	OB_LIT(o, "}\n");
+	size_t need = REC_JSON_MAX(e);
+	if (o->len + need > sizeof(o->buf))
+		ob_flush(o);
+	o->len += rec_json(e, o->buf + o->len);
 }
 
 static void emit_text(struct replay *r, const struct rec *e)
@@ -326,8 +258,8 @@ static void emit_text(struct replay *r, const struct rec *e)
 	char tmp[64];
 	int n = snprintf(tmp, sizeof(tmp), "%6lu  ", e->line);
 	ob_mem(o, tmp, (size_t)n);
-	ob_mem(o, e->task->name, e->task->name_len);
-	ob_pad(o, e->task->name_len, 8);
+	ob_mem(o, e->task, e->task_len);
+	ob_pad(o, e->task_len, 8);
 	OB_LIT(o, "  ");
 	ob_str(o, trace_op_names[e->op]);
 	ob_pad(o, strlen(trace_op_names[e->op]), 14);
@@ -391,7 +323,7 @@ static void emit(struct replay *r, const struct rec *e)
 		emit_text(r, e);
 	if (r->pics)
 		pics_record(r->pics, &(struct pics_rec){
-			e->line, e->task->name, e->task->name_len, e->op, e->has_pfn,
+			e->line, e->task, e->task_len, e->op, e->has_pfn,
 			e->pfn, e->result, e->how, e->slot, e->has_vaddr, e->vaddr,
 			e->error, e->resumed });
 }
@@ -451,21 +383,6 @@ static void on_event(void *arg, const struct km_event *ev)
 /* Running a line                                                          */
 /* ---------------------------------------------------------------------- */
 
-static struct rec rec_of(unsigned long line, const struct task *t,
-                         const struct stmt *st)
-{
-	struct rec e = { .line = line, .task = t, .op = st->op, .slot = -1,
-	                 .result = RES_OK };
-	e.has_pfn = st->op != OP_FLUSH_UNUSED;
-	e.pfn = st->pfn;
-	if (st->op == OP_READ || st->op == OP_WRITE) {
-		e.has_range = true;
-		e.offset = st->offset;
-		e.len = st->len;
-	}
-	return e;
-}
-
 static void fail(struct replay *r, struct rec *e, const char *msg)
 {
 	e->result = RES_ERROR;
@@ -516,7 +433,7 @@ static void run_woken(struct replay *r)
 static void do_kmap(struct replay *r, struct task *t, unsigned long line,
                     const struct stmt *st, bool resumed)
 {
-	struct rec e = rec_of(line, t, st);
+	struct rec e = rec_of(line, t->name, t->name_len, st);
 	e.resumed = resumed;
 	km_page *page = km_pfn_to_page(r->m, st->pfn);
 	void *va;
@@ -662,7 +579,7 @@ static void run_line(struct replay *r, unsigned long line,
 		exit(3);
 	}
 	r->ops++;
-	struct rec e = rec_of(line, t, st);
+	struct rec e = rec_of(line, t->name, t->name_len, st);
 	if (t->asleep)
 		return fail(r, &e, "task is asleep");
 	km_page *page = NULL;

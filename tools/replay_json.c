@@ -1,0 +1,130 @@
+/* replay_json.c - the JSON line of one replay record. Freestanding. */
+#include "replay_json.h"
+
+#include <string.h>
+
+const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
+const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
+           H_LOCAL[] = "local";
+
+struct rec rec_of(unsigned long line, const char *task, size_t task_len,
+                  const struct stmt *st)
+{
+	struct rec e = { .line = line, .task = task, .task_len = task_len,
+	                 .op = st->op, .slot = -1, .result = RES_OK };
+	e.has_pfn = st->op != OP_FLUSH_UNUSED;
+	e.pfn = st->pfn;
+	if (st->op == OP_READ || st->op == OP_WRITE) {
+		e.has_range = true;
+		e.offset = st->offset;
+		e.len = st->len;
+	}
+	return e;
+}
+
+#define PUT_LIT(p, lit) (memcpy((p), lit, sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324"
+		"25262728293031323334353637383940414243444546474849"
+		"50515253545556575859606162636465666768697071727374"
+		"75767778798081828384858687888990919293949596979899";
+	char tmp[24];
+	char *t = tmp + sizeof(tmp);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+		v /= 100;
+		t -= 2;
+		memcpy(t, pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		t -= 2;
+		memcpy(t, pairs + 2 * v, 2);
+	} else {
+		*--t = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof(tmp) - t);
+	memcpy(p, t, n);
+	return p + n;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static char *put_hex(char *p, uint64_t v)
+{
+	char tmp[16];
+	int n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = hexdig[v & 15];
+		v >>= 4;
+	} while (v);
+	p = PUT_LIT(p, "0x");
+	memcpy(p, tmp + sizeof(tmp) - n, (size_t)n);
+	return p + n;
+}
+
+size_t rec_json(const struct rec *e, char *out)
+{
+	char *p = out;
+	p = PUT_LIT(p, "{\"line\":");
+	p = put_u64(p, e->line);
+	p = PUT_LIT(p, ",\"task\":\"");
+	memcpy(p, e->task, e->task_len);
+	p += e->task_len;
+	p = PUT_LIT(p, "\",\"op\":\"");
+	p = put_str(p, trace_op_names[e->op]);
+	*p++ = '"';
+	if (e->has_pfn) {
+		p = PUT_LIT(p, ",\"pfn\":");
+		p = put_u64(p, e->pfn);
+	}
+	if (e->has_range) {
+		p = PUT_LIT(p, ",\"offset\":");
+		p = put_u64(p, e->offset);
+		p = PUT_LIT(p, ",\"len\":");
+		p = put_u64(p, e->len);
+	}
+	p = PUT_LIT(p, ",\"result\":\"");
+	p = put_str(p, e->result);
+	*p++ = '"';
+	if (e->error) {
+		p = PUT_LIT(p, ",\"error\":\"");
+		p = put_str(p, e->error);
+		*p++ = '"';
+	}
+	if (e->how) {
+		p = PUT_LIT(p, ",\"how\":\"");
+		p = put_str(p, e->how);
+		*p++ = '"';
+	}
+	if (e->slot >= 0) {
+		p = PUT_LIT(p, ",\"slot\":");
+		p = put_u64(p, (uint64_t)e->slot);
+	}
+	if (e->has_vaddr) {
+		p = PUT_LIT(p, ",\"vaddr\":\"");
+		p = put_hex(p, e->vaddr);
+		*p++ = '"';
+	}
+	if (e->data) {
+		p = PUT_LIT(p, ",\"data\":\"");
+		for (size_t i = 0; i < e->data_len; i++) {
+			*p++ = hexdig[e->data[i] >> 4];
+			*p++ = hexdig[e->data[i] & 15];
+		}
+		*p++ = '"';
+	}
+	if (e->resumed)
+		p = PUT_LIT(p, ",\"resumed\":true");
+	p = PUT_LIT(p, "}\n");
+	return (size_t)(p - out);
+}
