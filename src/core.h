@@ -374,7 +374,9 @@ void km__slot_release(struct km_core *k, unsigned nr);
 /*
  * The lock-free paths (policy.c), called WITHOUT the kmap lock, for
  * policies other than linux. km__kmap_fast: 1 and *vaddr when the page was
- * in the window and took a user, 0 to take the locked path.
+ * in the window and took a user, 0 to take the locked path, -1 - colour to
+ * take it after waking that colour's queue (a user taken from another
+ * page's slot by mistake was given back and left its count at 1).
  * km__kunmap_fast: 1 when a user was dropped, 0 for the locked path; when
  * *wake_check is set the count fell to 1 while tasks may wait on the
  * page's colour: the caller takes the lock and wakes them.
