@@ -303,25 +303,13 @@ static void out_str(const char *s) { json_write(s, strlen(s)); }
 static void out_u64(uint64_t v)
 {
 	char tmp[24];
-	int n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_mem(tmp + sizeof(tmp) - n, (size_t)n);
+	out_mem(tmp, (size_t)(json_u64(tmp, v) - tmp));
 }
 
 static void out_hex(uint64_t v)
 {
-	static const char d[] = "0123456789abcdef";
-	char tmp[20];
-	int n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = d[v & 15];
-		v >>= 4;
-	} while (v);
-	OUT_LIT("0x");
-	out_mem(tmp + sizeof(tmp) - n, (size_t)n);
+	char tmp[24];
+	out_mem(tmp, (size_t)(json_hex(tmp, v) - tmp));
 }
 
 static struct {

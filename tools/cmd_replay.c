@@ -67,39 +67,14 @@ static void ob_str(struct ob *o, const char *s) { ob_mem(o, s, strlen(s)); }
 
 static void ob_u64(struct ob *o, uint64_t v)
 {
-	static const char pairs[201] =
-		"00010203040506070809101112131415161718192021222324"
-		"25262728293031323334353637383940414243444546474849"
-		"50515253545556575859606162636465666768697071727374"
-		"75767778798081828384858687888990919293949596979899";
 	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100);
-		v /= 100;
-		p -= 2;
-		memcpy(p, pairs + 2 * d, 2);
-	}
-	if (v >= 10) {
-		p -= 2;
-		memcpy(p, pairs + 2 * v, 2);
-	} else {
-		*--p = (char)('0' + v);
-	}
-	ob_mem(o, p, (size_t)(tmp + sizeof(tmp) - p));
+	ob_mem(o, tmp, (size_t)(json_u64(tmp, v) - tmp));
 }
 
 static void ob_hex(struct ob *o, uint64_t v)
 {
-	static const char d[] = "0123456789abcdef";
-	char tmp[20];
-	int n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = d[v & 15];
-		v >>= 4;
-	} while (v);
-	ob_mem(o, "0x", 2);
-	ob_mem(o, tmp + sizeof(tmp) - n, (size_t)n);
+	char tmp[24];
+	ob_mem(o, tmp, (size_t)(json_hex(tmp, v) - tmp));
 }
 
 static void ob_pad(struct ob *o, size_t used, size_t width)

@@ -31,7 +31,7 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
-static char *put_u64(char *p, uint64_t v)
+char *json_u64(char *p, uint64_t v)
 {
 	static const char pairs[201] =
 		"00010203040506070809101112131415161718192021222324"
@@ -59,7 +59,7 @@ static char *put_u64(char *p, uint64_t v)
 
 static const char hexdig[] = "0123456789abcdef";
 
-static char *put_hex(char *p, uint64_t v)
+char *json_hex(char *p, uint64_t v)
 {
 	char tmp[16];
 	int n = 0;
@@ -76,7 +76,7 @@ size_t rec_json(const struct rec *e, char *out)
 {
 	char *p = out;
 	p = PUT_LIT(p, "{\"line\":");
-	p = put_u64(p, e->line);
+	p = json_u64(p, e->line);
 	p = PUT_LIT(p, ",\"task\":\"");
 	memcpy(p, e->task, e->task_len);
 	p += e->task_len;
@@ -85,13 +85,13 @@ size_t rec_json(const struct rec *e, char *out)
 	*p++ = '"';
 	if (e->has_pfn) {
 		p = PUT_LIT(p, ",\"pfn\":");
-		p = put_u64(p, e->pfn);
+		p = json_u64(p, e->pfn);
 	}
 	if (e->has_range) {
 		p = PUT_LIT(p, ",\"offset\":");
-		p = put_u64(p, e->offset);
+		p = json_u64(p, e->offset);
 		p = PUT_LIT(p, ",\"len\":");
-		p = put_u64(p, e->len);
+		p = json_u64(p, e->len);
 	}
 	p = PUT_LIT(p, ",\"result\":\"");
 	p = put_str(p, e->result);
@@ -108,11 +108,11 @@ size_t rec_json(const struct rec *e, char *out)
 	}
 	if (e->slot >= 0) {
 		p = PUT_LIT(p, ",\"slot\":");
-		p = put_u64(p, (uint64_t)e->slot);
+		p = json_u64(p, (uint64_t)e->slot);
 	}
 	if (e->has_vaddr) {
 		p = PUT_LIT(p, ",\"vaddr\":\"");
-		p = put_hex(p, e->vaddr);
+		p = json_hex(p, e->vaddr);
 		*p++ = '"';
 	}
 	if (e->data) {

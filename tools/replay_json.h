@@ -42,6 +42,11 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 /* The most bytes rec_json() writes for @e. */
 #define REC_JSON_MAX(e) (400 + (e)->task_len + 2 * (e)->data_len)
 
+/* Decimal, and 0x-prefixed lowercase hex, of @v at @p (at most 20 and
+ * 18 bytes); the end of what was written. */
+char *json_u64(char *p, uint64_t v);
+char *json_hex(char *p, uint64_t v);
+
 /* Format @e as its JSON line (newline included) at @out; its length. */
 size_t rec_json(const struct rec *e, char *out);
 
