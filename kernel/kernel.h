@@ -5,7 +5,7 @@
 #ifndef KKERNEL_H
 #define KKERNEL_H
 
-#include "../src/core.h"
+#include "core/core.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -17,7 +17,7 @@
 #include "multiboot.h"
 
 #include <errno.h>
-#include "../tools/cli.h"
+#include "fmt.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,7 +92,7 @@ static void idt_init(void)
 static void range(const char *name, uint64_t a, uint64_t b)
 {
 	char sz[32];
-	cli_fmt_size(sz, sizeof(sz), b - a);
+	*fmt_size(sz, b - a) = 0;
 	klog("    %-8s: 0x%08llx - 0x%08llx   (%s)", name, (unsigned long long)a,
 	     (unsigned long long)b, sz);
 }
@@ -122,11 +122,11 @@ static void log_machine(const struct km_core *k, const char *policy)
 	klog("%lluMB HIGHMEM available.",
 	     (unsigned long long)(l.highmem_bytes >> 20));
 	klog("%lluMB LOWMEM available.", (unsigned long long)(l.lowmem_bytes >> 20));
-	cli_fmt_size(a, sizeof(a), l.lowmem_bytes);
-	cli_fmt_size(b, sizeof(b), l.highmem_bytes);
+	*fmt_size(a, l.lowmem_bytes) = 0;
+	*fmt_size(b, l.highmem_bytes) = 0;
 	klog("Memory: lowmem %s, highmem %s (highmem starts at pfn %llu)", a, b,
 	     (unsigned long long)l.max_low_pfn);
-	cli_fmt_size(a, sizeof(a), l.lowmem_limit);
+	*fmt_size(a, l.lowmem_limit) = 0;
 	klog("        the %s split allows at most %s of lowmem (MAXMEM)",
 	     l.profile, a);
 	klog("Virtual kernel memory layout:");

@@ -21,8 +21,9 @@
  * the host's run_woken().
  */
 #include "kernel.h"
-#include "../tools/replay_json.h"
-#include "../tools/trace.h"
+#include "fmt.h"
+#include "json.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -303,13 +304,13 @@ static void out_str(const char *s) { json_write(s, strlen(s)); }
 static void out_u64(uint64_t v)
 {
 	char tmp[24];
-	out_mem(tmp, (size_t)(json_u64(tmp, v) - tmp));
+	out_mem(tmp, (size_t)(fmt_u64(tmp, v) - tmp));
 }
 
 static void out_hex(uint64_t v)
 {
 	char tmp[24];
-	out_mem(tmp, (size_t)(json_hex(tmp, v) - tmp));
+	out_mem(tmp, (size_t)(fmt_hex(tmp, v) - tmp));
 }
 
 static struct {
@@ -467,7 +468,7 @@ static void do_kmap(struct rtask *t, unsigned long line, const struct stmt *st)
 	}
 	lock_kmap();
 	for (;;) {
-		r = kmap_high(k, page, &va, &how);
+		r = km__kmap_high(k, page, &va, &how);
 		if (r != KM__WINDOW_FULL)
 			break;
 		unsigned color = km__pkmap_color(k, page);
@@ -514,7 +515,7 @@ static void do_kunmap(struct rtask *t, struct rec *e, struct km_page *page)
 		e->how = H_LOWMEM;
 		return emit(e);
 	}
-	uintptr_t va = page_address(k, page);
+	uintptr_t va = km__page_address(k, page);
 	if (k->page_slot) {
 		bool check;
 		if (km__kunmap_fast(k, page, &check)) {
@@ -525,7 +526,7 @@ static void do_kunmap(struct rtask *t, struct rec *e, struct km_page *page)
 		}
 	}
 	lock_kmap();
-	r = kunmap_high(k, page, &wake);
+	r = km__kunmap_high(k, page, &wake);
 	unlock_kmap();
 	if (wake)
 		wake_color(km__pkmap_color(k, page));
@@ -540,7 +541,7 @@ static void do_kmap_local(struct rtask *t, struct rec *e, struct km_page *page,
 {
 	struct km_core *k = R.k;
 	uintptr_t va;
-	int r = kmap_local_page(k, &t->t, page,
+	int r = km__kmap_local_page(k, &t->t, page,
 	                        atomic ? KM_KIND_ATOMIC : KM_KIND_LOCAL, &va);
 	if (r)
 		return fail(e, kstrerror(r));
@@ -564,7 +565,7 @@ static void do_kunmap_local(struct rtask *t, struct rec *e,
 	if (atomic && !t->t.atomic_depth)
 		return fail(e, kstrerror(-KM_ENOATOMIC));
 	if (!PageHighMem(k, page)) {
-		int r = kunmap_local_indexed(k, &t->t,
+		int r = km__kunmap_local_indexed(k, &t->t,
 		                             lowmem_page_address(k, page), kind);
 		if (r)
 			return fail(e, kstrerror(r));
@@ -574,7 +575,7 @@ static void do_kunmap_local(struct rtask *t, struct rec *e,
 	int i = local_find(t, e->pfn);
 	if (i < 0)
 		return fail(e, "no local mapping of the page");
-	int r = kunmap_local_indexed(k, &t->t, t->local[i].addr, kind);
+	int r = km__kunmap_local_indexed(k, &t->t, t->local[i].addr, kind);
 	if (r)
 		return fail(e, kstrerror(r));
 	e->slot = i;
@@ -599,7 +600,7 @@ static void do_rw(struct rtask *t, struct rec *e, struct km_page *page,
 		va = lowmem_page_address(k, page);
 	} else {
 		lock_kmap();
-		va = page_address(k, page);
+		va = km__page_address(k, page);
 		if (va && km__count(k, PKMAP_NR(k, va)) < 2)
 			va = 0;
 		unlock_kmap();
@@ -654,7 +655,7 @@ static void run_op(struct rtask *t, unsigned long line, const struct stmt *st)
 		return do_rw(t, &e, page, st);
 	case OP_FLUSH_UNUSED: {
 		lock_kmap();
-		int r = kmap_flush_unused(k);
+		int r = km__kmap_flush_unused(k);
 		unlock_kmap();
 		if (r)
 			return fail(&e, kstrerror(r));

@@ -4,8 +4,8 @@
  * and the public functions of kmap.h.
  */
 #include "api_int.h"
-#include "backend_host.h"
-#include "backend_sim.h"
+#include "backend/host.h"
+#include "backend/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -666,7 +666,7 @@ int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
 
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
-		r = kmap_high(&m->k, page, &va, how);
+		r = km__kmap_high(&m->k, page, &va, how);
 		if (r == KM__WINDOW_FULL && (flags & KM_MAP_NOWAIT))
 			r = -EAGAIN;
 		if (r != KM__WINDOW_FULL)
@@ -706,7 +706,7 @@ out:
 	    (r = km__host_protect(m->be_ctx, va, 1))) {
 		/* debug: a hit on a slot with no users makes it usable again;
 		 * when that fails, the user taken is given back */
-		kunmap_high(&m->k, page, &undo_wake);
+		km__kunmap_high(&m->k, page, &undo_wake);
 		m->k.stats.kmaps--;
 		m->k.stats.hits--;
 		m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
@@ -766,16 +766,16 @@ int km_kunmap(km_machine *m, km_page *page)
 		}
 	}
 	pthread_mutex_lock(&m->lock);
-	r = kunmap_high(&m->k, page, &wake);
+	r = km__kunmap_high(&m->k, page, &wake);
 	bool misuse = r != 0;
 	if (!r && m->debug) {
 		/* debug: no users left, so any use now is a use after kunmap */
-		uintptr_t va = page_address(&m->k, page);
+		uintptr_t va = km__page_address(&m->k, page);
 		if (m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 1 &&
 		    (r = km__host_protect(m->be_ctx, va, 0))) {
 			/* the slot stays usable: give the user back, report it */
 			uintptr_t again;
-			kmap_high_get(&m->k, page, &again);
+			km__kmap_high_get(&m->k, page, &again);
 			m->k.stats.kmaps--;
 			m->k.stats.hits--;
 			m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
@@ -801,11 +801,11 @@ int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
 		return 0;
 	}
 	pthread_mutex_lock(&m->lock);
-	int r = kmap_high_get(&m->k, page, &va);
+	int r = km__kmap_high_get(&m->k, page, &va);
 	bool wake = false;
 	if (!r && m->debug && m->k.pkmap_count[PKMAP_NR(&m->k, va)] == 2 &&
 	    (r = km__host_protect(m->be_ctx, va, 1))) {
-		kunmap_high(&m->k, page, &wake);
+		km__kunmap_high(&m->k, page, &wake);
 		m->k.stats.kmaps--;
 		m->k.stats.hits--;
 		m->k.stats.color[km__pkmap_color(&m->k, page)].hits--;
@@ -824,7 +824,7 @@ int km_kmap_flush_unused(km_machine *m)
 	if (!m)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	int r = kmap_flush_unused(&m->k);
+	int r = km__kmap_flush_unused(&m->k);
 	check_or_die(m, "kmap_flush_unused");
 	pthread_mutex_unlock(&m->lock);
 	return r;
@@ -835,7 +835,7 @@ void *km_page_address(km_machine *m, const km_page *page)
 	if (!VALID(m, page))
 		return NULL;
 	pthread_mutex_lock(&m->lock);
-	uintptr_t va = page_address(&m->k, page);
+	uintptr_t va = km__page_address(&m->k, page);
 	pthread_mutex_unlock(&m->lock);
 	return (void *)va;
 }
@@ -846,7 +846,7 @@ km_page *km_kmap_to_page(km_machine *m, const void *addr)
 		return NULL;
 	struct km_cpu *c = get_cpu(m);
 	pthread_mutex_lock(&m->lock);
-	km_page *p = kmap_to_page(&m->k, c && c->area != NO_AREA ? c->current : NULL,
+	km_page *p = km__kmap_to_page(&m->k, c && c->area != NO_AREA ? c->current : NULL,
 	                          (uintptr_t)addr);
 	pthread_mutex_unlock(&m->lock);
 	return p;
@@ -870,7 +870,7 @@ static int local_map(km_machine *m, km_page *page, int kind, void **addr,
 	bool high = PageHighMem(&m->k, page);
 	if (high && (r = get_area(m, c)))
 		return r;
-	r = kmap_local_page(&m->k, t, page, kind, &va);
+	r = km__kmap_local_page(&m->k, t, page, kind, &va);
 	if (r)
 		return t->backend_err ? r : refuse(m, r, fn);
 	if (high)
@@ -901,7 +901,7 @@ static int local_unmap(km_machine *m, const void *addr, int kind,
 			t->atomic_depth--;
 		return 0;
 	}
-	r = kunmap_local_indexed(&m->k, t, (uintptr_t)addr, kind);
+	r = km__kunmap_local_indexed(&m->k, t, (uintptr_t)addr, kind);
 	return r && !t->backend_err ? refuse(m, r, fn) : r;
 }
 

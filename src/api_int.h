@@ -2,7 +2,7 @@
 #ifndef KMAP_API_INT_H
 #define KMAP_API_INT_H
 
-#include "core.h"
+#include "core/core.h"
 
 #include <pthread.h>
 

@@ -100,7 +100,7 @@ int cmd_demo(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--machine") && i + 1 < argc) {
 			cfg.profile = argv[++i];
 		} else if (!strcmp(argv[i], "--mem") && i + 1 < argc) {
-			if (cli_parse_size(argv[++i], &cfg.mem_bytes) || !cfg.mem_bytes) {
+			if (fmt_parse_size(argv[++i], &cfg.mem_bytes) || !cfg.mem_bytes) {
 				fprintf(stderr, "kmap demo: bad size '%s'\n", argv[i]);
 				return 2;
 			}

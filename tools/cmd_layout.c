@@ -33,7 +33,7 @@ static void layout_help(FILE *f)
 static void range(const char *name, uint64_t a, uint64_t b)
 {
 	char sz[32];
-	cli_fmt_size(sz, sizeof(sz), b - a);
+	*fmt_size(sz, b - a) = 0;
 	printf("    %-8s: 0x%08llx - 0x%08llx   (%s)\n", name,
 	       (unsigned long long)a, (unsigned long long)b, sz);
 }
@@ -70,11 +70,11 @@ static void print_text(const struct km_layout *l)
 		       (unsigned long long)z->end_pfn - 1,
 		       z->highmem ? "  (highmem)" : "");
 	}
-	cli_fmt_size(a, sizeof(a), l->lowmem_bytes);
-	cli_fmt_size(b, sizeof(b), l->highmem_bytes);
+	*fmt_size(a, l->lowmem_bytes) = 0;
+	*fmt_size(b, l->highmem_bytes) = 0;
 	printf("\nMemory: lowmem %s, highmem %s (highmem starts at pfn %llu)\n",
 	       a, b, (unsigned long long)l->max_low_pfn);
-	cli_fmt_size(a, sizeof(a), l->lowmem_limit);
+	*fmt_size(a, l->lowmem_limit) = 0;
 	printf("        the %s split allows at most %s of lowmem (MAXMEM)\n",
 	       l->profile, a);
 	printf("\nThe pkmap window: %u slots of %u bytes from 0x%08llx, %u colour%s,\n"
@@ -166,7 +166,7 @@ int cmd_layout(int argc, char **argv)
 			cfg.profile = val;
 			i++;
 		} else if (!strcmp(a, "--mem") && val) {
-			if (cli_parse_size(val, &v) || !v) {
+			if (fmt_parse_size(val, &v) || !v) {
 				fprintf(stderr, "kmap layout: bad size '%s'\n", val);
 				return 2;
 			}
@@ -174,7 +174,7 @@ int cmd_layout(int argc, char **argv)
 			i++;
 		} else if ((!strcmp(a, "--last-pkmap") || !strcmp(a, "--colors")) &&
 		           val) {
-			if (cli_parse_u64(val, &v) || !v || v > 65536) {
+			if (fmt_parse_u64(val, &v) || !v || v > 65536) {
 				fprintf(stderr, "kmap layout: bad number '%s' for %s\n",
 				        val, a);
 				return 2;

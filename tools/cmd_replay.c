@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "replay.h"
-#include "replay_json.h"
+#include "json.h"
 #include "replay_pics.h"
 #include "trace.h"
 
@@ -68,13 +68,13 @@ static void ob_str(struct ob *o, const char *s) { ob_mem(o, s, strlen(s)); }
 static void ob_u64(struct ob *o, uint64_t v)
 {
 	char tmp[24];
-	ob_mem(o, tmp, (size_t)(json_u64(tmp, v) - tmp));
+	ob_mem(o, tmp, (size_t)(fmt_u64(tmp, v) - tmp));
 }
 
 static void ob_hex(struct ob *o, uint64_t v)
 {
 	char tmp[24];
-	ob_mem(o, tmp, (size_t)(json_hex(tmp, v) - tmp));
+	ob_mem(o, tmp, (size_t)(fmt_hex(tmp, v) - tmp));
 }
 
 static void ob_pad(struct ob *o, size_t used, size_t width)

@@ -39,11 +39,15 @@ if ! have_qemu; then
 	have_qemu || skip "qemu-system-x86 is not installed and cannot be installed here" \
 	                  "(install it: apt-get install qemu-system-x86)"
 fi
-if ! echo 'int x;' | gcc -m32 -ffreestanding -x c -c -o /dev/null - 2>/dev/null ||
-   [ ! -e "$(gcc -m32 -print-libgcc-file-name 2>/dev/null)" ]; then
+# the kernel links with -nostdlib ... -lgcc: try exactly that
+links32() {
+	echo 'void _start(void) {}' |
+		gcc -m32 -ffreestanding -nostdlib -static -x c -o /dev/null - -lgcc \
+		2>/dev/null
+}
+if ! links32; then
 	scripts/need-pkgs.sh gcc-multilib >/dev/null 2>&1 || true
-	[ -e "$(gcc -m32 -print-libgcc-file-name 2>/dev/null)" ] ||
-		skip "gcc cannot build 32-bit code (install gcc-multilib)"
+	links32 || skip "gcc cannot build 32-bit code (install gcc-multilib)"
 fi
 
 mkdir -p "$out"

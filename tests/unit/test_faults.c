@@ -9,7 +9,7 @@
 #include "ktest.h"
 
 #include "api_int.h"
-#include "backend_sim.h"
+#include "backend/sim.h"
 
 #include <stdio.h>
 #include <string.h>

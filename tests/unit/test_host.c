@@ -12,7 +12,7 @@
 #include "ktest.h"
 
 #include "api_int.h"
-#include "backend_host.h"
+#include "backend/host.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include "ktest.h"
 
 #include "api_int.h"
-#include "backend_sim.h"
+#include "backend/sim.h"
 
 #include <string.h>
 

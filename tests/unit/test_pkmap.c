@@ -8,7 +8,7 @@
 #include "ktest.h"
 
 #include "api_int.h"
-#include "backend_sim.h"
+#include "backend/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>

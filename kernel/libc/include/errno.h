@@ -1,12 +1,12 @@
 /*
  * errno.h - the kernel's mini libc: Linux's errno numbers, the same ones
- * src/kerr.h gives the core in a freestanding build. There is no errno
+ * src/core/kerr.h gives the core in a freestanding build. There is no errno
  * variable: everything returns -errno.
  */
 #ifndef KLIBC_ERRNO_H
 #define KLIBC_ERRNO_H
 
-#include "../../../src/kerr.h"
+#include "core/kerr.h"
 
 #ifndef ERANGE
 #define ERANGE 34

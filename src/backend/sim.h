@@ -2,7 +2,7 @@
 #ifndef KMAP_BACKEND_SIM_H
 #define KMAP_BACKEND_SIM_H
 
-#include "core.h"
+#include "core/core.h"
 
 extern const struct km_backend_ops km__sim_ops;
 

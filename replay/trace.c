@@ -1,6 +1,6 @@
 /* trace.c - tokenizing and parsing trace lines. */
 #include "trace.h"
-#include "cli.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -108,10 +108,10 @@ static int tok_num(const struct tok *t, bool size, uint64_t *out,
 	}
 	memcpy(buf, t->s, t->n);
 	buf[t->n] = 0;
-	int r = size ? cli_parse_size(buf, out) : cli_parse_u64(buf, out);
+	int r = size ? fmt_parse_size(buf, out) : fmt_parse_u64(buf, out);
 	if (r) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "%s %s", r == -ERANGE ?
+		snprintf(msg, sizeof(msg), "%s %s", r == FMT_ERANGE ?
 		         "overflowing" : "malformed", what);
 		set_err(err, msg, t->s, t->n);
 		return -1;

@@ -75,7 +75,7 @@ static inline uintptr_t page_address_high(struct km_core *k,
 	return 0;
 }
 
-uintptr_t page_address(struct km_core *k, const struct km_page *page)
+uintptr_t km__page_address(struct km_core *k, const struct km_page *page)
 {
 	if (!PageHighMem(k, page))
 		return lowmem_page_address(k, page);
@@ -360,7 +360,7 @@ fail:
 	return r;
 }
 
-int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
+int km__kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
               enum km_how *how)
 {
 	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
@@ -393,7 +393,7 @@ int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
 	return 0;
 }
 
-int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
+int km__kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 {
 	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
 	*wake = false;
@@ -419,7 +419,7 @@ int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 	return 0;
 }
 
-int kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
+int km__kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
 {
 	uintptr_t va = page_address_high(k, page); /* callers pass highmem */
 	if (!va)
@@ -433,7 +433,7 @@ int kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
 	return 0;
 }
 
-int kmap_flush_unused(struct km_core *k)
+int km__kmap_flush_unused(struct km_core *k)
 {
 	return flush_all_zero_pkmaps(k);
 }
@@ -526,7 +526,7 @@ int km__core_check(struct km_core *k, char *msg, size_t n)
 		struct km_page *page = pfn_to_page(k, pte - 1);
 		if (!PageHighMem(k, page))
 			return bad(msg, n, "slot ", nr, ": maps a lowmem page");
-		if (page_address(k, page) != va)
+		if (km__page_address(k, page) != va)
 			return bad(msg, n, "slot ", nr, ": hash disagrees with PTE");
 		if (get_pkmap_color(k, page) != (nr & (k->colors - 1)))
 			return bad(msg, n, "slot ", nr, ": page of another colour");

@@ -1,10 +1,10 @@
 /*
- * replay_json.h - the records of `kmap replay --json` (shared/spec/trace.md),
+ * json.h - the records of `kmap replay --json` (replay/trace-format.md),
  * formatted in one place for the CLI and for the project's kernel, whose
  * output must be the same bytes. Freestanding: no stdio.
  */
-#ifndef KMAP_REPLAY_JSON_H
-#define KMAP_REPLAY_JSON_H
+#ifndef KMAP_JSON_H
+#define KMAP_JSON_H
 
 #include "trace.h"
 
@@ -42,10 +42,6 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 /* The most bytes rec_json() writes for @e. */
 #define REC_JSON_MAX(e) (400 + (e)->task_len + 2 * (e)->data_len)
 
-/* Decimal, and 0x-prefixed lowercase hex, of @v at @p (at most 20 and
- * 18 bytes); the end of what was written. */
-char *json_u64(char *p, uint64_t v);
-char *json_hex(char *p, uint64_t v);
 
 /* Format @e as its JSON line (newline included) at @out; its length. */
 size_t rec_json(const struct rec *e, char *out);

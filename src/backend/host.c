@@ -10,7 +10,7 @@
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64 /* page offsets beyond 4 GiB on 32-bit hosts */
-#include "backend_host.h"
+#include "host.h"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
-/* replay_json.c - the JSON line of one replay record. Freestanding. */
-#include "replay_json.h"
+/* json.c - the JSON line of one replay record. Freestanding. */
+#include "json.h"
+#include "fmt.h"
 
 #include <string.h>
 
@@ -31,52 +32,11 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
-char *json_u64(char *p, uint64_t v)
-{
-	static const char pairs[201] =
-		"00010203040506070809101112131415161718192021222324"
-		"25262728293031323334353637383940414243444546474849"
-		"50515253545556575859606162636465666768697071727374"
-		"75767778798081828384858687888990919293949596979899";
-	char tmp[24];
-	char *t = tmp + sizeof(tmp);
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100);
-		v /= 100;
-		t -= 2;
-		memcpy(t, pairs + 2 * d, 2);
-	}
-	if (v >= 10) {
-		t -= 2;
-		memcpy(t, pairs + 2 * v, 2);
-	} else {
-		*--t = (char)('0' + v);
-	}
-	size_t n = (size_t)(tmp + sizeof(tmp) - t);
-	memcpy(p, t, n);
-	return p + n;
-}
-
-static const char hexdig[] = "0123456789abcdef";
-
-char *json_hex(char *p, uint64_t v)
-{
-	char tmp[16];
-	int n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = hexdig[v & 15];
-		v >>= 4;
-	} while (v);
-	p = PUT_LIT(p, "0x");
-	memcpy(p, tmp + sizeof(tmp) - n, (size_t)n);
-	return p + n;
-}
-
 size_t rec_json(const struct rec *e, char *out)
 {
 	char *p = out;
 	p = PUT_LIT(p, "{\"line\":");
-	p = json_u64(p, e->line);
+	p = fmt_u64(p, e->line);
 	p = PUT_LIT(p, ",\"task\":\"");
 	memcpy(p, e->task, e->task_len);
 	p += e->task_len;
@@ -85,13 +45,13 @@ size_t rec_json(const struct rec *e, char *out)
 	*p++ = '"';
 	if (e->has_pfn) {
 		p = PUT_LIT(p, ",\"pfn\":");
-		p = json_u64(p, e->pfn);
+		p = fmt_u64(p, e->pfn);
 	}
 	if (e->has_range) {
 		p = PUT_LIT(p, ",\"offset\":");
-		p = json_u64(p, e->offset);
+		p = fmt_u64(p, e->offset);
 		p = PUT_LIT(p, ",\"len\":");
-		p = json_u64(p, e->len);
+		p = fmt_u64(p, e->len);
 	}
 	p = PUT_LIT(p, ",\"result\":\"");
 	p = put_str(p, e->result);
@@ -108,18 +68,18 @@ size_t rec_json(const struct rec *e, char *out)
 	}
 	if (e->slot >= 0) {
 		p = PUT_LIT(p, ",\"slot\":");
-		p = json_u64(p, (uint64_t)e->slot);
+		p = fmt_u64(p, (uint64_t)e->slot);
 	}
 	if (e->has_vaddr) {
 		p = PUT_LIT(p, ",\"vaddr\":\"");
-		p = json_hex(p, e->vaddr);
+		p = fmt_hex(p, e->vaddr);
 		*p++ = '"';
 	}
 	if (e->data) {
 		p = PUT_LIT(p, ",\"data\":\"");
 		for (size_t i = 0; i < e->data_len; i++) {
-			*p++ = hexdig[e->data[i] >> 4];
-			*p++ = hexdig[e->data[i] & 15];
+			*p++ = "0123456789abcdef"[e->data[i] >> 4];
+			*p++ = "0123456789abcdef"[e->data[i] & 15];
 		}
 		*p++ = '"';
 	}

@@ -2,7 +2,7 @@
 #ifndef KMAP_BACKEND_HOST_H
 #define KMAP_BACKEND_HOST_H
 
-#include "core.h"
+#include "core/core.h"
 
 #include <sys/types.h>
 

@@ -343,7 +343,7 @@ int km__free_page(struct km_core *k, struct km_page *page);
 #define PKMAP_NR(k, va) ((unsigned)(((va) - (k)->pkmap_base) >> PAGE_SHIFT))
 
 unsigned km__pkmap_color(const struct km_core *k, const struct km_page *page);
-uintptr_t page_address(struct km_core *k, const struct km_page *page);
+uintptr_t km__page_address(struct km_core *k, const struct km_page *page);
 /*
  * kmap_high: 0 and *vaddr, or KM__WINDOW_FULL when every slot of the page's
  * colour is in use (the caller waits on the colour's queue and calls
@@ -352,15 +352,15 @@ uintptr_t page_address(struct km_core *k, const struct km_page *page);
  * for it.
  */
 #define KM__WINDOW_FULL 1
-int kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
+int km__kmap_high(struct km_core *k, struct km_page *page, uintptr_t *vaddr,
               enum km_how *how);
 /*
  * kunmap_high: 0, and *wake when a count dropped to 1 while tasks wait on
  * the colour; -ENOENT when not mapped, -EALREADY when the count is 1.
  */
-int kunmap_high(struct km_core *k, struct km_page *page, bool *wake);
-int kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr);
-int kmap_flush_unused(struct km_core *k);
+int km__kunmap_high(struct km_core *k, struct km_page *page, bool *wake);
+int km__kmap_high_get(struct km_core *k, struct km_page *page, uintptr_t *vaddr);
+int km__kmap_flush_unused(struct km_core *k);
 int km__flush_all_zero_pkmaps(struct km_core *k);
 /* pkmap_count[nr], read as the policy requires */
 int km__count(const struct km_core *k, unsigned nr);
@@ -410,9 +410,9 @@ int km__core_check(struct km_core *k, char *msg, size_t msglen);
 
 /* local maps (local.c); @t is the current task of its cpu */
 void km__task_init(struct km_task *t, bool simulated);
-int kmap_local_page(struct km_core *k, struct km_task *t,
+int km__kmap_local_page(struct km_core *k, struct km_task *t,
                     struct km_page *page, int kind, uintptr_t *vaddr);
-int kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
+int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
                          int kind);
 uintptr_t km__local_addr(const struct km_core *k, unsigned cpu, int idx);
 /* the index of @va in @t's area, or -1 */
@@ -422,7 +422,7 @@ int km__local_index(const struct km_core *k, const struct km_task *t,
 int km__local_sched_out(struct km_core *k, struct km_task *t);
 int km__local_sched_in(struct km_core *k, struct km_task *t);
 /* kmap_to_page() for pkmap, local and direct-map addresses */
-struct km_page *kmap_to_page(struct km_core *k, const struct km_task *t,
+struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
                              uintptr_t va);
 
 /* kmap's meaning of an error code (negative or not), or NULL: the text of

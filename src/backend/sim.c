@@ -9,7 +9,7 @@
  * and accesses use the stale page, as real hardware would, so the bug shows
  * up as wrong bytes.
  */
-#include "backend_sim.h"
+#include "sim.h"
 
 #include <pthread.h>
 #include <stdlib.h>

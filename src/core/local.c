@@ -31,7 +31,7 @@ int km__local_index(const struct km_core *k, const struct km_task *t,
 	return (int)((top - va) >> PAGE_SHIFT);
 }
 
-int kmap_local_page(struct km_core *k, struct km_task *t,
+int km__kmap_local_page(struct km_core *k, struct km_task *t,
                     struct km_page *page, int kind, uintptr_t *vaddr)
 {
 	if (!PageHighMem(k, page)) {
@@ -66,7 +66,7 @@ int kmap_local_page(struct km_core *k, struct km_task *t,
  * the task's area (lowmem, or a pkmap address from kmap_high_get) unmaps
  * nothing, as in the kernel; for kunmap_atomic it still closes the section.
  */
-int kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
+int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
                          int kind)
 {
 	t->backend_err = false;
@@ -136,7 +136,7 @@ int km__local_sched_in(struct km_core *k, struct km_task *t)
 	return 0;
 }
 
-struct km_page *kmap_to_page(struct km_core *k, const struct km_task *t,
+struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
                              uintptr_t va)
 {
 	if (km__in_pkmap(k, va)) {
