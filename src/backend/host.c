@@ -1,5 +1,5 @@
 /*
- * backend_host.c - physical memory in a memfd or a file; lowmem mapped once;
+ * host.c - physical memory in a memfd or a file; lowmem mapped once;
  * the pkmap window reserved PROT_NONE and filled page by page with
  * mmap(MAP_FIXED | MAP_SHARED); cleared slots unmapped in contiguous runs
  * (replaced by a PROT_NONE reservation, so the addresses stay ours).
@@ -81,21 +81,40 @@ struct host {
 	unsigned last_idx;
 	uint64_t last_pfn;
 	uint64_t ra_hits;
+	bool debug;             /* registered for the SIGSEGV report */
 };
 
 #define RA_PAGES 31
 
-int km__host_file_size(const char *path, uint64_t *size)
+/* What host_open() needs: the machine's figures and the config's. */
+struct host_params {
+	const char *path;      /* NULL: an anonymous memfd */
+	uint64_t mem_bytes;    /* 0 with a path: the file's size */
+	uint64_t lowmem_bytes; /* mapped once, the direct map */
+	unsigned last_pkmap;
+	unsigned nr_areas;     /* local-map areas (one per thread at a time) */
+	bool rdonly;
+	bool debug;
+	bool sequential;       /* KM_SEQUENTIAL: map ahead in order */
+};
+
+
+static int host_mem_size(const struct km_backend_params *p, uint64_t *size)
 {
 	struct stat st;
-	if (stat(path, &st))
+	if (stat(p->mem_path, &st))
 		return -errno;
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
 
-int km__host_create(const struct km__host_params *p, void **out,
-                    uint64_t *mem_bytes, uintptr_t *lowmem, uintptr_t *window)
+static void host_destroy(void *be);
+static void debug_unregister(struct host *be);
+
+/* Open the memory, map lowmem, reserve the window; -errno with nothing
+ * left behind (a file it created is removed, one it grew is emptied). */
+static int host_open(const struct host_params *p, void **out,
+                     uint64_t *mem_bytes, uintptr_t *lowmem, uintptr_t *window)
 {
 	const struct km__host_sys *sys = km__host_sys;
 	struct host *h = calloc(1, sizeof(*h));
@@ -184,15 +203,17 @@ fail:
 	}
 	if (created)
 		unlink(p->path);
-	km__host_destroy(h);
+	host_destroy(h);
 	return r;
 }
 
-void km__host_destroy(void *be)
+static void host_destroy(void *be)
 {
 	struct host *h = be;
 	if (!h)
 		return;
+	if (h->debug)
+		debug_unregister(h);
 	const struct km__host_sys *sys = km__host_sys;
 	if (h->area)
 		for (unsigned i = 0; i < h->nr_areas; i++)
@@ -383,20 +404,7 @@ static void host_local_area_release(void *be, unsigned cpu)
 	pthread_mutex_unlock(&h->lock);
 }
 
-const struct km_backend_ops km__host_ops = {
-	.name = "host",
-	.set_pte = host_set_pte,
-	.clear_ptes = host_clear_ptes,
-	.flush_tlb_range = host_flush_range,
-	.flush_tlb_one = host_flush_one,
-	.access = host_access,
-	.check_pte = host_check_pte,
-	.tlb_counts = host_tlb_counts,
-	.local_area = host_local_area,
-	.local_area_release = host_local_area_release,
-};
-
-int km__host_sync(void *be)
+static int host_sync(void *be)
 {
 	struct host *h = be;
 	if (h->lowmem_len && km__host_sys->msync(h->lowmem, h->lowmem_len, MS_SYNC))
@@ -406,7 +414,8 @@ int km__host_sync(void *be)
 	return 0;
 }
 
-int km__host_protect(void *be, uintptr_t va, int accessible)
+/* debug mode: make a window page inaccessible (or accessible again) */
+static int host_protect(void *be, uintptr_t va, bool accessible)
 {
 	struct host *h = be;
 	if (km__host_sys->mprotect((void *)va, PAGE_SIZE,
@@ -509,7 +518,8 @@ die:
 	signal(SIGSEGV, SIG_DFL);
 }
 
-int km__host_debug_register(void *be, const uint64_t *ptes, const int *counts)
+static int debug_register(struct host *be, const uint64_t *ptes,
+                          const int *counts)
 {
 	int r = -EMFILE;
 	pthread_mutex_lock(&debug_lock);
@@ -517,8 +527,7 @@ int km__host_debug_register(void *be, const uint64_t *ptes, const int *counts)
 		if (!debug_tab[i].h) {
 			debug_tab[i].ptes = ptes;
 			debug_tab[i].counts = counts;
-			__atomic_store_n(&debug_tab[i].h, (struct host *)be,
-			                 __ATOMIC_RELEASE);
+			__atomic_store_n(&debug_tab[i].h, be, __ATOMIC_RELEASE);
 			r = 0;
 			break;
 		}
@@ -534,7 +543,7 @@ int km__host_debug_register(void *be, const uint64_t *ptes, const int *counts)
 	return r;
 }
 
-void km__host_debug_unregister(void *be)
+static void debug_unregister(struct host *be)
 {
 	pthread_mutex_lock(&debug_lock);
 	for (int i = 0; i < MAX_DEBUG; i++)
@@ -545,3 +554,73 @@ void km__host_debug_unregister(void *be)
 		}
 	pthread_mutex_unlock(&debug_lock);
 }
+
+/* ---------------------------------------------------------------------- */
+/* The contract                                                            */
+/* ---------------------------------------------------------------------- */
+
+/* 64 MiB of lowmem, the direct map, when the config says 0: room for a
+ * program's own kernel-like data without taking much address space */
+#define HOST_LOWMEM_DEFAULT (64ull << 20)
+/* Local-map areas: one a thread at a time, 64 threads */
+#define HOST_NR_CPUS_DEFAULT 64
+
+/*
+ * Real addresses replace the profile's: the direct map, the window; local
+ * areas come per thread (kmap_area 0 until then). Debug mode registers the
+ * window for the SIGSEGV report.
+ */
+static int host_create(struct km_core *k, const struct km_backend_params *bp,
+                       void **out)
+{
+	struct host_params hp = {
+		.path = bp->mem_path, .mem_bytes = k->mem_bytes,
+		.lowmem_bytes = k->max_low_pfn << PAGE_SHIFT,
+		.last_pkmap = k->last_pkmap, .nr_areas = k->nr_cpus,
+		.rdonly = bp->rdonly, .debug = k->flags & KM_DEBUG,
+		.sequential = bp->sequential,
+	};
+	uint64_t got;
+	uintptr_t low, win;
+	int r = host_open(&hp, out, &got, &low, &win);
+	if (r)
+		return r;
+	struct host *h = *out;
+	if (hp.debug) {
+		r = debug_register(h, k->pkmap_page_table, k->pkmap_count);
+		if (r) {
+			host_destroy(h);
+			return r;
+		}
+		h->debug = true;
+	}
+	k->page_offset = low;
+	k->high_memory = low + (k->max_low_pfn << PAGE_SHIFT);
+	k->pkmap_base = win;
+	k->vmalloc_start = k->vmalloc_end = 0;
+	k->fixaddr_start = k->fixaddr_top = 0;
+	for (unsigned c = 0; c < k->nr_cpus; c++)
+		k->kmap_area[c] = 0;
+	return 0;
+}
+
+const struct km_backend_ops km__host_ops = {
+	.name = "host",
+	.caps = KM_BE_FILE | KM_BE_RDONLY | KM_BE_DEBUG | KM_BE_REAL,
+	.default_lowmem = HOST_LOWMEM_DEFAULT,
+	.default_nr_cpus = HOST_NR_CPUS_DEFAULT,
+	.mem_size = host_mem_size,
+	.create = host_create,
+	.destroy = host_destroy,
+	.sync = host_sync,
+	.set_pte = host_set_pte,
+	.clear_ptes = host_clear_ptes,
+	.flush_tlb_range = host_flush_range,
+	.flush_tlb_one = host_flush_one,
+	.access = host_access,
+	.local_area = host_local_area,
+	.local_area_release = host_local_area_release,
+	.check_pte = host_check_pte,
+	.tlb_counts = host_tlb_counts,
+	.protect = host_protect,
+};

@@ -1,5 +1,5 @@
 /*
- * backend_sim.c - the simulated MMU: page tables for the pkmap window and
+ * sim.c - the simulated MMU: page tables for the pkmap window and
  * the fixmap's kmap area, a TLB model, and sparse physical memory.
  *
  * The TLB model is deliberately pessimistic: a translation may be cached
@@ -10,6 +10,7 @@
  * up as wrong bytes.
  */
 #include "sim.h"
+#include "core/machine.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -197,19 +198,12 @@ static void sim_tlb_counts(void *be, uint64_t *flush_one, uint64_t *stale)
 	pthread_mutex_unlock(&s->lock);
 }
 
-const struct km_backend_ops km__sim_ops = {
-	.name = "sim",
-	.set_pte = sim_set_pte,
-	.clear_ptes = sim_clear_ptes,
-	.flush_tlb_range = sim_flush_range,
-	.flush_tlb_one = sim_flush_one,
-	.access = sim_access,
-	.check_pte = sim_check_pte,
-	.tlb_counts = sim_tlb_counts,
-};
+static void sim_destroy(void *be);
 
-int km__sim_create(const struct km_core *k, void **out)
+static int sim_create(struct km_core *k, const struct km_backend_params *p,
+                      void **out)
 {
+	(void)p; /* no file, read-only or sequential mode here */
 	struct sim *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -227,14 +221,14 @@ int km__sim_create(const struct km_core *k, void **out)
 	s->pte = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
 	s->tlb = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
 	if (!s->chunk || !s->pte || !s->tlb) {
-		km__sim_destroy(s);
+		sim_destroy(s);
 		return -ENOMEM;
 	}
 	*out = s;
 	return 0;
 }
 
-void km__sim_destroy(void *be)
+static void sim_destroy(void *be)
 {
 	struct sim *s = be;
 	if (!s)
@@ -248,6 +242,19 @@ void km__sim_destroy(void *be)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
+
+const struct km_backend_ops km__sim_ops = {
+	.name = "sim",
+	.create = sim_create,
+	.destroy = sim_destroy,
+	.set_pte = sim_set_pte,
+	.clear_ptes = sim_clear_ptes,
+	.flush_tlb_range = sim_flush_range,
+	.flush_tlb_one = sim_flush_one,
+	.access = sim_access,
+	.check_pte = sim_check_pte,
+	.tlb_counts = sim_tlb_counts,
+};
 
 void km__sim_set_faults(void *be, const struct km__sim_faults *f)
 {

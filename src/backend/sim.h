@@ -1,4 +1,5 @@
-/* backend_sim.h - the simulated backend (hosted). */
+/* sim.h - the simulated backend: page tables, a TLB model, sparse
+ * physical memory (sim.c). */
 #ifndef KMAP_BACKEND_SIM_H
 #define KMAP_BACKEND_SIM_H
 
@@ -6,8 +7,6 @@
 
 extern const struct km_backend_ops km__sim_ops;
 
-int km__sim_create(const struct km_core *k, void **out);
-void km__sim_destroy(void *be);
 
 /* Fault injection for tests: which kinds of call may fail. */
 #define KM_SIM_FAULT_MAP 0x1u

@@ -4,26 +4,25 @@
  * switched out and in with the task. Freestanding; no kmap lock needed,
  * since only the task's own CPU touches its stack.
  */
-#include "core.h"
+#include "local.h"
+#include "pkmap.h"
 
 void km__task_init(struct km_task *t, bool simulated)
 {
 	*t = (struct km_task){ 0 };
 	t->simulated = simulated;
 	t->state = KM_TASK_RUNNING;
+	t->cpu = KM_NO_CPU;
 	INIT_LIST_HEAD(&t->wait);
 	INIT_LIST_HEAD(&t->woken);
 	INIT_LIST_HEAD(&t->all);
 }
 
-uintptr_t km__local_addr(const struct km_core *k, unsigned cpu, int idx)
-{
-	return k->kmap_area[cpu] - ((uintptr_t)idx << PAGE_SHIFT);
-}
-
 int km__local_index(const struct km_core *k, const struct km_task *t,
                     uintptr_t va)
 {
+	if (t->cpu == KM_NO_CPU)
+		return -1;
 	uintptr_t top = k->kmap_area[t->cpu];
 	va &= ~(uintptr_t)(PAGE_SIZE - 1);
 	if (va > top || top - va >= (uintptr_t)KM_MAX_IDX << PAGE_SHIFT)
@@ -41,15 +40,19 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 		return 0;
 	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
-	t->backend_err = false;
+	t->sys_err = false;
 	/* kmap_local_idx_push(): BUG_ON(idx >= KM_MAX_IDX) after the push */
 	if (kc->idx + 1 >= KM_MAX_IDX)
-		return -EOVERFLOW;
-	uintptr_t va = km__local_addr(k, t->cpu, kc->idx);
+		return -KM_ESTACKFULL;
+	int r = 0;
+	if (k->drv->local_area)
+		r = k->drv->local_area(k->drv_ctx, t);
+	uintptr_t va = r ? 0 : km__local_addr(k, t->cpu, kc->idx);
 	uint64_t pfn = page_to_pfn(k, page);
-	int r = k->be->set_pte(k->be_ctx, va, pfn);
+	if (!r)
+		r = k->be->set_pte(k->be_ctx, va, pfn);
 	if (r) {
-		t->backend_err = true;
+		t->sys_err = true;
 		return r;
 	}
 	kc->pteval[kc->idx] = pfn + 1;
@@ -69,13 +72,12 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
                          int kind)
 {
-	t->backend_err = false;
+	t->sys_err = false;
 	if (kind == KM_KIND_ATOMIC && t->atomic_depth <= 0)
-		return -EPERM;
+		return -KM_ENOATOMIC;
 	int idx = km__local_index(k, t, va);
 	if (idx < 0) {
-		bool direct = va >= k->page_offset && va < k->high_memory;
-		if (!direct && !km__in_pkmap(k, va))
+		if (!km__in_lowmem(k, va) && !km__in_pkmap(k, va))
 			return -EINVAL;
 		if (kind == KM_KIND_ATOMIC)
 			t->atomic_depth--;
@@ -83,13 +85,13 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
 	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
 	if (idx != kc->idx - 1)
-		return -EILSEQ;
+		return -KM_ENOTTOP;
 	if (kc->kind[idx] != kind)
-		return -EPROTO;
+		return -KM_EKIND;
 	uintptr_t slot = km__local_addr(k, t->cpu, idx);
 	int r = k->be->clear_ptes(k->be_ctx, slot, 1);
 	if (r) {
-		t->backend_err = true;
+		t->sys_err = true;
 		return r;
 	}
 	/* arch_kmap_local_post_unmap(): x86 flushes the one page */
@@ -97,7 +99,7 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
 	if (r) {
 		/* put the PTE back: the mapping is still live */
 		k->be->set_pte(k->be_ctx, slot, kc->pteval[idx] - 1);
-		t->backend_err = true;
+		t->sys_err = true;
 		return r;
 	}
 	kc->pteval[idx] = 0;
@@ -149,7 +151,7 @@ struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
 			return idx < t->kmap_ctrl.idx ?
 			       pfn_to_page(k, t->kmap_ctrl.pteval[idx] - 1) : NULL;
 	}
-	if (va >= k->page_offset && va < k->high_memory)
+	if (km__in_lowmem(k, va))
 		return pfn_to_page(k, (va - k->page_offset) >> PAGE_SHIFT);
 	return NULL;
 }

@@ -2,7 +2,8 @@
  * machine.c - profiles, the virtual layout, mem_map, zones, the allocator.
  * Freestanding.
  */
-#include "core.h"
+#include "machine.h"
+#include "util.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)
@@ -80,15 +81,6 @@ static const struct km_profile profiles[] = {
 
 #define NR_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
 
-static int km__streq(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
-
 const struct km_profile *km__profile_find(const char *name)
 {
 	for (unsigned i = 0; name && i < NR_PROFILES; i++)
@@ -103,9 +95,6 @@ const struct km_profile *km__profile_at(unsigned i)
 }
 
 static bool is_pow2(unsigned v) { return v && !(v & (v - 1)); }
-
-/* Largest window we accept: 65536 slots, 256 MiB of address space. */
-#define KM_MAX_LAST_PKMAP 65536u
 
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
@@ -130,7 +119,7 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		return -EINVAL;
 	if (!is_pow2(colors) || colors > last_pkmap || colors > KM_MAX_COLORS)
 		return -EINVAL;
-	if (nr_cpus < 1 || nr_cpus > 1024)
+	if (nr_cpus < 1 || nr_cpus > KM_MAX_CPUS)
 		return -EINVAL;
 
 	k->profile = p;
@@ -223,24 +212,34 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	return 0;
 }
 
-size_t km__core_arena_size(unsigned last_pkmap, unsigned colors,
-                           unsigned nr_cpus)
+/* The window's arrays, carved from one arena in this order. */
+#define ARENA_ALIGN 16u
+#define ARENA_PIECES 12u /* the carve() calls of km__core_init */
+
+size_t km__core_arena_size(const struct km_core *k)
 {
-	return last_pkmap * (sizeof(int) + sizeof(uint64_t) +
-	                     sizeof(struct page_address_map) +
-	                     2 * sizeof(unsigned) + 1) +
-	       colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
-	       nr_cpus * sizeof(uintptr_t) + 16 * 16;
+	return k->last_pkmap * (sizeof(int) + sizeof(uint64_t) +
+	                        sizeof(struct page_address_map) +
+	                        2 * sizeof(unsigned) + 1) +
+	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
+	       k->nr_cpus * sizeof(uintptr_t) + ARENA_PIECES * ARENA_ALIGN;
+}
+
+size_t km__core_page_slot_size(const struct km_core *k,
+                               const struct km_policy *pol)
+{
+	return pol->lockless ? (size_t)k->max_pfn * sizeof(uint32_t) : 0;
 }
 
 static void *carve(char **p, size_t bytes)
 {
-	uintptr_t a = ((uintptr_t)*p + 15) & ~(uintptr_t)15;
+	uintptr_t a = ((uintptr_t)*p + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
 	*p = (char *)a + bytes;
 	return (void *)a;
 }
 
-void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena)
+void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
+                   uint32_t *page_slot, const struct km_policy *pol)
 {
 	char *p = arena;
 	k->mem_map = mem_map;
@@ -270,6 +269,8 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena)
 		INIT_LIST_HEAD(&k->page_address_htable[i]);
 	for (unsigned i = 0; i < k->last_pkmap; i++)
 		INIT_LIST_HEAD(&k->page_address_maps[i].list);
+	INIT_LIST_HEAD(&k->tasks);
+	INIT_LIST_HEAD(&k->woken);
 	unsigned fix_kmap_begin = k->profile->arch == KM_ARCH_X86 ?
 	                          X86_FIX_KMAP_BEGIN : ARM_FIX_KMAP_BEGIN;
 	/* __fix_to_virt(FIX_KMAP_BEGIN + KM_MAX_IDX * cpu): idx grows down */
@@ -277,6 +278,12 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena)
 		k->kmap_area[c] = (uintptr_t)(k->fixaddr_top -
 		        ((uint64_t)(fix_kmap_begin + KM_MAX_IDX * c) << PAGE_SHIFT));
 	k->stats.colors = k->colors;
+	k->pol = pol;
+	k->page_slot = pol->lockless ? page_slot : NULL;
+	if (!pol->ref_bits)
+		k->slot_ref = NULL;
+	if (pol->init)
+		pol->init(k);
 }
 
 void km__layout_fill(const struct km_core *k, struct km_layout *o)
@@ -392,57 +399,3 @@ int km__free_page(struct km_core *k, struct km_page *page)
 	return 0;
 }
 
-const char *km__errtext(int err)
-{
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0: return "success";
-	case KM_ENOTMAPPED: return "page is not mapped";
-	case KM_ENOUSERS: return "page has no users";
-	case KM_EATOMIC: return "sleeping in atomic context";
-	case KM_ENOTTOP: return "not the newest local mapping";
-	case KM_EKIND: return "local mapping of the other kind";
-	case KM_ENOATOMIC: return "no atomic section open";
-	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
-	case KM_ESLEEPING: return "task is asleep";
-	case EAGAIN: return "every slot of the colour is in use";
-	case ETIMEDOUT: return "timed out waiting for a slot";
-	case EINVAL: return "invalid argument";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "address not mapped";
-	case EBUSY: return "no local-map area free for this thread";
-	case EUCLEAN: return "invariant broken";
-	default: return NULL;
-	}
-}
-
-size_t km__strlcpy(char *dst, const char *src, size_t n)
-{
-	size_t i = 0;
-	if (!n)
-		return 0;
-	for (; src[i] && i + 1 < n; i++)
-		dst[i] = src[i];
-	dst[i] = 0;
-	return i;
-}
-
-/* "a" + decimal v + "b" into dst; enough for invariant messages. */
-size_t km__fmt_msg(char *dst, size_t n, const char *a, uint64_t v,
-                   const char *b)
-{
-	char num[24];
-	int len = 0;
-	do {
-		num[len++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	char buf[256];
-	size_t o = km__strlcpy(buf, a, sizeof(buf) - 24);
-	while (len)
-		buf[o++] = num[--len];
-	buf[o] = 0;
-	km__strlcpy(buf + o, b, sizeof(buf) - o);
-	return km__strlcpy(dst, buf, n);
-}

@@ -8,7 +8,7 @@
  */
 #include "ktest.h"
 
-#include "api_int.h"
+#include "user.h"
 #include "backend/sim.h"
 
 #include <stdio.h>

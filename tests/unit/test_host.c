@@ -11,7 +11,8 @@
 #define _FILE_OFFSET_BITS 64
 #include "ktest.h"
 
-#include "api_int.h"
+#include "user.h"
+#include "core/pkmap.h"
 #include "backend/host.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
  */
 #include "ktest.h"
 
-#include "api_int.h"
+#include "user.h"
 #include "backend/sim.h"
 
 #include <string.h>

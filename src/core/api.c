@@ -1,0 +1,529 @@
+/*
+ * api.c - the public functions of kmap.h that need only the core and a
+ * driver: the memory model, kmap and kunmap, local maps, bytes through a
+ * mapping, woken tasks, inspection. Freestanding: both drivers (user space
+ * in src/, the project's kernel) link it, each with its own struct
+ * km_machine that begins with the core (km__core_of).
+ *
+ * What is here checks the handles and arguments, finds the calling CPU's
+ * task, runs the core's operation and reports misuse (KM_STRICT: the
+ * driver's bug(); else counted in km_stats.errors).
+ */
+#include "highmem.h"
+#include "local.h"
+#include "util.h"
+
+#define KM_STR_(x) #x
+#define KM_STR(x) KM_STR_(x)
+
+const char *km_version(void)
+{
+	return KM_STR(KMAP_VERSION_MAJOR) "." KM_STR(KMAP_VERSION_MINOR) "."
+	       KM_STR(KMAP_VERSION_PATCH);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Errors and misuse                                                       */
+/* ---------------------------------------------------------------------- */
+
+static bool is_misuse(int err)
+{
+	switch (-err) {
+	case KM_ENOTMAPPED: case KM_ENOUSERS: case KM_EATOMIC: case KM_ENOTTOP:
+	case KM_EKIND: case KM_ENOATOMIC: case KM_ESTACKFULL: case EINVAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int km__refuse(struct km_core *k, int err, const char *fn)
+{
+	if (k && is_misuse(err)) {
+		if (k->flags & KM_STRICT) {
+			char what[160];
+			size_t o = km__strlcpy(what, "BUG: ", sizeof(what));
+			o += km__strlcpy(what + o, fn, sizeof(what) - o);
+			o += km__strlcpy(what + o, ": ", sizeof(what) - o);
+			km__strlcpy(what + o, km__errtext(err), sizeof(what) - o);
+			k->drv->bug(k->drv_ctx, what);
+		}
+		__atomic_fetch_add(&k->errors, 1, __ATOMIC_RELAXED);
+	}
+	return err;
+}
+
+/* The machine's core, and a page of it (NULL when @page is not). */
+static struct km_core *core(km_machine *m) { return m ? km__core_of(m) : NULL; }
+
+static bool valid(const struct km_core *k, const km_page *page)
+{
+	return k && km__page_valid(k, page);
+}
+
+static void lock(struct km_core *k) { k->drv->lock(k->drv_ctx); }
+static void unlock(struct km_core *k) { k->drv->unlock(k->drv_ctx); }
+
+/* ---------------------------------------------------------------------- */
+/* Configuration and profiles                                              */
+/* ---------------------------------------------------------------------- */
+
+void km_config_init(struct km_config *cfg)
+{
+	*cfg = (struct km_config){ .profile = "x86-32", .policy = "linux",
+	                           .backend = KM_BACKEND_SIM };
+}
+
+const char *km_profile_name(unsigned i)
+{
+	const struct km_profile *p = km__profile_at(i);
+	return p ? p->name : NULL;
+}
+
+int km_profile_limits(const char *profile, uint64_t *max_mem,
+                             uint64_t *default_mem)
+{
+	const struct km_profile *p = km__profile_find(profile);
+	if (!p)
+		return -EINVAL;
+	if (max_mem)
+		*max_mem = p->mem_limit;
+	if (default_mem)
+		*default_mem = p->default_mem;
+	return 0;
+}
+
+const char *km_policy_name(unsigned i)
+{
+	const struct km_policy *p = km__policy_at(i);
+	return p ? p->name : NULL;
+}
+
+int km_machine_layout(km_machine *m, struct km_layout *out)
+{
+	struct km_core *k = core(m);
+	if (!k || !out)
+		return -EINVAL;
+	lock(k);
+	km__layout_fill(k, out);
+	unlock(k);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The memory model                                                        */
+/* ---------------------------------------------------------------------- */
+
+km_page *km_pfn_to_page(km_machine *m, uint64_t pfn)
+{
+	struct km_core *k = core(m);
+	return k && pfn < k->max_pfn ? pfn_to_page(k, pfn) : NULL;
+}
+
+uint64_t km_page_to_pfn(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	return valid(k, page) ? page_to_pfn(k, page) : UINT64_MAX;
+}
+
+enum km_zone_type km_page_zone(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	return valid(k, page) ? page_zone(k, page)->type : KM_ZONE_NONE;
+}
+
+int km_page_highmem(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	return valid(k, page) && PageHighMem(k, page);
+}
+
+unsigned long km_page_flags(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	return valid(k, page) ? page->flags : 0;
+}
+
+void *km_lowmem_page_address(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	if (!valid(k, page) || PageHighMem(k, page))
+		return NULL;
+	return (void *)lowmem_page_address(k, page);
+}
+
+uint64_t km_totalhigh_pages(km_machine *m)
+{
+	struct km_core *k = core(m);
+	return k ? k->max_pfn - k->max_low_pfn : 0;
+}
+
+uint64_t km_nr_free_highpages(km_machine *m)
+{
+	struct km_core *k = core(m);
+	if (!k)
+		return 0;
+	lock(k);
+	uint64_t n = k->zones[k->highmem_zone].nr_free;
+	unlock(k);
+	return n;
+}
+
+int km_alloc_page(km_machine *m, unsigned gfp, km_page **out)
+{
+	struct km_core *k = core(m);
+	if (!k || !out || gfp > KM_GFP_HIGHUSER)
+		return -EINVAL;
+	lock(k);
+	int r = km__alloc_page(k, gfp, out);
+	unlock(k);
+	return r;
+}
+
+int km_free_page(km_machine *m, km_page *page)
+{
+	struct km_core *k = core(m);
+	if (!k)
+		return -EINVAL;
+	lock(k);
+	int r = km__free_page(k, page);
+	unlock(k);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Persistent maps                                                         */
+/* ---------------------------------------------------------------------- */
+
+int km_kmap_ex(km_machine *m, km_page *page, unsigned flags,
+                      uint64_t timeout_ns, void **addr, enum km_how *how)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	struct km_wait wait = { .timeout_ns = timeout_ns,
+	                        .timed = flags & KM_MAP_TIMED };
+	uintptr_t va;
+	enum km_how h;
+	if (!valid(k, page) || !addr || (flags & ~(KM_MAP_NOWAIT | KM_MAP_TIMED)))
+		return km__refuse(k, -EINVAL, "kmap");
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__kmap(k, t, page, flags, &wait, &va, &h);
+	if (r)
+		return km__refuse(k, r, "kmap");
+	*addr = (void *)va;
+	if (how)
+		*how = h;
+	return 0;
+}
+
+int km_kmap(km_machine *m, km_page *page, void **addr)
+{
+	return km_kmap_ex(m, page, 0, 0, addr, NULL);
+}
+
+int km_kmap_try(km_machine *m, km_page *page, void **addr)
+{
+	return km_kmap_ex(m, page, KM_MAP_NOWAIT, 0, addr, NULL);
+}
+
+int km_kmap_timeout(km_machine *m, km_page *page, uint64_t timeout_ns,
+                           void **addr)
+{
+	return km_kmap_ex(m, page, KM_MAP_TIMED, timeout_ns, addr, NULL);
+}
+
+int km_kunmap(km_machine *m, km_page *page)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!valid(k, page))
+		return km__refuse(k, -EINVAL, "kunmap");
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	return km__refuse(k, km__kunmap(k, t, page), "kunmap");
+}
+
+int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
+{
+	struct km_core *k = core(m);
+	uintptr_t va;
+	if (!valid(k, page) || !addr)
+		return km__refuse(k, -EINVAL, "kmap_high_get");
+	if (!PageHighMem(k, page)) {
+		*addr = (void *)lowmem_page_address(k, page);
+		return 0;
+	}
+	int r = km__kmap_high_get(k, page, &va);
+	if (!r)
+		*addr = (void *)va;
+	return r;
+}
+
+int km_kmap_flush_unused(km_machine *m)
+{
+	struct km_core *k = core(m);
+	return k ? km__kmap_flush_unused(k) : -EINVAL;
+}
+
+void *km_page_address(km_machine *m, const km_page *page)
+{
+	struct km_core *k = core(m);
+	if (!valid(k, page))
+		return NULL;
+	lock(k);
+	uintptr_t va = km__page_address(k, page);
+	unlock(k);
+	return (void *)va;
+}
+
+km_page *km_kmap_to_page(km_machine *m, const void *addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return NULL;
+	if (k->drv->current(k->drv_ctx, &t))
+		t = NULL;
+	lock(k);
+	km_page *p = km__kmap_to_page(k, t, (uintptr_t)addr);
+	unlock(k);
+	return p;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Local maps                                                              */
+/* ---------------------------------------------------------------------- */
+
+static int local_map(km_machine *m, km_page *page, int kind, void **addr,
+                     const char *fn)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	uintptr_t va;
+	if (!valid(k, page) || !addr)
+		return km__refuse(k, -EINVAL, fn);
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__kmap_local_page(k, t, page, kind, &va);
+	if (r)
+		return t->sys_err ? r : km__refuse(k, r, fn);
+	if (PageHighMem(k, page))
+		__atomic_fetch_add(&k->local_maps, 1, __ATOMIC_RELAXED);
+	*addr = (void *)va;
+	return 0;
+}
+
+static int local_unmap(km_machine *m, const void *addr, int kind,
+                       const char *fn)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__kunmap_local_indexed(k, t, (uintptr_t)addr, kind);
+	return r && !t->sys_err ? km__refuse(k, r, fn) : r;
+}
+
+int km_kmap_local_page(km_machine *m, km_page *page, void **addr)
+{
+	return local_map(m, page, KM_KIND_LOCAL, addr, "kmap_local_page");
+}
+
+int km_kunmap_local(km_machine *m, const void *addr)
+{
+	return local_unmap(m, addr, KM_KIND_LOCAL, "kunmap_local");
+}
+
+int km_kmap_atomic(km_machine *m, km_page *page, void **addr)
+{
+	return local_map(m, page, KM_KIND_ATOMIC, addr, "kmap_atomic");
+}
+
+int km_kunmap_atomic(km_machine *m, const void *addr)
+{
+	return local_unmap(m, addr, KM_KIND_ATOMIC, "kunmap_atomic");
+}
+
+int km_in_atomic(km_machine *m)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k || k->drv->current(k->drv_ctx, &t))
+		return 0;
+	return t->atomic_depth;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Bytes                                                                   */
+/* ---------------------------------------------------------------------- */
+
+static int access_range(km_machine *m, uintptr_t va, void *buf, size_t len,
+                        int write)
+{
+	struct km_core *k = core(m);
+	char *p = buf;
+	if (!k || (!buf && len))
+		return -EINVAL;
+	while (len) {
+		size_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+		if (n > len)
+			n = len;
+		int r = k->be->access(k->be_ctx, va, p, n, write);
+		if (r)
+			return r;
+		va += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int km_read(km_machine *m, const void *addr, void *buf, size_t len)
+{
+	return access_range(m, (uintptr_t)addr, buf, len, 0);
+}
+
+int km_write(km_machine *m, void *addr, const void *buf, size_t len)
+{
+	return access_range(m, (uintptr_t)addr, (void *)(uintptr_t)buf, len, 1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tasks                                                                   */
+/* ---------------------------------------------------------------------- */
+
+km_task *km_task_next_woken(km_machine *m)
+{
+	struct km_core *k = core(m);
+	if (!k || !__atomic_load_n(&k->nr_woken, __ATOMIC_ACQUIRE))
+		return NULL;
+	lock(k);
+	struct km_task *t = NULL;
+	if (!list_empty(&k->woken)) {
+		t = km__container_of(k->woken.next, struct km_task, woken);
+		list_del_init(&t->woken);
+		t->state = KM_TASK_RUNNING;
+		t->parked = false;
+		__atomic_store_n(&k->nr_woken, k->nr_woken - 1, __ATOMIC_RELEASE);
+	}
+	unlock(k);
+	return t;
+}
+
+enum km_task_state km_task_state(km_machine *m, const km_task *t)
+{
+	struct km_core *k = core(m);
+	if (!k || !t)
+		return KM_TASK_RUNNING;
+	lock(k);
+	enum km_task_state s = (enum km_task_state)t->state;
+	unlock(k);
+	return s;
+}
+
+int km_task_local_depth(km_machine *m, const km_task *t)
+{
+	if (!m || !t)
+		return -EINVAL;
+	return t->kmap_ctrl.idx;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Inspection                                                              */
+/* ---------------------------------------------------------------------- */
+
+int km_pkmap_slot(km_machine *m, unsigned nr, struct km_slot *out)
+{
+	struct km_core *k = core(m);
+	if (!k || !out || nr >= k->last_pkmap)
+		return -EINVAL;
+	lock(k);
+	out->count = km__count(k, nr);
+	uint64_t pte = k->pkmap_page_table[nr];
+	out->pfn = pte ? pte - 1 : UINT64_MAX;
+	unlock(k);
+	return 0;
+}
+
+void km_set_event_hook(km_machine *m, km_event_fn fn, void *arg)
+{
+	struct km_core *k = core(m);
+	if (!k)
+		return;
+	lock(k);
+	k->event = fn;
+	k->event_arg = arg;
+	unlock(k);
+}
+
+/* Local PTEs of a task that is on a cpu must match its stack. */
+static int check_task(struct km_core *k, const struct km_task *t, char *msg,
+                      size_t n)
+{
+	if (!t->on_cpu)
+		return 0;
+	for (int i = 0; i < t->kmap_ctrl.idx; i++)
+		if (k->be->check_pte(k->be_ctx, km__local_addr(k, t->cpu, i),
+		                     t->kmap_ctrl.pteval[i] - 1)) {
+			if (msg)
+				km__fmt_msg(msg, n, "local slot ", (uint64_t)i,
+				            ": MMU disagrees with the task's stack");
+			return -EUCLEAN;
+		}
+	return 0;
+}
+
+int km_check(km_machine *m, char *msg, size_t msglen)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	lock(k);
+	int r = km__pkmap_check(k, msg, msglen);
+	for (struct list_head *p = k->tasks.next; !r && p != &k->tasks;
+	     p = p->next)
+		r = check_task(k, km__container_of(p, struct km_task, all), msg,
+		               msglen);
+	unlock(k);
+	if (!r && !k->drv->current(k->drv_ctx, &t) && !t->simulated)
+		r = check_task(k, t, msg, msglen);
+	return r;
+}
+
+int km_leaks(km_machine *m, struct km_leak *out, unsigned max)
+{
+	struct km_core *k = core(m);
+	if (!k || (!out && max))
+		return -EINVAL;
+	unsigned n = 0;
+	lock(k);
+	for (unsigned nr = 0; nr < k->last_pkmap; nr++) {
+		int c = km__count(k, nr);
+		if (c < 2)
+			continue;
+		if (n < max)
+			out[n] = (struct km_leak){
+				.pfn = k->pkmap_page_table[nr] - 1, .users = c - 1 };
+		n++;
+	}
+	for (struct list_head *p = k->tasks.next; p != &k->tasks; p = p->next) {
+		const struct km_task *t = km__container_of(p, struct km_task, all);
+		for (int i = 0; i < t->kmap_ctrl.idx; i++) {
+			if (n < max)
+				out[n] = (struct km_leak){
+					.pfn = t->kmap_ctrl.pteval[i] - 1, .task = t,
+					.local = 1, .users = 1 };
+			n++;
+		}
+	}
+	unlock(k);
+	return (int)n;
+}

@@ -1,0 +1,105 @@
+/*
+ * machine.h - the memory model: profiles, the virtual layout, mem_map,
+ * zones, PageHighMem, lowmem_page_address, and the page allocator.
+ * machine.c; freestanding.
+ */
+#ifndef KMAP_MACHINE_H
+#define KMAP_MACHINE_H
+
+#include "core.h"
+
+const struct km_profile *km__profile_find(const char *name);
+const struct km_profile *km__profile_at(unsigned i);
+
+/*
+ * km__layout_compute - check a configuration and fill in the memory model
+ * figures of @k (no arrays yet). @lowmem_bytes, when not 0, replaces the
+ * profile's lowmem limit (real memory decides its own direct map).
+ * Returns 0 or -EINVAL.
+ */
+int km__layout_compute(struct km_core *k, const struct km_profile *p,
+                       uint64_t mem_bytes, unsigned last_pkmap,
+                       unsigned colors, unsigned nr_cpus,
+                       uint64_t lowmem_bytes);
+/* Bytes the driver must give km__core_init: the window's arrays (@arena)
+ * and, for a lockless policy, page_slot (0 otherwise). */
+size_t km__core_arena_size(const struct km_core *k);
+size_t km__core_page_slot_size(const struct km_core *k,
+                               const struct km_policy *pol);
+/*
+ * km__core_init - after km__layout_compute: set up mem_map (zeroed memory
+ * of max_pfn pages), the window's arrays in @arena and @page_slot (zeroed,
+ * of the sizes above; @page_slot NULL when its size is 0), the lists, and
+ * the policy. The backend and driver are the caller's to set.
+ */
+void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
+                   uint32_t *page_slot, const struct km_policy *pol);
+void km__layout_fill(const struct km_core *k, struct km_layout *out);
+
+static inline uint64_t page_to_pfn(const struct km_core *k,
+                                   const struct km_page *page)
+{
+	return (uint64_t)(page - k->mem_map);
+}
+static inline struct km_page *pfn_to_page(const struct km_core *k,
+                                          uint64_t pfn)
+{
+	return &k->mem_map[pfn];
+}
+static inline unsigned page_zonenum(const struct km_core *k,
+                                    const struct km_page *page)
+{
+	return (page->flags >> k->zones_pgshift) &
+	       ((1u << k->zones_width) - 1);
+}
+static inline struct zone *page_zone(struct km_core *k,
+                                     const struct km_page *page)
+{
+	return &k->zones[page_zonenum(k, page)];
+}
+/*
+ * is_highmem(): ZONE_HIGHMEM, or ZONE_MOVABLE when it is carved out of
+ * highmem (zone_movable_is_highmem(): there is highmem to carve).
+ */
+static inline bool km__is_highmem_idx(const struct km_core *k,
+                                      unsigned zone_idx)
+{
+	if ((int)zone_idx == k->highmem_zone)
+		return true;
+	if ((int)zone_idx == k->movable_zone)
+		return k->max_pfn > k->max_low_pfn;
+	return false;
+}
+static inline bool PageHighMem(const struct km_core *k,
+                               const struct km_page *page)
+{
+	return km__is_highmem_idx(k, page_zonenum(k, page));
+}
+static inline uintptr_t lowmem_page_address(const struct km_core *k,
+                                            const struct km_page *page)
+{
+	return k->page_offset + ((uintptr_t)page_to_pfn(k, page) << PAGE_SHIFT);
+}
+/* Is @page one of this machine's struct pages? */
+static inline bool km__page_valid(const struct km_core *k,
+                                  const struct km_page *page)
+{
+	return page && page >= k->mem_map && page < k->mem_map + k->max_pfn;
+}
+/* The local-map slot of index @idx in @cpu's area of the fixmap: the
+ * fixmap grows down, so index 0 is the area's top page. */
+static inline uintptr_t km__local_addr(const struct km_core *k, unsigned cpu,
+                                       int idx)
+{
+	return k->kmap_area[cpu] - ((uintptr_t)idx << PAGE_SHIFT);
+}
+/* Is @va in the direct map? */
+static inline bool km__in_lowmem(const struct km_core *k, uintptr_t va)
+{
+	return va >= k->page_offset && va < k->high_memory;
+}
+
+int km__alloc_page(struct km_core *k, unsigned gfp, struct km_page **out);
+int km__free_page(struct km_core *k, struct km_page *page);
+
+#endif

@@ -1,0 +1,27 @@
+/* util.h - error texts and the small string helpers of the core. util.c. */
+#ifndef KMAP_UTIL_H
+#define KMAP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* kmap's meaning of an error code (negative or not), or NULL: the text of
+ * km_strerror() that does not come from the C library */
+const char *km__errtext(int err);
+
+size_t km__strlcpy(char *dst, const char *src, size_t n);
+/* "a" + decimal v + "b" into dst; enough for invariant messages. */
+size_t km__fmt_msg(char *dst, size_t n, const char *a, uint64_t v,
+                   const char *b);
+struct km_core;
+/*
+ * A public call refused with @err: a misuse (a kmap error code, EINVAL) is
+ * counted in km_stats.errors, or with KM_STRICT reported through the
+ * driver's bug() (which does not return). Returns @err. api.c.
+ */
+int km__refuse(struct km_core *k, int err, const char *fn);
+
+/* NUL-terminated strings equal? */
+int km__streq(const char *a, const char *b);
+
+#endif

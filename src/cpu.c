@@ -1,0 +1,409 @@
+/*
+ * cpu.c - threads as CPUs: the user-space implementation of the driver
+ * contract (src/core/driver.h) and the simulated tasks.
+ *
+ * Each thread that uses a machine is one CPU of it (struct km_cpu), made
+ * on its first call and freed when the thread exits. It runs its own task,
+ * or a simulated one that km_task_switch() made current. The kmap lock is
+ * a mutex; a thread's task sleeps on its colour's condition variable; a
+ * simulated task does not block its thread: it parks (KM__PARKED), and
+ * km_task_next_woken() hands it back after the wake-up.
+ */
+#include "user.h"
+#include "core/local.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/*
+ * struct km_cpu: what one thread is to one machine. The local-map area (a
+ * slice of the fixmap, or of the host's address space) is taken on the
+ * first highmem local map and given back when the thread exits.
+ */
+struct km_cpu {
+	km_machine *m;
+	unsigned area;            /* index into kmap_area, KM_NO_CPU until needed */
+	struct km_task own;       /* the thread's own task */
+	struct km_task *current;  /* the task running on this cpu */
+	struct km_cpu *next;      /* on m->cpus */
+};
+
+/* ---------------------------------------------------------------------- */
+/* The calling thread's cpu                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The calling thread's cpu of the machine it used last, without a
+ * pthread_getspecific() on every call. A machine's generation is unique to
+ * it, so a new machine at a freed one's address never matches.
+ */
+static __thread struct {
+	const km_machine *m;
+	uint64_t gen;
+	struct km_cpu *c;
+} last_cpu;
+
+static void cpu_remember(km_machine *m, struct km_cpu *c)
+{
+	last_cpu.m = m;
+	last_cpu.gen = m->gen;
+	last_cpu.c = c;
+}
+
+static struct km_cpu *get_cpu(km_machine *m)
+{
+	if (last_cpu.m == m && last_cpu.gen == m->gen)
+		return last_cpu.c;
+	struct km_cpu *c = pthread_getspecific(m->key);
+	if (c) {
+		cpu_remember(m, c);
+		return c;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->m = m;
+	c->area = KM_NO_CPU;
+	km__task_init(&c->own, false);
+	c->own.on_cpu = true;
+	c->current = &c->own;
+	if (pthread_setspecific(m->key, c)) {
+		free(c);
+		return NULL;
+	}
+	pthread_mutex_lock(&m->cpu_lock);
+	c->next = m->cpus;
+	m->cpus = c;
+	pthread_mutex_unlock(&m->cpu_lock);
+	cpu_remember(m, c);
+	return c;
+}
+
+/* Fold a task's lock-free counts into the machine's, as it goes away. */
+static void task_gone(km_machine *m, const struct km_task *t)
+{
+	for (unsigned i = 0; i < KM_MAX_COLORS; i++)
+		m->k.gone_hits[i] += __atomic_load_n(&t->fast_hits[i],
+		                                     __ATOMIC_RELAXED);
+	m->k.gone_unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
+}
+
+/* Thread exit: drop what the thread's own task still holds, free the cpu. */
+static void cpu_release(void *arg)
+{
+	struct km_cpu *c = arg;
+	km_machine *m = c->m;
+	if (last_cpu.c == c)
+		last_cpu.m = NULL;
+	/* whatever task runs here now, own or simulated, leaves this cpu:
+	 * its local PTEs must not stay in an area the next thread gets */
+	if (c->area != KM_NO_CPU && c->current->kmap_ctrl.idx)
+		km__local_sched_out(&m->k, c->current);
+	c->current->on_cpu = false;
+	if (c->area != KM_NO_CPU && m->k.be->local_area_release) {
+		m->k.be->local_area_release(m->k.be_ctx, c->area);
+		pthread_mutex_lock(&m->cpu_lock);
+		m->k.kmap_area[c->area] = 0;
+		pthread_mutex_unlock(&m->cpu_lock);
+	}
+	pthread_mutex_lock(&m->cpu_lock);
+	if (c->area != KM_NO_CPU)
+		m->area_used[c->area] = false;
+	for (struct km_cpu **pp = &m->cpus; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	task_gone(m, &c->own);
+	pthread_mutex_unlock(&m->cpu_lock);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The driver contract                                                     */
+/* ---------------------------------------------------------------------- */
+
+static void drv_lock(void *drv)
+{
+	pthread_mutex_lock(&((km_machine *)drv)->lock);
+}
+
+static void drv_unlock(void *drv)
+{
+	pthread_mutex_unlock(&((km_machine *)drv)->lock);
+}
+
+static int drv_current(void *drv, struct km_task **t)
+{
+	struct km_cpu *c = get_cpu(drv);
+	if (!c)
+		return -ENOMEM;
+	if (c->current->state != KM_TASK_RUNNING)
+		return -KM_ESLEEPING;
+	*t = c->current;
+	return 0;
+}
+
+/* now + @ns on CLOCK_MONOTONIC; a time_t too small for it (32-bit) means
+ * the latest time it can hold: effectively no timeout */
+static void deadline_after(struct timespec *ts, uint64_t ns)
+{
+	const time_t tmax = (time_t)((~(uint64_t)0) >>
+	                             (65 - 8 * sizeof(time_t)));
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	uint64_t t = (uint64_t)ts->tv_nsec + ns % 1000000000ull;
+	uint64_t sec = ns / 1000000000ull + t / 1000000000ull;
+	if (sec > (uint64_t)(tmax - ts->tv_sec)) {
+		ts->tv_sec = tmax;
+		ts->tv_nsec = 999999999;
+		return;
+	}
+	ts->tv_sec += (time_t)sec;
+	ts->tv_nsec = (long)(t % 1000000000ull);
+}
+
+/* A simulated task parks; a thread's own task waits on its colour's
+ * condition variable, until the deadline with KM_MAP_TIMED. */
+static int drv_sleep(void *drv, struct km_task *t, struct km_wait *w)
+{
+	km_machine *m = drv;
+	if (t->simulated)
+		return KM__PARKED;
+	pthread_cond_t *cv = &m->wait_cond[t->wait_color];
+	struct timespec ts;
+	if (w && w->timed) {
+		if (!w->armed) {
+			deadline_after(&ts, w->timeout_ns);
+			w->deadline_sec = ts.tv_sec;
+			w->deadline_nsec = ts.tv_nsec;
+			w->armed = true;
+		}
+		ts.tv_sec = (time_t)w->deadline_sec;
+		ts.tv_nsec = w->deadline_nsec;
+	}
+	while (t->state == KM_TASK_SLEEPING) {
+		if (!w || !w->timed)
+			pthread_cond_wait(cv, &m->lock);
+		else if (pthread_cond_timedwait(cv, &m->lock, &ts) == ETIMEDOUT &&
+		         t->state == KM_TASK_SLEEPING)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static void drv_wake_done(void *drv, unsigned color)
+{
+	pthread_cond_broadcast(&((km_machine *)drv)->wait_cond[color]);
+}
+
+/* Take a local-map area for the calling thread on its first highmem local
+ * map; the task running there (@t) runs in it. */
+static int drv_local_area(void *drv, struct km_task *t)
+{
+	km_machine *m = drv;
+	struct km_cpu *c = get_cpu(m);
+	if (!c)
+		return -ENOMEM;
+	if (c->area != KM_NO_CPU) {
+		t->cpu = c->area;
+		return 0;
+	}
+	int r = -EBUSY;
+	pthread_mutex_lock(&m->cpu_lock);
+	for (unsigned i = 0; i < m->k.nr_cpus; i++)
+		if (!m->area_used[i]) {
+			m->area_used[i] = true;
+			c->area = i;
+			r = 0;
+			break;
+		}
+	pthread_mutex_unlock(&m->cpu_lock);
+	if (!r && m->k.be->local_area) {
+		uintptr_t top;
+		r = m->k.be->local_area(m->k.be_ctx, c->area, &top);
+		pthread_mutex_lock(&m->cpu_lock);
+		if (r) {
+			m->area_used[c->area] = false;
+			c->area = KM_NO_CPU;
+		} else {
+			m->k.kmap_area[c->area] = top;
+		}
+		pthread_mutex_unlock(&m->cpu_lock);
+	}
+	if (!r)
+		t->cpu = c->area;
+	return r;
+}
+
+static void drv_bug(void *drv, const char *what)
+{
+	(void)drv;
+	fprintf(stderr, "kmap: %s\n", what);
+	abort();
+}
+
+const struct km_driver_ops km__user_driver = {
+	.lock = drv_lock,
+	.unlock = drv_unlock,
+	.current = drv_current,
+	.sleep = drv_sleep,
+	.wake_done = drv_wake_done,
+	.local_area = drv_local_area,
+	.bug = drv_bug,
+};
+
+/* ---------------------------------------------------------------------- */
+/* The machine's threads                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* Each machine gets a new generation number (see get_cpu). */
+static uint64_t machine_gen;
+
+int km__cpus_init(km_machine *m)
+{
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->cpu_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	for (unsigned c = 0; c < m->k.colors; c++)
+		pthread_cond_init(&m->wait_cond[c], &ca);
+	pthread_condattr_destroy(&ca);
+	m->gen = __atomic_add_fetch(&machine_gen, 1, __ATOMIC_RELAXED);
+	if (pthread_key_create(&m->key, cpu_release)) {
+		m->key_failed = true;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void km__cpus_destroy(km_machine *m)
+{
+	m->gen = 0; /* the calling thread's cached cpu of it is gone */
+	if (!m->key_failed)
+		pthread_key_delete(m->key);
+	while (m->cpus) {
+		struct km_cpu *c = m->cpus;
+		m->cpus = c->next;
+		free(c);
+	}
+	while (!list_empty(&m->k.tasks)) {
+		struct km_task *t = km__container_of(m->k.tasks.next,
+		                                     struct km_task, all);
+		list_del_init(&t->all);
+		free(t);
+	}
+	for (unsigned c = 0; c < m->k.colors; c++)
+		pthread_cond_destroy(&m->wait_cond[c]);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->cpu_lock);
+}
+
+void km__cpus_fast_counts(km_machine *m, uint64_t *hits, uint64_t *unmaps)
+{
+	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&m->cpu_lock);
+	for (unsigned i = 0; i < KM_MAX_COLORS; i++)
+		hits[i] = m->k.gone_hits[i];
+	*unmaps = m->k.gone_unmaps;
+	const struct km_task *t;
+	for (struct km_cpu *c = m->cpus; c; c = c->next) {
+		t = &c->own;
+		for (unsigned i = 0; i < m->k.colors; i++)
+			hits[i] += __atomic_load_n(&t->fast_hits[i], __ATOMIC_RELAXED);
+		*unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
+	}
+	for (struct list_head *p = m->k.tasks.next; p != &m->k.tasks;
+	     p = p->next) {
+		t = km__container_of(p, struct km_task, all);
+		for (unsigned i = 0; i < m->k.colors; i++)
+			hits[i] += __atomic_load_n(&t->fast_hits[i], __ATOMIC_RELAXED);
+		*unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&m->cpu_lock);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void km__cpus_leak_report(km_machine *m,
+                          void (*fn)(const struct km_task *t, const char *whose))
+{
+	for (struct km_cpu *c = m->cpus; c; c = c->next)
+		fn(&c->own, "a thread");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Simulated tasks                                                         */
+/* ---------------------------------------------------------------------- */
+
+int km_task_create(km_machine *m, km_task **out)
+{
+	if (!m || !out)
+		return -EINVAL;
+	struct km_task *t = malloc(sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	km__task_init(t, true);
+	pthread_mutex_lock(&m->lock);
+	list_add_tail(&t->all, &m->k.tasks);
+	pthread_mutex_unlock(&m->lock);
+	*out = t;
+	return 0;
+}
+
+int km_task_destroy(km_machine *m, km_task *t)
+{
+	if (!m || !t || !t->simulated)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	int r = 0;
+	if (t->on_cpu || t->state != KM_TASK_RUNNING || t->kmap_ctrl.idx ||
+	    t->atomic_depth) {
+		r = -EBUSY;
+	} else {
+		list_del_init(&t->all);
+		pthread_mutex_lock(&m->cpu_lock);
+		task_gone(m, t);
+		pthread_mutex_unlock(&m->cpu_lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!r)
+		free(t);
+	return r;
+}
+
+int km_task_switch(km_machine *m, km_task *t)
+{
+	struct km_cpu *c = m ? get_cpu(m) : NULL;
+	if (!c)
+		return m ? -ENOMEM : -EINVAL;
+	if (!t)
+		t = &c->own;
+	if (t == c->current)
+		return 0;
+	if (t->simulated && t->on_cpu)
+		return -EBUSY; /* current on another thread */
+	/* migrate_disable(): a task holding local maps stays on its area */
+	if (t->kmap_ctrl.idx && t->cpu != c->area)
+		return -EBUSY;
+	struct km_task *old = c->current;
+	int r = 0;
+	if (c->area != KM_NO_CPU) {
+		r = km__local_sched_out(&m->k, old);
+		if (!r) {
+			t->cpu = c->area;
+			r = km__local_sched_in(&m->k, t);
+			if (r)
+				km__local_sched_in(&m->k, old);
+		}
+	} else {
+		old->on_cpu = false;
+		t->on_cpu = true;
+	}
+	if (!r)
+		c->current = t;
+	return r;
+}
+
+struct km_core *km__machine_core(km_machine *m) { return &m->k; }
+void *km__machine_backend(km_machine *m) { return m->k.be_ctx; }

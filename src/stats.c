@@ -1,0 +1,61 @@
+/*
+ * stats.c - km_stats_get: the core's counters, with what the lock-free
+ * paths and the CPUs counted outside the lock; and debug mode's leak
+ * report at destroy.
+ */
+#include "user.h"
+#include "core/pkmap.h"
+
+#include <stdio.h>
+
+int km_stats_get(km_machine *m, struct km_stats *out)
+{
+	if (!m || !out)
+		return -EINVAL;
+	struct km_core *k = &m->k;
+	uint64_t one = 0, stale = 0, fh[KM_MAX_COLORS], fu;
+	k->be->tlb_counts(k->be_ctx, &one, &stale);
+	km__cpus_fast_counts(m, fh, &fu);
+	pthread_mutex_lock(&m->lock);
+	if (k->pol->lockless)
+		km__pkmap_tally(k); /* lock-free paths keep no tallies */
+	*out = k->stats;
+	pthread_mutex_unlock(&m->lock);
+	for (unsigned i = 0; i < k->colors; i++) {
+		out->hits += fh[i];
+		out->kmaps += fh[i];
+		out->color[i].hits += fh[i];
+	}
+	out->kunmaps += fu;
+	uint64_t low = __atomic_load_n(&k->lowmem_maps, __ATOMIC_RELAXED);
+	out->lowmem += low;
+	out->kmaps += low;
+	out->local_maps = __atomic_load_n(&k->local_maps, __ATOMIC_RELAXED);
+	out->errors = __atomic_load_n(&k->errors, __ATOMIC_RELAXED);
+	out->tlb_flush_one = one;
+	out->tlb_stale = stale;
+	return 0;
+}
+
+static void leak_local(const struct km_task *t, const char *whose)
+{
+	for (int i = 0; i < t->kmap_ctrl.idx; i++)
+		fprintf(stderr, "kmap: leak: pfn %llu still mapped locally "
+		        "(local slot %d of %s)\n",
+		        (unsigned long long)(t->kmap_ctrl.pteval[i] - 1), i, whose);
+}
+
+void km__report_leaks(km_machine *m)
+{
+	struct km_core *k = &m->k;
+	for (unsigned nr = 0; nr < k->last_pkmap; nr++)
+		if (k->pkmap_count[nr] >= 2)
+			fprintf(stderr, "kmap: leak: pfn %llu still mapped in slot %u "
+			        "(%d users)\n",
+			        (unsigned long long)(k->pkmap_page_table[nr] - 1), nr,
+			        k->pkmap_count[nr] - 1);
+	km__cpus_leak_report(m, leak_local);
+	for (struct list_head *p = k->tasks.next; p != &k->tasks; p = p->next)
+		leak_local(km__container_of(p, struct km_task, all),
+		           "a simulated task");
+}
