@@ -121,6 +121,15 @@ struct km_config {
 KM_API void km_config_init(struct km_config *cfg);
 
 /**
+ * km_config_check - would km_machine_create accept the values of @cfg?
+ * 0 when they make a machine (memory, files and other system resources
+ * are km_machine_create's to find); else -EINVAL and, in @msg (may be
+ * NULL), what is wrong, e.g. "colors must divide last_pkmap".
+ */
+KM_API int km_config_check(const struct km_config *cfg, char *msg,
+                           size_t msglen);
+
+/**
  * km_machine_create - build a machine: mem_map, zones, the pkmap window.
  * Returns 0, or -EINVAL for a bad profile, size, slot or colour count,
  * -ENOMEM when memory for the model cannot be had.

@@ -32,3 +32,24 @@ uint64_t __atomic_load_8(const volatile void *p, int order)
 	                 : "memory", "cc");
 	return v;
 }
+
+uint64_t __atomic_fetch_add_8(volatile void *p, uint64_t v, int order);
+
+/* The counters of kmap.h's functions (lowmem maps, misuse): a
+ * compare-and-swap loop over cmpxchg8b. */
+uint64_t __atomic_fetch_add_8(volatile void *p, uint64_t v, int order)
+{
+	volatile uint64_t *q = p;
+	uint64_t old = *q;
+	(void)order;
+	__asm__ volatile("1: movl %%eax, %%ebx\n\t"
+	                 "movl %%edx, %%ecx\n\t"
+	                 "addl %2, %%ebx\n\t"
+	                 "adcl %3, %%ecx\n\t"
+	                 "lock cmpxchg8b %0\n\t"
+	                 "jnz 1b"
+	                 : "+m"(*q), "+A"(old)
+	                 : "g"((uint32_t)v), "g"((uint32_t)(v >> 32))
+	                 : "ebx", "ecx", "memory", "cc");
+	return old;
+}

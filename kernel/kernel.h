@@ -1,11 +1,13 @@
 /*
  * kernel.h - what the parts of the kmap kernel share: the console, the
- * boot allocator, the MMU, the scheduler and the replay.
+ * boot allocator, the MMU, the scheduler, kmap.h's machine and the
+ * replay.
  */
 #ifndef KKERNEL_H
 #define KKERNEL_H
 
-#include "core/core.h"
+#include "core/local.h"
+#include "core/machine.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -79,8 +81,16 @@ struct kthread {
 	void *arg;
 	const char *name;
 	size_t name_len;
+	/* called when the thread is about to sleep in kmap (kapi.c) */
+	void (*on_sleep)(struct kthread *th);
 };
 enum { KT_RUNNABLE, KT_BLOCKED };
+
+/* A task that can sleep in kmap: its core task and its thread. */
+struct ktask {
+	struct km_task t;
+	struct kthread *th;
+};
 extern struct kthread *current;
 void sched_init(struct km_core *k, struct kthread *boot, struct km_task *t);
 void kthread_create(struct kthread *th, void *stack, size_t stack_size,
@@ -89,19 +99,12 @@ void wake_up_process(struct kthread *th);
 void schedule(void);                /* block the current thread */
 uint64_t sched_switches(void);
 
-/* replay.c */
-struct replay_cfg {
-	const struct km_profile *profile;
-	uint64_t mem;
-	unsigned last_pkmap, colors;
-	int policy;
-	char policy_name[32];
-	unsigned ntasks;
-	unsigned long ops;
-};
+/* replay.c: the trace in @buf (checked, see replay_check) on @m, the JSON
+ * on COM1; @check: 0 never, 1 after every line, 2 auto (kernel/main.c) */
+struct rp_header;
 int replay_check(const char *name, const char *buf, size_t size,
-                 struct replay_cfg *cfg);
-int replay_run(struct km_core *k, const char *policy, const char *buf,
+                 struct rp_header *h);
+int replay_run(km_machine *m, const char *policy, const char *buf,
                size_t size, int check);
 
 #endif

@@ -3,9 +3,9 @@
  *
  * Booted by a multiboot loader (qemu -kernel) with the trace as the first
  * module: it reads the memory map, checks the trace, builds the trace's
- * machine with the core (km__layout_compute, km__core_init), sets up real
- * page tables for it (mm.c), replays the trace with its tasks as kernel
- * threads (replay.c) and powers off with the replay's exit status.
+ * machine on real page tables (kapi.c, mm.c), replays the trace with its
+ * tasks as kernel threads (replay.c) and powers off with the replay's
+ * exit status.
  *
  * Command line (qemu -append): check=0 turns off the invariant check
  * (km__core_check and the local-map PTEs) after every line, check=all
@@ -17,7 +17,7 @@
 #include "multiboot.h"
 
 #include <errno.h>
-#include "fmt.h"
+#include "engine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -83,74 +83,6 @@ static void idt_init(void)
 		uint32_t base;
 	} __attribute__((packed)) d = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(d));
-}
-
-/* ---------------------------------------------------------------------- */
-/* The boot log: the machine as `kmap layout` shows it                    */
-/* ---------------------------------------------------------------------- */
-
-static void range(const char *name, uint64_t a, uint64_t b)
-{
-	char sz[32];
-	*fmt_size(sz, b - a) = 0;
-	klog("    %-8s: 0x%08llx - 0x%08llx   (%s)", name, (unsigned long long)a,
-	     (unsigned long long)b, sz);
-}
-
-static void log_machine(const struct km_core *k, const char *policy)
-{
-	struct km_layout l;
-	char a[32], b[32];
-	km__layout_fill(k, &l);
-	klog("Machine %s, policy %s: %llu MiB of memory, %llu pages of %u bytes",
-	     l.profile, policy, (unsigned long long)(l.mem_bytes >> 20),
-	     (unsigned long long)l.max_pfn, l.page_size);
-	klog("Zone ranges:");
-	for (unsigned i = 0; i < l.nr_zones; i++) {
-		const struct km_zone_info *z = &l.zones[i];
-		if (z->start_pfn == z->end_pfn) {
-			klog("  %-8s empty", z->name);
-			continue;
-		}
-		klog("  %-8s [mem 0x%016llx-0x%016llx]  pfn %llu-%llu%s", z->name,
-		     (unsigned long long)(z->start_pfn << l.page_shift),
-		     (unsigned long long)((z->end_pfn << l.page_shift) - 1),
-		     (unsigned long long)z->start_pfn,
-		     (unsigned long long)z->end_pfn - 1,
-		     z->highmem ? "  (highmem)" : "");
-	}
-	klog("%lluMB HIGHMEM available.",
-	     (unsigned long long)(l.highmem_bytes >> 20));
-	klog("%lluMB LOWMEM available.", (unsigned long long)(l.lowmem_bytes >> 20));
-	*fmt_size(a, l.lowmem_bytes) = 0;
-	*fmt_size(b, l.highmem_bytes) = 0;
-	klog("Memory: lowmem %s, highmem %s (highmem starts at pfn %llu)", a, b,
-	     (unsigned long long)l.max_low_pfn);
-	*fmt_size(a, l.lowmem_limit) = 0;
-	klog("        the %s split allows at most %s of lowmem (MAXMEM)",
-	     l.profile, a);
-	klog("Virtual kernel memory layout:");
-	range("fixmap", l.fixaddr_start, l.fixmap_end);
-	range("  local", l.kmap_local_start, l.kmap_local_end);
-	if (l.pkmap_base > l.page_offset) {
-		range("pkmap", l.pkmap_base, l.pkmap_end);
-		range("vmalloc", l.vmalloc_start, l.vmalloc_end);
-		range("lowmem", l.page_offset, l.high_memory);
-	} else {
-		range("vmalloc", l.vmalloc_start, l.vmalloc_end);
-		range("lowmem", l.page_offset, l.high_memory);
-		range("pkmap", l.pkmap_base, l.pkmap_end);
-	}
-	klog("pkmap: %u slots of %u bytes from 0x%08llx, %u colour%s, "
-	     "page_address() hash of %u buckets; %u local-map slots a CPU "
-	     "(%u CPUs in the fixmap, CPU 0 used)", l.last_pkmap, l.page_size,
-	     (unsigned long long)l.pkmap_base, l.colors, l.colors == 1 ? "" : "s",
-	     l.pa_hash_size, l.km_max_idx - 1, l.nr_cpus);
-	klog("mem_map: %llu pages x %zu B = %llu KiB (here; the kernel's struct "
-	     "page is %u B)", (unsigned long long)l.max_pfn,
-	     sizeof(struct km_page),
-	     (unsigned long long)(l.max_pfn * sizeof(struct km_page) >> 10),
-	     l.struct_page_size);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -248,33 +180,16 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 	size_t size = mods[0].mod_end - mods[0].mod_start;
 	const char *name = mods[0].string ? (const char *)kvirt(mods[0].string) :
 	                   "trace";
-	struct replay_cfg cfg;
-	int rc = replay_check(name, trace, size, &cfg);
+	struct rp_header h;
+	int rc = replay_check(name, trace, size, &h);
 	if (rc)
 		kexit(rc);
-	klog("trace %s: %zu bytes, %lu operations, %u task%s", name, size,
-	     cfg.ops, cfg.ntasks, cfg.ntasks == 1 ? "" : "s");
-
-	static struct km_core k;
-	if (km__layout_compute(&k, cfg.profile, cfg.mem, cfg.last_pkmap,
-	                       cfg.colors, 0, 0))
+	struct km_config cfg;
+	km_config_init(&cfg);
+	rp_header_config(&h, &cfg);
+	km_machine *m;
+	if (km_machine_create(&cfg, &m))
 		kpanic(KEXIT_TRACE, "the machine line does not make a machine");
-	struct km_page *mem_map = kalloc(k.max_pfn * sizeof(struct km_page));
-	void *arena = kalloc(km__core_arena_size(k.last_pkmap, k.colors,
-	                                         k.nr_cpus));
-	uint32_t *page_slot = cfg.policy == KM_POLICY_LINUX ? NULL :
-	                      kalloc(k.max_pfn * sizeof(uint32_t));
-	km__core_init(&k, mem_map, arena);
-	km__policy_init(&k, (enum km_policy)cfg.policy, page_slot);
-	k.be = &km_mmu_ops;
-	k.be_ctx = NULL;
-	log_machine(&k, cfg.policy_name);
-
-	bool pae = !strcmp(cfg.profile->name, "x86-32-pae");
-	int r = mm_setup(&k, pae);
-	if (r)
-		kexit(r == -EADDRINUSE ? KEXIT_MOVE : KEXIT_NORUN);
-	mm_log_backing(&k);
 	int check = cmdline_has(cmdline, "check=0") ? 0 :
 	            cmdline_has(cmdline, "check=all") ? 1 : 2;
 	if (cmdline_has(cmdline, "tlb=noflush")) {
@@ -285,7 +200,7 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 	klog("replaying%s", check == 1 ? ", checking the invariants after every "
 	     "line" : check ? ", checking the invariants after every line (every "
 	     "64th past 5000)" : "");
-	rc = replay_run(&k, cfg.policy_name, trace, size, check);
+	rc = replay_run(m, h.policy, trace, size, check);
 	mm_log_stats();
 	kexit(rc);
 }

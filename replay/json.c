@@ -1,27 +1,8 @@
-/* json.c - the JSON line of one replay record. Freestanding. */
+/* json.c - the JSON lines of a replay (json.h). Freestanding. */
 #include "json.h"
 #include "fmt.h"
 
 #include <string.h>
-
-const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
-const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
-           H_LOCAL[] = "local";
-
-struct rec rec_of(unsigned long line, const char *task, size_t task_len,
-                  const struct stmt *st)
-{
-	struct rec e = { .line = line, .task = task, .task_len = task_len,
-	                 .op = st->op, .slot = -1, .result = RES_OK };
-	e.has_pfn = st->op != OP_FLUSH_UNUSED;
-	e.pfn = st->pfn;
-	if (st->op == OP_READ || st->op == OP_WRITE) {
-		e.has_range = true;
-		e.offset = st->offset;
-		e.len = st->len;
-	}
-	return e;
-}
 
 #define PUT_LIT(p, lit) (memcpy((p), lit, sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
@@ -87,4 +68,158 @@ size_t rec_json(const struct rec *e, char *out)
 		p = PUT_LIT(p, ",\"resumed\":true");
 	p = PUT_LIT(p, "}\n");
 	return (size_t)(p - out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The lines of a run                                                      */
+/* ---------------------------------------------------------------------- */
+
+/* Small pieces through the writer: a string, a number, a hex address. */
+static void out_mem(const struct json_out *o, const char *s, size_t n)
+{
+	char *p = o->reserve(o->arg, n);
+	memcpy(p, s, n);
+	o->commit(o->arg, n);
+}
+
+#define OUT_LIT(o, lit) out_mem((o), lit, sizeof(lit) - 1)
+
+static void out_str(const struct json_out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+static void out_u64(const struct json_out *o, uint64_t v)
+{
+	char *p = o->reserve(o->arg, 20);
+	o->commit(o->arg, (size_t)(fmt_u64(p, v) - p));
+}
+
+static void out_hex(const struct json_out *o, uint64_t v)
+{
+	char *p = o->reserve(o->arg, 18);
+	o->commit(o->arg, (size_t)(fmt_hex(p, v) - p));
+}
+
+void json_machine(const struct json_out *o, const struct km_layout *l,
+                  const char *policy)
+{
+	OUT_LIT(o, "{\"machine\":{\"profile\":\"");
+	out_str(o, l->profile);
+	OUT_LIT(o, "\",\"page_size\":");
+	out_u64(o, l->page_size);
+	OUT_LIT(o, ",\"page_offset\":\"");
+	out_hex(o, l->page_offset);
+	OUT_LIT(o, "\",\"pkmap_base\":\"");
+	out_hex(o, l->pkmap_base);
+	OUT_LIT(o, "\",\"last_pkmap\":");
+	out_u64(o, l->last_pkmap);
+	OUT_LIT(o, ",\"colors\":");
+	out_u64(o, l->colors);
+	OUT_LIT(o, ",\"highmem_start_pfn\":");
+	out_u64(o, l->max_low_pfn);
+	OUT_LIT(o, ",\"max_pfn\":");
+	out_u64(o, l->max_pfn);
+	OUT_LIT(o, ",\"mem_bytes\":");
+	out_u64(o, l->mem_bytes);
+	OUT_LIT(o, ",\"policy\":\"");
+	out_str(o, policy);
+	OUT_LIT(o, "\",\"local_base\":\"");
+	out_hex(o, l->kmap_local_end - l->page_size);
+	OUT_LIT(o, "\"}}\n");
+}
+
+void json_record(const struct json_out *o, const struct rec *e)
+{
+	char *p = o->reserve(o->arg, REC_JSON_MAX(e));
+	o->commit(o->arg, rec_json(e, p));
+}
+
+void json_flush_event(const struct json_out *o, const struct km_event *ev)
+{
+	OUT_LIT(o, "{\"event\":\"flush\",\"cleared\":[");
+	for (unsigned i = 0; i < ev->nr_cleared; i++) {
+		if (i)
+			OUT_LIT(o, ",");
+		out_u64(o, ev->cleared[i]);
+	}
+	out_str(o, ev->tlb_flush ? "],\"tlb_flush\":true}\n" :
+	                           "],\"tlb_flush\":false}\n");
+}
+
+void json_summary(const struct json_out *o, const struct rp_summary *s)
+{
+	OUT_LIT(o, "{\"summary\":{\"ops\":");
+	out_u64(o, s->ops);
+	OUT_LIT(o, ",\"errors\":");
+	out_u64(o, s->errors);
+	OUT_LIT(o, ",\"new\":");
+	out_u64(o, s->new_maps);
+	OUT_LIT(o, ",\"hits\":");
+	out_u64(o, s->hits);
+	OUT_LIT(o, ",\"lowmem\":");
+	out_u64(o, s->lowmem);
+	OUT_LIT(o, ",\"flushes\":");
+	out_u64(o, s->flushes);
+	OUT_LIT(o, ",\"tlb_flushes\":");
+	out_u64(o, s->tlb_flushes);
+	OUT_LIT(o, ",\"sleeps\":");
+	out_u64(o, s->sleeps);
+	OUT_LIT(o, ",\"deadlocked\":[");
+	size_t shown = 0;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		if (!s->tasks[i]->asleep)
+			continue;
+		out_str(o, shown++ ? ",\"" : "\"");
+		out_mem(o, s->tasks[i]->name, s->tasks[i]->name_len);
+		OUT_LIT(o, "\"");
+	}
+	OUT_LIT(o, "],\"leaks\":[");
+	for (size_t i = 0; i < s->nleaks; i++) {
+		const struct rp_leak *l = &s->leaks[i];
+		if (i)
+			OUT_LIT(o, ",");
+		if (l->local) {
+			OUT_LIT(o, "{\"task\":\"");
+			out_mem(o, l->task->name, l->task->name_len);
+			OUT_LIT(o, "\",\"pfn\":");
+			out_u64(o, l->pfn);
+			OUT_LIT(o, ",\"local\":true}");
+		} else {
+			OUT_LIT(o, "{\"pfn\":");
+			out_u64(o, l->pfn);
+			OUT_LIT(o, ",\"users\":");
+			out_u64(o, (uint64_t)l->users);
+			OUT_LIT(o, "}");
+		}
+	}
+	OUT_LIT(o, "]}}\n");
+}
+
+static void sink_machine(void *arg, const struct km_layout *l,
+                         const char *policy)
+{
+	json_machine(arg, l, policy);
+}
+
+static void sink_record(void *arg, const struct rec *e)
+{
+	json_record(arg, e);
+}
+
+static void sink_flush(void *arg, const struct km_event *ev)
+{
+	json_flush_event(arg, ev);
+}
+
+static void sink_summary(void *arg, const struct rp_summary *s)
+{
+	json_summary(arg, s);
+}
+
+struct rp_sink json_sink(struct json_out *o)
+{
+	return (struct rp_sink){ .machine = sink_machine, .record = sink_record,
+	                         .flush = sink_flush, .summary = sink_summary,
+	                         .arg = o };
 }

@@ -6,44 +6,32 @@
 #ifndef KMAP_JSON_H
 #define KMAP_JSON_H
 
-#include "trace.h"
+#include "engine.h"
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
-/* Results and hows are these strings, compared by address. */
-extern const char RES_OK[], RES_SLEEP[], RES_ERROR[];
-extern const char H_LOWMEM[], H_HIT[], H_NEW[], H_LOCAL[];
-
-/* One operation's (or resumption's) record. */
-struct rec {
-	unsigned long line;
-	const char *task;          /* the task's name */
-	size_t task_len;
-	enum trace_op op;
-	bool has_pfn, has_range;
-	uint64_t pfn, offset, len;
-	const char *result;        /* RES_OK, RES_SLEEP, RES_ERROR */
-	const char *how;           /* NULL or one of the H_ strings */
-	long slot;                 /* -1: none */
-	bool has_vaddr;
-	uint64_t vaddr;
-	const char *error;         /* with RES_ERROR */
-	const unsigned char *data; /* a read's bytes */
-	size_t data_len;
-	bool resumed;
+/*
+ * Where the JSON goes: reserve(n) gives room for n bytes, commit(n) says
+ * how many of them were written. One reservation at a time.
+ */
+struct json_out {
+	char *(*reserve)(void *arg, size_t n);
+	void (*commit)(void *arg, size_t n);
+	void *arg;
 };
-
-/* The record of line @line of @task, before it has run. */
-struct rec rec_of(unsigned long line, const char *task, size_t task_len,
-                  const struct stmt *st);
 
 /* The most bytes rec_json() writes for @e. */
 #define REC_JSON_MAX(e) (400 + (e)->task_len + 2 * (e)->data_len)
 
-
 /* Format @e as its JSON line (newline included) at @out; its length. */
 size_t rec_json(const struct rec *e, char *out);
+
+/* The lines of a run: the machine, a record, a flush, the summary. */
+void json_machine(const struct json_out *o, const struct km_layout *l,
+                  const char *policy);
+void json_record(const struct json_out *o, const struct rec *e);
+void json_flush_event(const struct json_out *o, const struct km_event *ev);
+void json_summary(const struct json_out *o, const struct rp_summary *s);
+
+/* A sink (engine.h) that writes every line of a run to @o. */
+struct rp_sink json_sink(struct json_out *o);
 
 #endif

@@ -67,7 +67,8 @@ static int lowmem_of(const struct km_config *cfg,
 	struct km_core probe;
 	memset(&probe, 0, sizeof(probe));
 	int r = km__layout_compute(&probe, km__profile_find(cfg->profile), mem,
-	                           cfg->last_pkmap, cfg->colors, nr_cpus, 0);
+	                           cfg->last_pkmap, cfg->colors, nr_cpus, 0,
+	                           false);
 	if (r)
 		return r;
 	if (*lowmem > probe.lowmem_limit || *lowmem < PAGE_SIZE)
@@ -85,14 +86,12 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		km_config_init(&def);
 		cfg = &def;
 	}
+	int r = km_config_check(cfg, NULL, 0);
+	if (r)
+		return r;
 	const struct km_policy *pol = km__policy_find(cfg->policy ? cfg->policy :
 	                                                            "linux");
 	const struct km_backend_ops *be = backend_of(cfg->backend);
-	if (!pol || !be)
-		return -EINVAL;
-	if (cfg->flags & ~(KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY |
-	                   KM_SEQUENTIAL))
-		return -EINVAL;
 	/* what the backend cannot do is refused, not ignored */
 	if ((cfg->mem_path && !(be->caps & KM_BE_FILE)) ||
 	    ((cfg->flags & KM_RDONLY) && !(be->caps & KM_BE_RDONLY)) ||
@@ -106,7 +105,6 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	};
 	uint64_t mem = cfg->mem_bytes, lowmem;
 	unsigned nr_cpus = cfg->nr_cpus ? cfg->nr_cpus : be->default_nr_cpus;
-	int r;
 	if (!mem && be->mem_size && cfg->mem_path) {
 		if ((r = be->mem_size(&bp, &mem)))
 			return r;
@@ -120,7 +118,8 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	if (!m)
 		return -ENOMEM;
 	r = km__layout_compute(&m->k, km__profile_find(cfg->profile), mem,
-	                       cfg->last_pkmap, cfg->colors, nr_cpus, lowmem);
+	                       cfg->last_pkmap, cfg->colors, nr_cpus, lowmem,
+	                       be->caps & KM_BE_REAL);
 	if (r) {
 		free(m);
 		return r;

@@ -257,9 +257,9 @@ static struct ptask *task_find(struct pics *p, const char *name, size_t n,
 	return &p->tasks.v[p->tasks.n - 1];
 }
 
-static bool is_ok(const struct pics_rec *e) { return !strcmp(e->result, "ok"); }
+static bool is_ok(const struct rec *e) { return !strcmp(e->result, "ok"); }
 
-void pics_record(struct pics *p, const struct pics_rec *e)
+void pics_record(struct pics *p, const struct rec *e)
 {
 	if (!p)
 		return;

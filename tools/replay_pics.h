@@ -17,29 +17,12 @@
 #define KMAP_REPLAY_PICS_H
 
 #include "cli.h"
-#include "trace.h"
+#include "record.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 struct pics;
-
-/* One printed record, as cmd_replay.c's struct rec has it. */
-struct pics_rec {
-	unsigned long line;
-	const char *task;
-	size_t task_len;
-	enum trace_op op;
-	bool has_pfn;
-	uint64_t pfn;
-	const char *result;  /* "ok", "sleep", "error" */
-	const char *how;     /* NULL or "lowmem", "hit", "new", "local" */
-	long slot;           /* window slot (kmap, kunmap) or stack index; -1 */
-	bool has_vaddr;
-	uint64_t vaddr;
-	const char *error;   /* NULL unless result is "error" */
-	bool resumed;
-};
 
 /*
  * pics_open - before the run: open @svg_path and/or @html_path (either
@@ -51,7 +34,7 @@ struct pics *pics_open(const char *svg_path, const char *html_path,
                        const char *policy);
 
 void pics_event(struct pics *p, const struct km_event *ev);
-void pics_record(struct pics *p, const struct pics_rec *e);
+void pics_record(struct pics *p, const struct rec *e);
 
 /*
  * pics_finish - write the files and free everything; NULL is accepted.

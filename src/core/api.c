@@ -74,6 +74,40 @@ void km_config_init(struct km_config *cfg)
 	                           .backend = KM_BACKEND_SIM };
 }
 
+/* The flags km_config.flags may hold. */
+#define KM_CONFIG_FLAGS (KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY | \
+                         KM_SEQUENTIAL)
+
+static int config_bad(char *msg, size_t n, const char *why)
+{
+	if (msg && n)
+		km__strlcpy(msg, why, n);
+	return -EINVAL;
+}
+
+int km_config_check(const struct km_config *cfg, char *msg, size_t n)
+{
+	struct km_core probe;
+	if (!cfg)
+		return config_bad(msg, n, "no configuration");
+	if (!km__profile_find(cfg->profile))
+		return config_bad(msg, n, "unknown profile");
+	if (!km__policy_find(cfg->policy ? cfg->policy : "linux"))
+		return config_bad(msg, n, "unknown policy");
+	if (cfg->backend != KM_BACKEND_SIM && cfg->backend != KM_BACKEND_HOST)
+		return config_bad(msg, n, "unknown backend");
+	if (cfg->flags & ~KM_CONFIG_FLAGS)
+		return config_bad(msg, n, "unknown flags");
+	probe = (struct km_core){ 0 };
+	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
+	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
+	                       cfg->nr_cpus, 0, cfg->backend == KM_BACKEND_HOST))
+		return config_bad(msg, n, probe.why);
+	if (msg && n)
+		msg[0] = 0;
+	return 0;
+}
+
 const char *km_profile_name(unsigned i)
 {
 	const struct km_profile *p = km__profile_at(i);

@@ -157,6 +157,7 @@ struct km_core {
 	const struct km_profile *profile;
 	unsigned flags;                  /* KM_STRICT | KM_CHECK | KM_DEBUG ... */
 	const struct km_policy *pol;
+	const char *why;                 /* why km__layout_compute refused */
 
 	/* memory model */
 	uint64_t mem_bytes;

@@ -20,6 +20,7 @@
 #define EBUSY 16
 #define EINVAL 22
 #define ENOSPC 28
+#define ENOSYS 38
 #define EDEADLK 35
 #define EILSEQ 84
 #define EOVERFLOW 75

@@ -96,13 +96,20 @@ const struct km_profile *km__profile_at(unsigned i)
 
 static bool is_pow2(unsigned v) { return v && !(v & (v - 1)); }
 
+/* A configuration refused: say why (k->why) and return -EINVAL. */
+static int refused(struct km_core *k, const char *why)
+{
+	k->why = why;
+	return -EINVAL;
+}
+
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes)
+                       uint64_t lowmem_bytes, bool real)
 {
 	if (!p)
-		return -EINVAL;
+		return refused(k, "unknown profile");
 	if (!mem_bytes)
 		mem_bytes = p->default_mem;
 	if (!last_pkmap)
@@ -113,14 +120,16 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		nr_cpus = p->nr_cpus;
 	mem_bytes &= ~(uint64_t)(PAGE_SIZE - 1);
 	if (mem_bytes < PAGE_SIZE || mem_bytes > p->mem_limit)
-		return -EINVAL;
+		return refused(k, "mem is below a page or past the profile's limit");
 	if (!is_pow2(last_pkmap) || last_pkmap < 2 ||
 	    last_pkmap > KM_MAX_LAST_PKMAP)
-		return -EINVAL;
-	if (!is_pow2(colors) || colors > last_pkmap || colors > KM_MAX_COLORS)
-		return -EINVAL;
+		return refused(k, "last_pkmap must be a power of two from 2 to 65536");
+	if (!is_pow2(colors) || colors > KM_MAX_COLORS)
+		return refused(k, "colors must be a power of two up to 64");
+	if (colors > last_pkmap)
+		return refused(k, "colors must divide last_pkmap");
 	if (nr_cpus < 1 || nr_cpus > KM_MAX_CPUS)
-		return -EINVAL;
+		return refused(k, "nr_cpus must be from 1 to 1024");
 
 	k->profile = p;
 	k->mem_bytes = mem_bytes;
@@ -142,16 +151,16 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		                 (uint64_t)PAGE_SIZE * (last_pkmap + 1)) & pmd_mask);
 		k->vmalloc_end = k->pkmap_base - 2 * PAGE_SIZE;
 		if (k->vmalloc_end < page_offset + X86_VMALLOC_RESERVE + 32 * MiB)
-			return -EINVAL; /* the window would eat lowmem */
+			return refused(k, "the window is so large it leaves no lowmem");
 		lowmem_limit = k->vmalloc_end - page_offset - X86_VMALLOC_RESERVE;
 	} else {
 		uint64_t span = (uint64_t)last_pkmap << PAGE_SHIFT;
 		span = (span + ARM_PMD_SIZE - 1) & ~(ARM_PMD_SIZE - 1);
 		k->fixaddr_start = ARM_FIXADDR_START;
 		k->fixaddr_top = ARM_FIXADDR_END - PAGE_SIZE;
-		if (1 + (uint64_t)KM_MAX_IDX * nr_cpus >
+		if (!real && 1 + (uint64_t)KM_MAX_IDX * nr_cpus >
 		    ((ARM_FIXADDR_END - ARM_FIXADDR_START) >> PAGE_SHIFT))
-			return -EINVAL;
+			return refused(k, "nr_cpus local-map areas do not fit the fixmap");
 		k->pkmap_base = (uintptr_t)(page_offset - span);
 		k->vmalloc_end = ARM_VMALLOC_END;
 		lowmem_limit = ARM_VMALLOC_END - ARM_VMALLOC_DEFAULT -

@@ -15,12 +15,14 @@ const struct km_profile *km__profile_at(unsigned i);
  * km__layout_compute - check a configuration and fill in the memory model
  * figures of @k (no arrays yet). @lowmem_bytes, when not 0, replaces the
  * profile's lowmem limit (real memory decides its own direct map).
- * Returns 0 or -EINVAL.
+ * @real: the addresses will be the host's (KM_BE_REAL), so the local-map
+ * areas need not fit the profile's fixmap. Returns 0 or -EINVAL, and
+ * k->why says what is wrong.
  */
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes);
+                       uint64_t lowmem_bytes, bool real);
 /* Bytes the driver must give km__core_init: the window's arrays (@arena)
  * and, for a lockless policy, page_slot (0 otherwise). */
 size_t km__core_arena_size(const struct km_core *k);

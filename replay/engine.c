@@ -1,0 +1,750 @@
+/*
+ * engine.c - the replay engine (engine.h): pass one's header rules, pass
+ * two's tasks and operations, the records and the summary. Freestanding,
+ * over kmap.h only.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Pass one                                                                */
+/* ---------------------------------------------------------------------- */
+
+void rp_check_part(struct rp_part *p)
+{
+	struct stmt st;
+	const char *line;
+	size_t len, pos = p->begin;
+	int rc;
+	while ((rc = trace_next_line(p->buf, p->end, &pos, &line, &len,
+	                             &p->err))) {
+		p->lines++;
+		if (rc < 0 || trace_parse_line(line, len, &st, &p->err)) {
+			p->err_line = p->lines;
+			break;
+		}
+		if (st.kind == ST_OP) {
+			p->ops++;
+			if (!p->first_op)
+				p->first_op = p->lines;
+		}
+		if ((st.kind == ST_MACHINE || st.kind == ST_POLICY) &&
+		    p->nhdr < RP_MAX_HDR) {
+			p->hdr[p->nhdr].line = p->lines;
+			p->hdr[p->nhdr++].st = st;
+		}
+	}
+}
+
+/* A rule broken at @line: the message (and a token of at most 40 bytes). */
+static int rule(unsigned long *line, struct trace_err *err, unsigned long at,
+                const char *msg, const char *tok, size_t toklen)
+{
+	*line = at;
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+	snprintf(err->token, sizeof(err->token), "%.*s",
+	         (int)(toklen < 40 ? toklen : 40), tok ? tok : "");
+	return -1;
+}
+
+static bool tok_eq(const char *s, size_t n, const char *w)
+{
+	return strlen(w) == n && !memcmp(s, w, n);
+}
+
+/* The machine line's values: 0, or -1 and the rule broken. */
+static int check_machine(unsigned long ln, const struct stmt *st,
+                         struct rp_header *h, unsigned long *line,
+                         struct trace_err *err)
+{
+	char msg[128];
+	uint64_t max_mem;
+	size_t n = st->profile_len < sizeof(h->profile) - 1 ?
+	           st->profile_len : sizeof(h->profile) - 1;
+	memcpy(h->profile, st->profile, n);
+	h->profile[n] = 0;
+	if (st->profile_len >= sizeof(h->profile) ||
+	    km_profile_limits(h->profile, &max_mem, NULL))
+		return rule(line, err, ln, "unknown profile", st->profile,
+		            st->profile_len);
+	if (st->mem && (st->mem < 4096 || st->mem > max_mem)) {
+		snprintf(msg, sizeof(msg), "mem must be between 4K and %lluG for %s",
+		         (unsigned long long)(max_mem >> 30), h->profile);
+		return rule(line, err, ln, msg, NULL, 0);
+	}
+	if (st->last_pkmap && (st->last_pkmap < 2 || st->last_pkmap > 65536 ||
+	                       (st->last_pkmap & (st->last_pkmap - 1))))
+		return rule(line, err, ln,
+		            "last_pkmap must be a power of two from 2 to 65536",
+		            NULL, 0);
+	if (st->colors && ((st->colors & (st->colors - 1)) ||
+	                   st->colors > KM_MAX_COLORS)) {
+		snprintf(msg, sizeof(msg), "colors must be a power of two up to %d",
+		         KM_MAX_COLORS);
+		return rule(line, err, ln, msg, NULL, 0);
+	}
+	h->mem = st->mem;
+	h->last_pkmap = (unsigned)st->last_pkmap;
+	h->colors = (unsigned)st->colors;
+	struct km_config cfg;
+	km_config_init(&cfg);
+	rp_header_config(h, &cfg);
+	int r = km_config_check(&cfg, NULL, 0);
+	if (r) {
+		snprintf(msg, sizeof(msg), "cannot build this machine: %s%s",
+		         km_strerror(r),
+		         st->colors && st->last_pkmap && st->colors > st->last_pkmap ?
+		         " (colors must divide last_pkmap)" : "");
+		return rule(line, err, ln, msg, NULL, 0);
+	}
+	return 0;
+}
+
+int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
+                   unsigned long *line, struct trace_err *err)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->policy, "linux", sizeof("linux"));
+
+	/* the parts' lines, headers, first operation and first bad line,
+	 * numbered from the input's start */
+	unsigned long off = 0, bad = 0, first_op = 0, total = 0;
+	const struct trace_err *bad_err = NULL;
+	struct {
+		unsigned long line;
+		const struct stmt *st;
+	} hs[8 * RP_MAX_HDR];
+	int nh = 0;
+	for (int k = 0; k < n; k++) {
+		if (!first_op && p[k].first_op)
+			first_op = off + p[k].first_op;
+		for (int i = 0; i < p[k].nhdr && nh < (int)(sizeof(hs) / sizeof(hs[0])); i++) {
+			hs[nh].line = off + p[k].hdr[i].line;
+			hs[nh++].st = &p[k].hdr[i].st;
+		}
+		h->ops += p[k].ops;
+		total += p[k].lines;
+		if (p[k].err_line) {
+			bad = off + p[k].err_line;
+			bad_err = &p[k].err;
+			break;
+		}
+		off += p[k].lines;
+	}
+
+	unsigned long machine_line = 0;
+	bool seen_policy = false;
+	for (int i = 0; i <= nh; i++) {
+		/* the first operation, in its place among the headers */
+		unsigned long next = i < nh ? hs[i].line : ~0ul;
+		if (first_op && first_op < next && !machine_line &&
+		    (!bad || first_op < bad))
+			return rule(line, err, first_op,
+			            "the machine line is missing (it must come first)",
+			            NULL, 0);
+		if (i == nh || (bad && next > bad))
+			break;
+		const struct stmt *st = hs[i].st;
+		bool after_op = first_op && first_op < next;
+		char msg[96];
+		if (st->kind == ST_MACHINE) {
+			if (machine_line) {
+				snprintf(msg, sizeof(msg),
+				         "repeated machine line (the first is line %lu)",
+				         machine_line);
+				return rule(line, err, next, msg, NULL, 0);
+			}
+			if (after_op || seen_policy)
+				return rule(line, err, next,
+				            "machine line must come first", NULL, 0);
+			if (check_machine(next, st, h, line, err))
+				return -1;
+			machine_line = next;
+			continue;
+		}
+		if (!machine_line)
+			return rule(line, err, next,
+			            "the machine line is missing (it must come first)",
+			            NULL, 0);
+		if (after_op || seen_policy)
+			return rule(line, err, next, seen_policy ?
+			            "repeated policy line" : "late policy line", NULL, 0);
+		bool known = false;
+		for (unsigned k = 0; km_policy_name(k); k++)
+			known |= tok_eq(st->policy, st->policy_len, km_policy_name(k));
+		if (!known || st->policy_len >= sizeof(h->policy))
+			return rule(line, err, next, "unknown policy", st->policy,
+			            st->policy_len);
+		memcpy(h->policy, st->policy, st->policy_len);
+		h->policy[st->policy_len] = 0;
+		seen_policy = true;
+	}
+	if (bad) {
+		*line = bad;
+		*err = *bad_err;
+		return -1;
+	}
+	if (!machine_line)
+		return rule(line, err, total ? total : 1,
+		            "the machine line is missing", NULL, 0);
+	return 0;
+}
+
+void rp_header_config(const struct rp_header *h, struct km_config *cfg)
+{
+	cfg->profile = h->profile;
+	cfg->policy = h->policy;
+	cfg->mem_bytes = h->mem;
+	cfg->last_pkmap = h->last_pkmap;
+	cfg->colors = h->colors;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pass two: tasks                                                         */
+/* ---------------------------------------------------------------------- */
+
+struct rp {
+	km_machine *m;
+	const struct rp_host *host;
+	const struct rp_sink *sink;
+	struct km_layout lay;
+	struct rp_task **tasks;    /* in order of first appearance */
+	size_t ntasks, cap;
+	size_t *by_name, *by_ptr;  /* open-addressing hashes into tasks + 1 */
+	size_t hcap;
+	struct rp_task *cur;       /* the task switched to last (run_as NULL) */
+	bool oom;
+	struct rp_summary sum;
+	/* a read's or write's bytes: one page at most (every profile's pages
+	 * are 4 KiB), here rather than on a task's stack (8 KiB in the kernel) */
+	unsigned char io[4096];
+};
+
+static void *rp_alloc(struct rp *r, size_t n)
+{
+	void *p = r->host->alloc(r->host->arg, n);
+	if (p)
+		memset(p, 0, n);
+	else
+		r->oom = true;
+	return p;
+}
+
+static void rp_free(struct rp *r, void *p)
+{
+	if (p)
+		r->host->free(r->host->arg, p);
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_ptr(const void *p)
+{
+	return ((uint64_t)(uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull;
+}
+
+static void hash_put(size_t *tab, size_t cap, uint64_t h, size_t v)
+{
+	size_t i = h & (cap - 1);
+	while (tab[i])
+		i = (i + 1) & (cap - 1);
+	tab[i] = v;
+}
+
+/* Room for one more task: the array and both hashes at twice the size. */
+static int grow(struct rp *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 16, hcap = cap * 2;
+	struct rp_task **nt = rp_alloc(r, cap * sizeof(*nt));
+	size_t *bn = rp_alloc(r, hcap * sizeof(size_t));
+	size_t *bp = rp_alloc(r, hcap * sizeof(size_t));
+	if (!nt || !bn || !bp) {
+		rp_free(r, nt);
+		rp_free(r, bn);
+		rp_free(r, bp);
+		return -1;
+	}
+	for (size_t i = 0; i < r->ntasks; i++) {
+		nt[i] = r->tasks[i];
+		hash_put(bn, hcap, hash_bytes(nt[i]->name, nt[i]->name_len), i + 1);
+		hash_put(bp, hcap, hash_ptr(nt[i]->t), i + 1);
+	}
+	rp_free(r, r->tasks);
+	rp_free(r, r->by_name);
+	rp_free(r, r->by_ptr);
+	r->tasks = nt;
+	r->by_name = bn;
+	r->by_ptr = bp;
+	r->cap = cap;
+	r->hcap = hcap;
+	return 0;
+}
+
+/* The task named @s, made on its first line; NULL when out of memory. */
+static struct rp_task *task_get(struct rp *r, const char *s, size_t n)
+{
+	if (r->hcap) {
+		size_t h = hash_bytes(s, n) & (r->hcap - 1);
+		for (; r->by_name[h]; h = (h + 1) & (r->hcap - 1)) {
+			struct rp_task *t = r->tasks[r->by_name[h] - 1];
+			if (t->name_len == n && !memcmp(t->name, s, n))
+				return t;
+		}
+	}
+	if (r->ntasks == r->cap && grow(r))
+		return NULL;
+	struct rp_task *t = rp_alloc(r, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->name = s;
+	t->name_len = n;
+	int rc = r->host->task_new ? r->host->task_new(r->host->arg, r, t) :
+	                             km_task_create(r->m, &t->t);
+	if (rc) {
+		rp_free(r, t);
+		r->oom = true;
+		return NULL;
+	}
+	r->tasks[r->ntasks++] = t;
+	hash_put(r->by_name, r->hcap, hash_bytes(s, n), r->ntasks);
+	hash_put(r->by_ptr, r->hcap, hash_ptr(t->t), r->ntasks);
+	return t;
+}
+
+static struct rp_task *task_of(struct rp *r, const km_task *kt)
+{
+	if (!r->hcap)
+		return NULL;
+	size_t h = hash_ptr(kt) & (r->hcap - 1);
+	for (; r->by_ptr[h]; h = (h + 1) & (r->hcap - 1))
+		if (r->tasks[r->by_ptr[h] - 1]->t == kt)
+			return r->tasks[r->by_ptr[h] - 1];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Records                                                                 */
+/* ---------------------------------------------------------------------- */
+
+const char RES_OK[] = "ok", RES_SLEEP[] = "sleep", RES_ERROR[] = "error";
+const char H_LOWMEM[] = "lowmem", H_HIT[] = "hit", H_NEW[] = "new",
+           H_LOCAL[] = "local";
+
+struct rec rec_of(unsigned long line, const char *task, size_t task_len,
+                  const struct stmt *st)
+{
+	struct rec e = { .line = line, .task = task, .task_len = task_len,
+	                 .op = st->op, .slot = -1, .result = RES_OK };
+	e.has_pfn = st->op != OP_FLUSH_UNUSED;
+	e.pfn = st->pfn;
+	if (st->op == OP_READ || st->op == OP_WRITE) {
+		e.has_range = true;
+		e.offset = st->offset;
+		e.len = st->len;
+	}
+	return e;
+}
+
+static void emit(struct rp *r, const struct rec *e)
+{
+	struct rp_summary *s = &r->sum;
+	if (e->result == RES_ERROR)
+		s->errors += !e->resumed;
+	if (e->how && e->result == RES_OK) {
+		if (e->how == H_NEW)
+			s->new_maps++;
+		else if (e->how == H_HIT)
+			s->hits++;
+		else if (e->how == H_LOWMEM &&
+		         (e->op == OP_KMAP || e->op == OP_KMAP_LOCAL ||
+		          e->op == OP_KMAP_ATOMIC))
+			s->lowmem++;
+	}
+	if (r->sink->record)
+		r->sink->record(r->sink->arg, e);
+}
+
+static void fail(struct rp *r, struct rec *e, const char *msg)
+{
+	e->result = RES_ERROR;
+	e->error = msg;
+	emit(r, e);
+}
+
+/*
+ * The library's events, as they happen: a flush is a record of its own;
+ * a task going to sleep is its kmap's "sleep" record, written here so
+ * that a task that blocks inside kmap (the kernel) and one that parks
+ * (libkmap) write the same one. A kmap that sleeps again after a wake-up
+ * is still its first line's, resumed.
+ */
+static void on_event(void *arg, const struct km_event *ev)
+{
+	struct rp *r = arg;
+	if (r->sink->event)
+		r->sink->event(r->sink->arg, ev);
+	if (ev->type == KM_EV_FLUSH) {
+		r->sum.flushes++;
+		r->sum.tlb_flushes += ev->tlb_flush != 0;
+		if (r->sink->flush)
+			r->sink->flush(r->sink->arg, ev);
+		return;
+	}
+	struct rp_task *t;
+	if (ev->type != KM_EV_SLEEP || !(t = task_of(r, ev->task)))
+		return;
+	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = t->sleep_pfn };
+	unsigned long line = t->asleep ? t->sleep_line : t->kmap_line;
+	struct rec e = rec_of(line, t->name, t->name_len, &st);
+	e.resumed = t->asleep;
+	e.result = RES_SLEEP;
+	t->asleep = true;
+	t->sleep_line = line;
+	r->sum.sleeps++;
+	emit(r, &e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pass two: running a line                                                */
+/* ---------------------------------------------------------------------- */
+
+static long slot_of(const struct rp *r, void *va)
+{
+	return (long)(((uintptr_t)va - r->lay.pkmap_base) / r->lay.page_size);
+}
+
+/* The newest local mapping of @pfn on @t's stack, or -1. */
+static int local_find(const struct rp_task *t, uint64_t pfn)
+{
+	for (int i = t->nlocal - 1; i >= 0; i--)
+		if (t->local[i].pfn == pfn)
+			return i;
+	return -1;
+}
+
+/*
+ * kmap, first or retried after a wake-up (the task is still asleep then,
+ * per the records, and its record is its first line's, resumed).
+ */
+static void do_kmap(struct rp *r, struct rp_task *t, unsigned long line,
+                    uint64_t pfn)
+{
+	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = pfn };
+	void *va;
+	enum km_how how;
+	t->kmap_line = line;
+	t->sleep_pfn = pfn;
+	int rc = km_kmap_ex(r->m, km_pfn_to_page(r->m, pfn), 0, 0, &va, &how);
+	if (rc == -KM_ESLEEPING)
+		return; /* parked: on_event wrote the record */
+	struct rec e = rec_of(t->asleep ? t->sleep_line : line, t->name,
+	                      t->name_len, &st);
+	e.resumed = t->asleep;
+	t->asleep = false;
+	if (rc)
+		return fail(r, &e, km_strerror(rc));
+	e.has_vaddr = true;
+	e.vaddr = (uintptr_t)va;
+	if (how == KM_HOW_LOWMEM) {
+		e.how = H_LOWMEM;
+	} else {
+		e.how = how == KM_HOW_HIT ? H_HIT : H_NEW;
+		e.slot = slot_of(r, va);
+	}
+	emit(r, &e);
+}
+
+static int switch_to(struct rp *r, struct rp_task *t)
+{
+	if (r->cur == t)
+		return 0;
+	int rc = km_task_switch(r->m, t->t);
+	if (!rc)
+		r->cur = t;
+	return rc;
+}
+
+/* Wake-ups of parked tasks: each retries its kmap, FIFO, before the next
+ * line. (A task that blocks, in the kernel, is run by its scheduler.) */
+static void run_woken(struct rp *r)
+{
+	km_task *kt;
+	while ((kt = km_task_next_woken(r->m))) {
+		struct rp_task *t = task_of(r, kt);
+		if (!t)
+			continue;
+		if (switch_to(r, t)) {
+			struct stmt st = { .kind = ST_OP, .op = OP_KMAP,
+			                   .pfn = t->sleep_pfn };
+			struct rec e = rec_of(t->sleep_line, t->name, t->name_len, &st);
+			e.resumed = true;
+			fail(r, &e, "cannot switch to the task");
+			continue;
+		}
+		do_kmap(r, t, t->sleep_line, t->sleep_pfn);
+	}
+}
+
+static void do_kunmap(struct rp *r, struct rec *e, km_page *page)
+{
+	void *va = km_page_address(r->m, page);
+	int rc = km_kunmap(r->m, page);
+	if (rc)
+		return fail(r, e, km_strerror(rc));
+	if (!km_page_highmem(r->m, page))
+		e->how = H_LOWMEM;
+	else
+		e->slot = slot_of(r, va);
+	emit(r, e);
+	run_woken(r);
+}
+
+static void do_kmap_local(struct rp *r, struct rp_task *t, struct rec *e,
+                          km_page *page, bool atomic)
+{
+	void *va;
+	int rc = atomic ? km_kmap_atomic(r->m, page, &va) :
+	                  km_kmap_local_page(r->m, page, &va);
+	if (rc)
+		return fail(r, e, km_strerror(rc));
+	e->has_vaddr = true;
+	e->vaddr = (uintptr_t)va;
+	if (!km_page_highmem(r->m, page)) {
+		e->how = H_LOWMEM;
+	} else {
+		e->how = H_LOCAL;
+		e->slot = t->nlocal;
+		t->local[t->nlocal++] = (struct rp_local){ e->pfn, va, atomic };
+	}
+	emit(r, e);
+}
+
+static void do_kunmap_local(struct rp *r, struct rp_task *t, struct rec *e,
+                            km_page *page, bool atomic)
+{
+	if (atomic && !km_in_atomic(r->m))
+		return fail(r, e, km_strerror(-KM_ENOATOMIC));
+	if (!km_page_highmem(r->m, page)) {
+		void *va = km_lowmem_page_address(r->m, page);
+		int rc = atomic ? km_kunmap_atomic(r->m, va) :
+		                  km_kunmap_local(r->m, va);
+		if (rc)
+			return fail(r, e, km_strerror(rc));
+		e->how = H_LOWMEM;
+		return emit(r, e);
+	}
+	int i = local_find(t, e->pfn);
+	if (i < 0)
+		return fail(r, e, "no local mapping of the page");
+	int rc = atomic ? km_kunmap_atomic(r->m, t->local[i].addr) :
+	                  km_kunmap_local(r->m, t->local[i].addr);
+	if (rc)
+		return fail(r, e, km_strerror(rc));
+	e->slot = i;
+	t->nlocal--; /* the library only lets the top go */
+	emit(r, e);
+}
+
+static unsigned char hexval(char c)
+{
+	return (unsigned char)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+}
+
+/* A live mapping of @page for @t: the direct map, a persistent mapping
+ * with users, or the task's own local one; NULL when there is none. */
+static void *live_address(struct rp *r, struct rp_task *t, km_page *page,
+                          uint64_t pfn)
+{
+	void *va = km_lowmem_page_address(r->m, page);
+	if (va)
+		return va;
+	struct km_slot s;
+	va = km_page_address(r->m, page);
+	if (va && !km_pkmap_slot(r->m, (unsigned)slot_of(r, va), &s) &&
+	    s.count >= 2)
+		return va;
+	int i = local_find(t, pfn);
+	return i >= 0 ? t->local[i].addr : NULL;
+}
+
+static void do_rw(struct rp *r, struct rp_task *t, struct rec *e,
+                  km_page *page, const struct stmt *st)
+{
+	unsigned char *buf = r->io;
+	uint64_t ps = r->lay.page_size;
+	if (st->offset >= ps || st->len > ps - st->offset || st->len > sizeof(r->io))
+		return fail(r, e, "past the end of the page");
+	void *va = live_address(r, t, page, st->pfn);
+	if (!va)
+		return fail(r, e, "no live mapping of the page");
+	va = (char *)va + st->offset;
+	int rc;
+	if (st->op == OP_WRITE) {
+		for (size_t i = 0; i < st->len; i++)
+			buf[i] = (unsigned char)(hexval(st->hex[2 * i]) << 4 |
+			                         hexval(st->hex[2 * i + 1]));
+		rc = km_write(r->m, va, buf, st->len);
+	} else {
+		rc = km_read(r->m, va, buf, st->len);
+		e->data = buf;
+		e->data_len = st->len;
+	}
+	if (rc) {
+		e->data = NULL;
+		return fail(r, e, km_strerror(rc));
+	}
+	emit(r, e);
+}
+
+void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
+               const struct stmt *st)
+{
+	struct rec e = rec_of(line, t->name, t->name_len, st);
+	km_page *page = st->op == OP_FLUSH_UNUSED ? NULL :
+	                km_pfn_to_page(r->m, st->pfn);
+	switch (st->op) {
+	case OP_KMAP:
+		return do_kmap(r, t, line, st->pfn);
+	case OP_KUNMAP:
+		return do_kunmap(r, &e, page);
+	case OP_KMAP_LOCAL:
+	case OP_KMAP_ATOMIC:
+		return do_kmap_local(r, t, &e, page, st->op == OP_KMAP_ATOMIC);
+	case OP_KUNMAP_LOCAL:
+	case OP_KUNMAP_ATOMIC:
+		return do_kunmap_local(r, t, &e, page, st->op == OP_KUNMAP_ATOMIC);
+	case OP_WRITE:
+	case OP_READ:
+		return do_rw(r, t, &e, page, st);
+	case OP_FLUSH_UNUSED: {
+		int rc = km_kmap_flush_unused(r->m);
+		if (rc)
+			return fail(r, &e, km_strerror(rc));
+		return emit(r, &e);
+	}
+	case NR_OPS:
+		break;
+	}
+}
+
+/* A line: the errors no task can run into, then the line as its task. */
+static void run_line(struct rp *r, unsigned long line, const struct stmt *st)
+{
+	struct rp_task *t = task_get(r, st->task, st->task_len);
+	if (!t)
+		return;
+	r->sum.ops++;
+	struct rec e = rec_of(line, t->name, t->name_len, st);
+	if (t->asleep)
+		return fail(r, &e, "task is asleep");
+	if (st->op != OP_FLUSH_UNUSED && !km_pfn_to_page(r->m, st->pfn))
+		return fail(r, &e, "pfn beyond memory");
+	if (r->host->run_as)
+		return r->host->run_as(r->host->arg, r, t, line, st);
+	if (switch_to(r, t))
+		return fail(r, &e, "cannot switch to the task");
+	rp_run_op(r, t, line, st);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The summary                                                             */
+/* ---------------------------------------------------------------------- */
+
+static int summary(struct rp *r)
+{
+	struct rp_summary *s = &r->sum;
+	int n = km_leaks(r->m, NULL, 0);
+	size_t nlocal = 0, nasleep = 0;
+	for (size_t i = 0; i < r->ntasks; i++) {
+		nlocal += (size_t)r->tasks[i]->nlocal;
+		nasleep += r->tasks[i]->asleep;
+	}
+	struct km_leak *kl = n > 0 ? rp_alloc(r, (size_t)n * sizeof(*kl)) : NULL;
+	struct rp_leak *leaks = rp_alloc(r, ((size_t)(n > 0 ? n : 0) + nlocal + 1) *
+	                                    sizeof(*leaks));
+	if (n < 0 || (n > 0 && !kl) || !leaks) {
+		rp_free(r, kl);
+		rp_free(r, leaks);
+		return 3;
+	}
+	if (n > 0)
+		km_leaks(r->m, kl, (unsigned)n);
+	size_t nl = 0;
+	for (int i = 0; i < n; i++)
+		if (!kl[i].local)
+			leaks[nl++] = (struct rp_leak){ .pfn = kl[i].pfn,
+			                                .users = kl[i].users };
+	for (size_t i = 0; i < r->ntasks; i++) {
+		const struct rp_task *t = r->tasks[i];
+		for (int j = 0; j < t->nlocal; j++)
+			leaks[nl++] = (struct rp_leak){ .pfn = t->local[j].pfn,
+			                                .task = t, .local = true };
+	}
+	s->ntasks = r->ntasks;
+	s->tasks = r->tasks;
+	s->nleaks = nl;
+	s->leaks = leaks;
+	if (r->sink->summary)
+		r->sink->summary(r->sink->arg, s);
+	rp_free(r, kl);
+	rp_free(r, leaks);
+	return s->errors || nasleep || nl ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* A run                                                                   */
+/* ---------------------------------------------------------------------- */
+
+int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
+           const struct rp_host *host, const struct rp_sink *sink)
+{
+	struct rp *r = host->alloc(host->arg, sizeof(*r));
+	if (!r)
+		return 3;
+	memset(r, 0, sizeof(*r));
+	r->m = m;
+	r->host = host;
+	r->sink = sink;
+	km_machine_layout(m, &r->lay);
+	km_set_event_hook(m, on_event, r);
+	if (sink->machine)
+		sink->machine(sink->arg, &r->lay, policy);
+
+	struct stmt st;
+	const char *line;
+	size_t len, pos = 0;
+	unsigned long ln = 0;
+	while (!r->oom && trace_next_line_unchecked(buf, size, &pos, &line, &len) > 0) {
+		ln++;
+		trace_parse_checked(line, len, &st);
+		if (st.kind != ST_OP)
+			continue;
+		run_line(r, ln, &st);
+		if (host->after_line)
+			host->after_line(host->arg, r, ln);
+	}
+	if (!r->oom && host->at_end)
+		host->at_end(host->arg, r);
+	int rc = r->oom ? 3 : summary(r);
+	km_set_event_hook(m, NULL, NULL);
+	for (size_t i = 0; i < r->ntasks; i++)
+		rp_free(r, r->tasks[i]);
+	rp_free(r, r->tasks);
+	rp_free(r, r->by_name);
+	rp_free(r, r->by_ptr);
+	rp_free(r, r);
+	return rc;
+}
+
+km_machine *rp_machine(const struct rp *r) { return r->m; }
+size_t rp_task_count(const struct rp *r) { return r->ntasks; }
+struct rp_task *rp_task_at(const struct rp *r, size_t i) { return r->tasks[i]; }

@@ -1,0 +1,171 @@
+/*
+ * engine.h - running a trace (replay/trace-format.md): pass one checks the
+ * whole input and the header's rules; pass two runs each operation line as
+ * its task, writes one record a step to a sink, and ends with the summary.
+ *
+ * The engine speaks only kmap.h, so it runs wherever kmap.h is
+ * implemented: `kmap replay` and the fuzz target link it with libkmap, the
+ * project's kernel with its own implementation on real page tables. It is
+ * freestanding: memory, and how a line gets to run as its task, come from
+ * the host (struct rp_host); records go to a sink (struct rp_sink).
+ *
+ * Sleeping: a kmap that finds every slot of its colour in use sleeps, and
+ * the engine writes its "sleep" record when the library says so (the
+ * KM_EV_SLEEP event). Under libkmap a simulated task parks: the kmap
+ * returns -KM_ESLEEPING, and after each kunmap the engine retries the
+ * woken tasks in FIFO order (km_task_next_woken). In the kernel the task
+ * is a thread that blocks inside kmap and, woken, finishes it before the
+ * dispatcher runs the next line. Both give the same records.
+ */
+#ifndef KMAP_ENGINE_H
+#define KMAP_ENGINE_H
+
+#include "record.h"
+#include "trace.h"
+
+#include <kmap.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------------- */
+/* Pass one                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* The header statements kept from a part: machine and policy lines. */
+#define RP_MAX_HDR 4
+
+/*
+ * A stretch of the input checked on its own: a caller may check two
+ * halves of a long trace at once, each in a thread, and merge them.
+ */
+struct rp_part {
+	const char *buf;
+	size_t begin, end;
+	unsigned long lines;       /* lines in the part */
+	unsigned long ops;         /* operation lines */
+	unsigned long err_line;    /* first bad line, relative; 0 = none */
+	struct trace_err err;
+	unsigned long first_op;    /* relative; 0 = none */
+	int nhdr;
+	struct {
+		unsigned long line;    /* relative */
+		struct stmt st;
+	} hdr[RP_MAX_HDR];
+};
+
+/* What pass one found: the machine, the policy, the size of the run. */
+struct rp_header {
+	char profile[64];
+	char policy[32];
+	uint64_t mem;
+	unsigned last_pkmap, colors;
+	unsigned long ops;
+};
+
+/* Check the lines of @p (buf, begin and end set, the rest zeroed). */
+void rp_check_part(struct rp_part *p);
+/*
+ * rp_check_merge - the header's rules over @n parts in input order, and
+ * the first bad line: 0 and *h filled, or -1 with *line and *err saying
+ * what is wrong (nothing may run then).
+ */
+int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
+                   unsigned long *line, struct trace_err *err);
+/* The config of the machine the header describes (km_config_init first). */
+void rp_header_config(const struct rp_header *h, struct km_config *cfg);
+
+/* ---------------------------------------------------------------------- */
+/* Pass two                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* A task of the trace: its name, the library's task, its local stack. */
+struct rp_local {
+	uint64_t pfn;
+	void *addr;
+	bool atomic;
+};
+
+struct rp_task {
+	const char *name;          /* points into the input */
+	size_t name_len;
+	km_task *t;
+	void *host;                /* the host's own (the kernel's thread) */
+	bool asleep;               /* on a wait queue, per the records */
+	unsigned long sleep_line;  /* the kmap it sleeps in */
+	uint64_t sleep_pfn;
+	unsigned long kmap_line;   /* the kmap it runs now */
+	int nlocal;                /* highmem local maps, bottom first */
+	struct rp_local local[KM_LOCAL_MAX];
+};
+
+/* The end of a run, for the sink's summary record. */
+struct rp_leak {
+	uint64_t pfn;
+	int users;                 /* persistent */
+	const struct rp_task *task;/* local: whose */
+	bool local;
+};
+
+struct rp_summary {
+	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
+	         sleeps;
+	size_t ntasks;
+	struct rp_task *const *tasks;  /* in order of first appearance */
+	size_t nleaks;
+	const struct rp_leak *leaks;   /* persistent ones, then local ones */
+};
+
+/*
+ * Where records go. Each entry may be NULL. record(): an operation's or a
+ * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH);
+ * event(): every event of the library, as it happens (pictures).
+ */
+struct rp_sink {
+	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
+	void (*record)(void *arg, const struct rec *e);
+	void (*flush)(void *arg, const struct km_event *ev);
+	void (*event)(void *arg, const struct km_event *ev);
+	void (*summary)(void *arg, const struct rp_summary *s);
+	void *arg;
+};
+
+struct rp;
+
+/*
+ * What the engine needs from where it runs. alloc and free are required
+ * (free may do nothing). task_new: make @t's library task (NULL:
+ * km_task_create). run_as: run line @line as task @t, by calling
+ * rp_run_op() in @t's context, and return when the line is done or its
+ * task sleeps (NULL: km_task_switch to @t, then rp_run_op). after_line: a
+ * check after each operation line; at_end: after the last, before the
+ * summary (NULL: none).
+ */
+struct rp_host {
+	void *(*alloc)(void *arg, size_t bytes);
+	void (*free)(void *arg, void *p);
+	int (*task_new)(void *arg, struct rp *r, struct rp_task *t);
+	void (*run_as)(void *arg, struct rp *r, struct rp_task *t,
+	               unsigned long line, const struct stmt *st);
+	void (*after_line)(void *arg, struct rp *r, unsigned long line);
+	void (*at_end)(void *arg, struct rp *r);
+	void *arg;
+};
+
+/*
+ * rp_run - pass two: run the operation lines of @buf (checked by pass
+ * one) on @m, whose policy is @policy. Returns the exit status of
+ * `kmap replay`: 0, 1 (an error record, a task left asleep, a mapping
+ * left), or 3 when memory ran out.
+ */
+int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
+           const struct rp_host *host, const struct rp_sink *sink);
+/* Run one line as @t, in @t's context (for run_as). */
+void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
+               const struct stmt *st);
+/* The machine, and the tasks so far (for after_line). */
+km_machine *rp_machine(const struct rp *r);
+size_t rp_task_count(const struct rp *r);
+struct rp_task *rp_task_at(const struct rp *r, size_t i);
+
+#endif

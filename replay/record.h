@@ -1,0 +1,42 @@
+/*
+ * record.h - what one step of a replay writes: an operation's or a
+ * resumption's record, as the engine makes it and the sinks (JSON, text,
+ * pictures) show it.
+ */
+#ifndef KMAP_RECORD_H
+#define KMAP_RECORD_H
+
+#include "trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Results and hows are these strings, compared by address. */
+extern const char RES_OK[], RES_SLEEP[], RES_ERROR[];
+extern const char H_LOWMEM[], H_HIT[], H_NEW[], H_LOCAL[];
+
+/* One operation's (or resumption's) record. */
+struct rec {
+	unsigned long line;
+	const char *task;          /* the task's name */
+	size_t task_len;
+	enum trace_op op;
+	bool has_pfn, has_range;
+	uint64_t pfn, offset, len;
+	const char *result;        /* RES_OK, RES_SLEEP, RES_ERROR */
+	const char *how;           /* NULL or one of the H_ strings */
+	long slot;                 /* -1: none */
+	bool has_vaddr;
+	uint64_t vaddr;
+	const char *error;         /* with RES_ERROR */
+	const unsigned char *data; /* a read's bytes */
+	size_t data_len;
+	bool resumed;
+};
+
+/* The record of line @line of @task, before it has run. */
+struct rec rec_of(unsigned long line, const char *task, size_t task_len,
+                  const struct stmt *st);
+
+#endif
