@@ -55,51 +55,29 @@ static bool tok_eq(const char *s, size_t n, const char *w)
 	return strlen(w) == n && !memcmp(s, w, n);
 }
 
-/* The machine line's values: 0, or -1 and the rule broken. */
+/* The machine line's values, by the library's rules (km_config_check):
+ * 0, or -1 and the rule broken. */
 static int check_machine(unsigned long ln, const struct stmt *st,
                          struct rp_header *h, unsigned long *line,
                          struct trace_err *err)
 {
 	char msg[128];
-	uint64_t max_mem;
 	size_t n = st->profile_len < sizeof(h->profile) - 1 ?
 	           st->profile_len : sizeof(h->profile) - 1;
 	memcpy(h->profile, st->profile, n);
 	h->profile[n] = 0;
 	if (st->profile_len >= sizeof(h->profile) ||
-	    km_profile_limits(h->profile, &max_mem, NULL))
+	    km_profile_limits(h->profile, NULL, NULL))
 		return rule(line, err, ln, "unknown profile", st->profile,
 		            st->profile_len);
-	if (st->mem && (st->mem < 4096 || st->mem > max_mem)) {
-		snprintf(msg, sizeof(msg), "mem must be between 4K and %lluG for %s",
-		         (unsigned long long)(max_mem >> 30), h->profile);
-		return rule(line, err, ln, msg, NULL, 0);
-	}
-	if (st->last_pkmap && (st->last_pkmap < 2 || st->last_pkmap > 65536 ||
-	                       (st->last_pkmap & (st->last_pkmap - 1))))
-		return rule(line, err, ln,
-		            "last_pkmap must be a power of two from 2 to 65536",
-		            NULL, 0);
-	if (st->colors && ((st->colors & (st->colors - 1)) ||
-	                   st->colors > KM_MAX_COLORS)) {
-		snprintf(msg, sizeof(msg), "colors must be a power of two up to %d",
-		         KM_MAX_COLORS);
-		return rule(line, err, ln, msg, NULL, 0);
-	}
 	h->mem = st->mem;
 	h->last_pkmap = (unsigned)st->last_pkmap;
 	h->colors = (unsigned)st->colors;
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(h, &cfg);
-	int r = km_config_check(&cfg, NULL, 0);
-	if (r) {
-		snprintf(msg, sizeof(msg), "cannot build this machine: %s%s",
-		         km_strerror(r),
-		         st->colors && st->last_pkmap && st->colors > st->last_pkmap ?
-		         " (colors must divide last_pkmap)" : "");
+	if (km_config_check(&cfg, msg, sizeof(msg)))
 		return rule(line, err, ln, msg, NULL, 0);
-	}
 	return 0;
 }
 

@@ -158,6 +158,7 @@ struct km_core {
 	unsigned flags;                  /* KM_STRICT | KM_CHECK | KM_DEBUG ... */
 	const struct km_policy *pol;
 	const char *why;                 /* why km__layout_compute refused */
+	char why_buf[96];                /* ... when the reason has numbers */
 
 	/* memory model */
 	uint64_t mem_bytes;

@@ -119,8 +119,14 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	if (!nr_cpus)
 		nr_cpus = p->nr_cpus;
 	mem_bytes &= ~(uint64_t)(PAGE_SIZE - 1);
-	if (mem_bytes < PAGE_SIZE || mem_bytes > p->mem_limit)
-		return refused(k, "mem is below a page or past the profile's limit");
+	if (mem_bytes < PAGE_SIZE || mem_bytes > p->mem_limit) {
+		/* "mem must be between 4K and 4G for x86-32" */
+		size_t o = km__fmt_msg(k->why_buf, sizeof(k->why_buf),
+		                       "mem must be between 4K and ",
+		                       p->mem_limit >> 30, "G for ");
+		km__strlcpy(k->why_buf + o, p->name, sizeof(k->why_buf) - o);
+		return refused(k, k->why_buf);
+	}
 	if (!is_pow2(last_pkmap) || last_pkmap < 2 ||
 	    last_pkmap > KM_MAX_LAST_PKMAP)
 		return refused(k, "last_pkmap must be a power of two from 2 to 65536");
