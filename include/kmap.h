@@ -254,7 +254,6 @@ enum km_how {
 	KM_HOW_LOWMEM = 0, /* direct map, no slot */
 	KM_HOW_HIT = 1,    /* the page was in the window already */
 	KM_HOW_NEW = 2,    /* a slot was taken for it */
-	KM_HOW_LOCAL = 3,  /* a task-local mapping */
 };
 
 /**

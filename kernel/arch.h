@@ -26,33 +26,21 @@ static inline void invlpg(uintptr_t va)
 {
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
-static inline uint32_t read_cr0(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-static inline uint32_t read_cr2(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
-	return v;
-}
-static inline uint32_t read_cr3(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
-	return v;
-}
+/* read_cr0() ... read_cr4(): the control registers */
+#define KM_READ_CR(n)                                                  \
+	static inline uint32_t read_cr##n(void)                        \
+	{                                                              \
+		uint32_t v;                                            \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));      \
+		return v;                                              \
+	}
+KM_READ_CR(0)
+KM_READ_CR(2)
+KM_READ_CR(3)
+KM_READ_CR(4)
 static inline void write_cr3(uint32_t v)
 {
 	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
-}
-static inline uint32_t read_cr4(void)
-{
-	uint32_t v;
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
 }
 static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c,
                          uint32_t *d)

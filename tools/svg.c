@@ -206,6 +206,24 @@ static const char *zone_fill(const struct km_zone_info *z)
 	                                                             "#c7e9c0";
 }
 
+/* A bracket beside the physical bar from @bot up to @top, labelled with
+ * @what and its size, turned to run along it. */
+static void bracket(FILE *f, double bot, double top, const char *colour,
+                    const char *what, uint64_t bytes)
+{
+	char a[32], t[64];
+	fprintf(f, "<path d=\"M%d,%.1f h-8 V%.1f h8\" fill=\"none\" "
+	           "stroke=\"%s\" stroke-width=\"2\"/>\n",
+	        PHYS_X - 80, bot - 1, top + 1, colour);
+	size_str(a, sizeof(a), bytes);
+	snprintf(t, sizeof(t), "%s %s", what, a);
+	fprintf(f, "<text transform=\"translate(%d,%.1f) rotate(-90)\" "
+	           "text-anchor=\"middle\" fill=\"%s\">",
+	        PHYS_X - 92, (bot + top) / 2, colour);
+	svg_escs(f, t);
+	fputs("</text>\n", f);
+}
+
 /*
  * An address label at @y beside the bar, with the kernel's name for it
  * (@name, may be NULL), unless it would overlap the last one.
@@ -437,30 +455,11 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 		addr_label(f, PHYS_X - 6, py0[i], "end",
 		           zs[i]->end_pfn << l->page_shift, NULL, &last, wide);
 	/* lowmem / highmem brackets */
-	if (low_top < pbot) {
-		fprintf(f, "<path d=\"M%d,%.1f h-8 V%.1f h8\" fill=\"none\" "
-		           "stroke=\"#238b45\" stroke-width=\"2\"/>\n",
-		        PHYS_X - 80, pbot - 1, low_top + 1);
-		size_str(a, sizeof(a), l->lowmem_bytes);
-		snprintf(t, sizeof(t), "lowmem %s", a);
-		fprintf(f, "<text transform=\"translate(%d,%.1f) rotate(-90)\" "
-		           "text-anchor=\"middle\" fill=\"#238b45\">",
-		        PHYS_X - 92, (pbot + low_top) / 2);
-		svg_escs(f, t);
-		fputs("</text>\n", f);
-	}
-	if (high_top >= 0) {
-		fprintf(f, "<path d=\"M%d,%.1f h-8 V%.1f h8\" fill=\"none\" "
-		           "stroke=\"#d94801\" stroke-width=\"2\"/>\n",
-		        PHYS_X - 80, high_bot - 1, high_top + 1);
-		size_str(a, sizeof(a), l->highmem_bytes);
-		snprintf(t, sizeof(t), "highmem %s", a);
-		fprintf(f, "<text transform=\"translate(%d,%.1f) rotate(-90)\" "
-		           "text-anchor=\"middle\" fill=\"#d94801\">",
-		        PHYS_X - 92, (high_bot + high_top) / 2);
-		svg_escs(f, t);
-		fputs("</text>\n", f);
-	}
+	if (low_top < pbot)
+		bracket(f, pbot, low_top, "#238b45", "lowmem", l->lowmem_bytes);
+	if (high_top >= 0)
+		bracket(f, high_bot, high_top, "#d94801", "highmem",
+		        l->highmem_bytes);
 
 	/* ---- virtual bar ---- */
 	for (int i = 0; i < nreg; i++) {
