@@ -159,6 +159,27 @@ ok "tlb=noflush: the replay still runs" test $? = 0
 ok "tlb=noflush: stale translations read the wrong bytes" \
 	test "$(diff "$tmp/stale-tlb.host" "$tmp/noflush.kern" | grep -c '^> .*"op":"read"')" = 3
 
+# Random traces (tests/ref/gentrace: tasks sleeping and waking, errors,
+# local maps) under each policy: the tasks block inside the kernel's kmap
+# and must write what kmap replay's parked tasks write. The generator is
+# built beside kmap.
+gentrace=$(dirname "$kmap")/gentrace
+if [ -x "$gentrace" ]; then
+	for pol in linux lockfree clock; do
+		for seed in 1 2; do
+			"$gentrace" "$seed" 400 --last-pkmap 4 --colors $((seed == 2 ? 2 : 1)) \
+				--tasks 4 --highmem-pages 40 --dirty |
+				sed "/^policy /d; 1a policy $pol" > "$tmp/random-$pol-$seed.trace"
+			compare "random-$pol-$seed" "$tmp/random-$pol-$seed.trace"
+		done
+	done
+	ok "random traces: some task slept and woke" \
+		grep -q '"resumed":true' "$tmp"/random-*.host
+else
+	echo "FAIL: no $gentrace to make random traces"
+	fail=$((fail + 1))
+fi
+
 # An unreadable trace: exit 2, nothing on COM1, the error in the boot log.
 printf 'A kmap 1\nmachine x86-32\n' > "$tmp/bad.trace"
 compare bad-trace "$tmp/bad.trace"
