@@ -51,10 +51,18 @@ static void cpu_remember(km_machine *m, struct km_cpu *c)
 	last_cpu.c = c;
 }
 
-static struct km_cpu *get_cpu(km_machine *m)
+static struct km_cpu *get_cpu_slow(km_machine *m);
+
+/* Inline: the calling thread's cpu of the machine it used last. */
+static inline struct km_cpu *get_cpu(km_machine *m)
 {
-	if (last_cpu.m == m && last_cpu.gen == m->gen)
+	if (__builtin_expect(last_cpu.m == m && last_cpu.gen == m->gen, 1))
 		return last_cpu.c;
+	return get_cpu_slow(m);
+}
+
+static struct km_cpu *get_cpu_slow(km_machine *m)
+{
 	struct km_cpu *c = pthread_getspecific(m->key);
 	if (c) {
 		cpu_remember(m, c);

@@ -275,9 +275,9 @@ int km_kunmap(km_machine *m, km_page *page)
 	if (!valid(k, page))
 		return km__refuse(k, -EINVAL, "kunmap");
 	int r = k->drv->current(k->drv_ctx, &t);
-	if (r)
-		return r;
-	return km__refuse(k, km__kunmap(k, t, page), "kunmap");
+	if (!r && (r = km__kunmap(k, t, page)))
+		return km__refuse(k, r, "kunmap");
+	return r;
 }
 
 int km_kmap_high_get(km_machine *m, km_page *page, void **addr)

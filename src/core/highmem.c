@@ -193,11 +193,10 @@ void km__wake_up(struct km_core *k, unsigned color)
 /* ---------------------------------------------------------------------- */
 
 /* KM_CHECK: the expensive check after an operation, under the lock. */
-static void check_after(struct km_core *k, const char *op)
+static __attribute__((noinline)) void check_now(struct km_core *k,
+                                                const char *op)
 {
 	char what[320], msg[256];
-	if (__builtin_expect(!(k->flags & KM_CHECK), 1))
-		return;
 	if (!km__pkmap_check(k, msg, sizeof(msg)))
 		return;
 	size_t o = km__strlcpy(what, "invariant broken after ", sizeof(what));
@@ -205,6 +204,12 @@ static void check_after(struct km_core *k, const char *op)
 	o += km__strlcpy(what + o, ": ", sizeof(what) - o);
 	km__strlcpy(what + o, msg, sizeof(what) - o);
 	k->drv->bug(k->drv_ctx, what);
+}
+
+static inline void check_after(struct km_core *k, const char *op)
+{
+	if (__builtin_expect(k->flags & KM_CHECK, 0))
+		check_now(k, op);
 }
 
 /* Debug mode: a slot's first user makes it accessible, its last one not. */
@@ -266,31 +271,10 @@ static int kmap_high(struct km_core *k, struct km_task *t,
 	}
 }
 
-int km__kmap(struct km_core *k, struct km_task *t, struct km_page *page,
-             unsigned flags, struct km_wait *wait, uintptr_t *vaddr,
-             enum km_how *how)
+int km__kmap_locked(struct km_core *k, struct km_task *t,
+                    struct km_page *page, unsigned flags,
+                    struct km_wait *wait, uintptr_t *vaddr, enum km_how *how)
 {
-	/* might_sleep(): kmap may sleep, so never inside kmap_atomic */
-	if (t->atomic_depth)
-		return -KM_EATOMIC;
-	if (!PageHighMem(k, page)) {
-		*vaddr = lowmem_page_address(k, page);
-		*how = KM_HOW_LOWMEM;
-		__atomic_fetch_add(&k->lowmem_maps, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	if (k->pol->kmap_fast && !(k->flags & (KM_CHECK | KM_DEBUG))) {
-		int f = k->pol->kmap_fast(k, page, vaddr);
-		if (f == 1) {
-			unsigned c = km__pkmap_color(k, page);
-			__atomic_store_n(&t->fast_hits[c], t->fast_hits[c] + 1,
-			                 __ATOMIC_RELAXED);
-			*how = KM_HOW_HIT;
-			return 0;
-		}
-		if (f < 0)
-			km__wake_up(k, (unsigned)(-1 - f));
-	}
 	lock_kmap(k);
 	int r = kmap_high(k, t, page, flags, wait, vaddr, how);
 	if (!r) {
@@ -335,21 +319,9 @@ static int kunmap_high(struct km_core *k, struct km_page *page, bool *wake)
 	return 0;
 }
 
-int km__kunmap(struct km_core *k, struct km_task *t, struct km_page *page)
+int km__kunmap_locked(struct km_core *k, struct km_page *page)
 {
 	bool wake;
-	if (t->atomic_depth)
-		return -KM_EATOMIC;
-	if (!PageHighMem(k, page))
-		return 0;
-	if (k->pol->kunmap_fast && !(k->flags & (KM_CHECK | KM_DEBUG)) &&
-	    k->pol->kunmap_fast(k, page, &wake)) {
-		__atomic_store_n(&t->fast_unmaps, t->fast_unmaps + 1,
-		                 __ATOMIC_RELAXED);
-		if (wake)
-			km__wake_up(k, km__pkmap_color(k, page));
-		return 0;
-	}
 	lock_kmap(k);
 	int r = kunmap_high(k, page, &wake);
 	if (!r)
