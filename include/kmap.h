@@ -96,7 +96,7 @@ enum km_backend_kind {
 #define KM_SEQUENTIAL 0x10u
 
 struct km_config {
-	const char *profile;    /* "x86-32", "x86-32-pae", "arm", "arm-2g" */
+	const char *profile;    /* a machine profile: km_profile_name(3) */
 	uint64_t mem_bytes;     /* physical memory; 0 = the profile's default */
 	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
@@ -183,20 +183,29 @@ struct km_zone_info {
 
 struct km_layout {
 	const char *profile;
+	const char *kernel;              /* the kernel modelled, by name */
+	const char *config;              /* its options that shape the layout */
 	unsigned page_size, page_shift;
-	uint64_t mem_bytes, max_pfn;     /* max_pfn: one past the last pfn */
+	uint64_t mem_bytes;
+	uint64_t phys_offset;            /* PHYS_OFFSET: where RAM starts */
+	uint64_t min_pfn, max_pfn;       /* pfns [min_pfn, max_pfn): RAM */
 	uint64_t max_low_pfn;            /* highmem_start_pfn */
 	uint64_t lowmem_bytes, highmem_bytes;
-	uint64_t page_offset;            /* PAGE_OFFSET */
+	uint64_t page_offset;            /* PAGE_OFFSET, __va(PHYS_OFFSET) */
 	uint64_t high_memory;            /* end of the direct map (lowmem) */
 	uint64_t vmalloc_start, vmalloc_end;
 	uint64_t pkmap_base, pkmap_end;  /* PKMAP_BASE, PKMAP_ADDR(LAST_PKMAP) */
 	uint64_t fixaddr_start, fixaddr_top;
-	uint64_t fixmap_end;             /* as the boot log prints it */
+	uint64_t fixaddr_tot_start;      /* the fixmap with its boot-time slots */
+	uint64_t fixmap_end;             /* end of the fixmap's range */
 	uint64_t kmap_local_start, kmap_local_end; /* the FIX_KMAP area */
+	unsigned fix_kmap_begin;         /* FIX_KMAP_BEGIN's fixmap index */
+	uint64_t cpu_entry_area_start, cpu_entry_area_end; /* x86; else 0 */
+	uint64_t ldt_start, ldt_end;     /* x86: the LDT remap; else 0 */
 	uint64_t lowmem_limit;           /* MAXMEM: most lowmem the split allows */
-	uint64_t mem_limit;              /* most physical memory of the profile */
+	uint64_t mem_limit;              /* most RAM of the profile */
 	unsigned last_pkmap, colors, nr_cpus, km_max_idx;
+	int kmap_high_get;               /* ARCH_NEEDS_KMAP_HIGH_GET: 1 or 0 */
 	unsigned pa_hash_size;           /* buckets of the page_address hash */
 	unsigned struct_page_size;       /* the kernel's sizeof(struct page) */
 	uint64_t mem_map_bytes;          /* pages * struct_page_size */
@@ -291,7 +300,9 @@ KM_API int km_kunmap(km_machine *m, km_page *page);
 /**
  * km_kmap_high_get - kmap_high_get(): take a user of @page's mapping if it
  * is in the window, without ever mapping it. -KM_ENOTMAPPED when it is not;
- * a lowmem page gets its direct address.
+ * a lowmem page gets its direct address. The kernel has it only where the
+ * architecture defines ARCH_NEEDS_KMAP_HIGH_GET (km_layout.kmap_high_get):
+ * -EOPNOTSUPP on the other profiles.
  */
 KM_API int km_kmap_high_get(km_machine *m, km_page *page, void **addr);
 

@@ -126,7 +126,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	}
 	m->k.flags = cfg->flags | (debug ? KM_DEBUG : 0);
 	/* calloc: the kernel's mem_map is zeroed before memmap_init */
-	m->mem_map = calloc((size_t)m->k.max_pfn, sizeof(struct km_page));
+	m->mem_map = calloc((size_t)km__nr_pages(&m->k), sizeof(struct km_page));
 	m->arena = calloc(1, km__core_arena_size(&m->k));
 	m->wait_cond = calloc(m->k.colors, sizeof(pthread_cond_t));
 	m->area_used = calloc(m->k.nr_cpus, sizeof(bool));

@@ -41,12 +41,46 @@ static void range(const char *name, uint64_t a, uint64_t b)
 static void print_text(const struct km_layout *l)
 {
 	char a[32], b[32];
-	printf("Machine %s: %llu MiB of memory, %llu pages of %u bytes\n",
-	       l->profile, (unsigned long long)(l->mem_bytes >> 20),
-	       (unsigned long long)l->max_pfn, l->page_size);
-	printf("\nVirtual kernel memory layout:\n");
+	printf("Machine %s: %s\n  %s\n", l->profile, l->kernel, l->config);
+	printf("  %llu MiB of RAM from physical 0x%llx: pfns %llu-%llu, pages of "
+	       "%u bytes\n", (unsigned long long)(l->mem_bytes >> 20),
+	       (unsigned long long)l->phys_offset,
+	       (unsigned long long)l->min_pfn, (unsigned long long)l->max_pfn - 1,
+	       l->page_size);
+
+	/* the boot log's own lines (x86's initmem_init; both: zone ranges) */
+	printf("\nAs the kernel's boot log says it:\n");
+	if (l->fix_kmap_begin > 1) { /* x86 */
+		printf("  %lluMB HIGHMEM available.\n",
+		       (unsigned long long)(l->highmem_bytes >> 20));
+		printf("  %lluMB LOWMEM available.\n",
+		       (unsigned long long)(l->lowmem_bytes >> 20));
+		printf("    mapped low ram: 0 - %08llx\n",
+		       (unsigned long long)l->lowmem_bytes);
+	}
+	printf("  Zone ranges:\n");
+	for (unsigned i = 0; i < l->nr_zones; i++) {
+		const struct km_zone_info *z = &l->zones[i];
+		if (z->type == KM_ZONE_MOVABLE)
+			continue; /* the boot log lists it apart, as the nodes' */
+		if (z->start_pfn == z->end_pfn) {
+			printf("    %-8s empty\n", z->name);
+			continue;
+		}
+		printf("    %-8s [mem %#018llx-%#018llx]\n", z->name,
+		       (unsigned long long)(z->start_pfn << l->page_shift),
+		       (unsigned long long)((z->end_pfn << l->page_shift) - 1));
+	}
+
+	printf("\nVirtual kernel memory layout (6.1 prints none; from its "
+	       "formulas):\n");
 	range("fixmap", l->fixaddr_start, l->fixmap_end);
 	range("  local", l->kmap_local_start, l->kmap_local_end);
+	if (l->cpu_entry_area_start) {
+		range("btmap", l->fixaddr_tot_start, l->fixaddr_start);
+		range("cea", l->cpu_entry_area_start, l->cpu_entry_area_end);
+		range("ldt", l->ldt_start, l->ldt_end);
+	}
 	if (l->pkmap_base > l->page_offset) {
 		range("pkmap", l->pkmap_base, l->pkmap_end);
 		range("vmalloc", l->vmalloc_start, l->vmalloc_end);
@@ -56,36 +90,37 @@ static void print_text(const struct km_layout *l)
 		range("lowmem", l->page_offset, l->high_memory);
 		range("pkmap", l->pkmap_base, l->pkmap_end);
 	}
-	printf("\nZone ranges:\n");
+
+	printf("\nZones and pfns:\n");
 	for (unsigned i = 0; i < l->nr_zones; i++) {
 		const struct km_zone_info *z = &l->zones[i];
-		if (z->start_pfn == z->end_pfn) {
+		if (z->start_pfn == z->end_pfn)
 			printf("  %-8s empty\n", z->name);
-			continue;
-		}
-		printf("  %-8s [mem 0x%016llx-0x%016llx]  pfn %llu-%llu%s\n",
-		       z->name, (unsigned long long)(z->start_pfn << l->page_shift),
-		       (unsigned long long)((z->end_pfn << l->page_shift) - 1),
-		       (unsigned long long)z->start_pfn,
-		       (unsigned long long)z->end_pfn - 1,
-		       z->highmem ? "  (highmem)" : "");
+		else
+			printf("  %-8s pfn %llu-%llu%s\n", z->name,
+			       (unsigned long long)z->start_pfn,
+			       (unsigned long long)z->end_pfn - 1,
+			       z->highmem ? "  (highmem)" : "");
 	}
 	*fmt_size(a, l->lowmem_bytes) = 0;
 	*fmt_size(b, l->highmem_bytes) = 0;
-	printf("\nMemory: lowmem %s, highmem %s (highmem starts at pfn %llu)\n",
+	printf("Memory: lowmem %s, highmem %s (highmem starts at pfn %llu)\n",
 	       a, b, (unsigned long long)l->max_low_pfn);
 	*fmt_size(a, l->lowmem_limit) = 0;
 	printf("        the %s split allows at most %s of lowmem (MAXMEM)\n",
 	       l->profile, a);
 	printf("\nThe pkmap window: %u slots of %u bytes from 0x%08llx, %u colour%s,\n"
 	       "  page_address() hash of %u buckets; %u local-map slots a CPU "
-	       "(%u CPUs)\n",
+	       "(%u CPUs) from FIX_KMAP_BEGIN = %u;\n  kmap_high_get %s\n",
 	       l->last_pkmap, l->page_size, (unsigned long long)l->pkmap_base,
 	       l->colors, l->colors == 1 ? "" : "s", l->pa_hash_size,
-	       l->km_max_idx - 1, l->nr_cpus);
+	       l->km_max_idx - 1, l->nr_cpus, l->fix_kmap_begin,
+	       l->kmap_high_get ? "(ARCH_NEEDS_KMAP_HIGH_GET): kmap_local reuses "
+	                          "a page's pkmap address" :
+	                          "absent: kmap_local always takes a fixmap slot");
 	printf("\nOverhead:\n");
 	printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)\n",
-	       (unsigned long long)l->max_pfn, l->struct_page_size,
+	       (unsigned long long)(l->max_pfn - l->min_pfn), l->struct_page_size,
 	       (unsigned long long)(l->mem_map_bytes >> 10),
 	       (double)l->mem_map_bytes / (1 << 20));
 	printf("  pkmap page table:   %u PTEs x %u B = %llu bytes\n",
@@ -104,11 +139,15 @@ static void hex(const char *key, uint64_t v, int comma)
 
 static void print_json(const struct km_layout *l)
 {
-	printf("{\"layout\":{\"profile\":\"%s\",\"page_size\":%u,"
-	       "\"mem_bytes\":%llu,\"max_pfn\":%llu,\"highmem_start_pfn\":%llu,"
+	printf("{\"layout\":{\"profile\":\"%s\",\"kernel\":\"%s\",\"config\":\"%s\","
+	       "\"page_size\":%u,\"mem_bytes\":%llu,",
+	       l->profile, l->kernel, l->config, l->page_size,
+	       (unsigned long long)l->mem_bytes);
+	hex("phys_offset", l->phys_offset, 1);
+	printf("\"min_pfn\":%llu,\"max_pfn\":%llu,\"highmem_start_pfn\":%llu,"
 	       "\"lowmem_bytes\":%llu,\"highmem_bytes\":%llu,",
-	       l->profile, l->page_size, (unsigned long long)l->mem_bytes,
-	       (unsigned long long)l->max_pfn, (unsigned long long)l->max_low_pfn,
+	       (unsigned long long)l->min_pfn, (unsigned long long)l->max_pfn,
+	       (unsigned long long)l->max_low_pfn,
 	       (unsigned long long)l->lowmem_bytes,
 	       (unsigned long long)l->highmem_bytes);
 	hex("page_offset", l->page_offset, 1);
@@ -119,13 +158,20 @@ static void print_json(const struct km_layout *l)
 	hex("pkmap_end", l->pkmap_end, 1);
 	hex("fixmap_start", l->fixaddr_start, 1);
 	hex("fixmap_end", l->fixmap_end, 1);
+	hex("fixmap_tot_start", l->fixaddr_tot_start, 1);
+	hex("cpu_entry_area_start", l->cpu_entry_area_start, 1);
+	hex("cpu_entry_area_end", l->cpu_entry_area_end, 1);
+	hex("ldt_start", l->ldt_start, 1);
+	hex("ldt_end", l->ldt_end, 1);
 	hex("kmap_local_start", l->kmap_local_start, 1);
 	hex("kmap_local_end", l->kmap_local_end, 1);
-	printf("\"lowmem_limit\":%llu,\"mem_limit\":%llu,\"last_pkmap\":%u,"
+	printf("\"fix_kmap_begin\":%u,\"kmap_high_get\":%s,"
+	       "\"lowmem_limit\":%llu,\"mem_limit\":%llu,\"last_pkmap\":%u,"
 	       "\"colors\":%u,\"nr_cpus\":%u,\"pa_hash_size\":%u,"
 	       "\"struct_page_size\":%u,\"mem_map_bytes\":%llu,\"pte_size\":%u,"
 	       "\"pkmap_pgtable_bytes\":%llu,\"zones_pgshift\":%u,"
 	       "\"zones_width\":%u,\"zones\":[",
+	       l->fix_kmap_begin, l->kmap_high_get ? "true" : "false",
 	       (unsigned long long)l->lowmem_limit,
 	       (unsigned long long)l->mem_limit, l->last_pkmap, l->colors,
 	       l->nr_cpus, l->pa_hash_size, l->struct_page_size,

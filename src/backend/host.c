@@ -55,8 +55,9 @@ struct host {
 	char *window;
 	size_t window_len;
 	unsigned nr_areas;
-	char **area;            /* [nr_areas]: base of KM_MAX_IDX pages, or NULL */
-	uint8_t *area_live;     /* [nr_areas * KM_MAX_IDX]: local page mapped;
+	char **area;            /* [nr_areas]: base of area_pages pages, or NULL */
+	unsigned area_pages;    /* a local-map area: KM_MAX_IDX slots a colour */
+	uint8_t *area_live;     /* [nr_areas * area_pages]: local page mapped;
 	                         * each area written by its one thread */
 	pthread_mutex_t lock;   /* guards area[] and the counters */
 	uint64_t maps, unmaps;
@@ -82,6 +83,7 @@ struct host {
 	uint64_t last_pfn;
 	uint64_t ra_hits;
 	bool debug;             /* registered for the SIGSEGV report */
+	uint64_t pfn_offset;    /* the pfn of the memory's first page */
 };
 
 #define RA_PAGES 31
@@ -93,6 +95,7 @@ struct host_params {
 	uint64_t lowmem_bytes; /* mapped once, the direct map */
 	unsigned last_pkmap;
 	unsigned nr_areas;     /* local-map areas (one per thread at a time) */
+	unsigned colors;       /* a local slot per colour and index */
 	bool rdonly;
 	bool debug;
 	bool sequential;       /* KM_SEQUENTIAL: map ahead in order */
@@ -131,7 +134,8 @@ static int host_open(const struct host_params *p, void **out,
 	h->nr_areas = p->nr_areas;
 	pthread_mutex_init(&h->lock, NULL);
 	h->area = calloc(p->nr_areas, sizeof(char *));
-	h->area_live = calloc((size_t)p->nr_areas * KM_MAX_IDX, 1);
+	h->area_pages = KM_MAX_IDX * p->colors;
+	h->area_live = calloc((size_t)p->nr_areas * h->area_pages, 1);
 	if (!h->area || !h->area_live)
 		goto fail;
 
@@ -218,7 +222,7 @@ static void host_destroy(void *be)
 	if (h->area)
 		for (unsigned i = 0; i < h->nr_areas; i++)
 			if (h->area[i])
-				sys->munmap(h->area[i], (size_t)KM_MAX_IDX * PAGE_SIZE);
+				sys->munmap(h->area[i], (size_t)h->area_pages * PAGE_SIZE);
 	if (h->window != MAP_FAILED)
 		sys->munmap(h->window, h->window_len);
 	if (h->lowmem != MAP_FAILED && h->lowmem_len)
@@ -251,8 +255,8 @@ static long area_idx(const struct host *h, uintptr_t va)
 {
 	for (unsigned c = 0; c < h->nr_areas; c++) {
 		uintptr_t b = (uintptr_t)__atomic_load_n(&h->area[c], __ATOMIC_RELAXED);
-		if (b && va >= b && va - b < (uintptr_t)KM_MAX_IDX * PAGE_SIZE)
-			return (long)(c * KM_MAX_IDX + KM_MAX_IDX - 1 -
+		if (b && va >= b && va - b < (uintptr_t)h->area_pages * PAGE_SIZE)
+			return (long)(c * h->area_pages + h->area_pages - 1 -
 			              (va - b) / PAGE_SIZE);
 	}
 	return -1;
@@ -275,7 +279,9 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 {
 	struct host *h = be;
 	uint64_t npages = h->mem_bytes / PAGE_SIZE;
-	if (pfn >= npages)
+	/* the file holds RAM from PHYS_OFFSET: its page pfn - pfn_offset */
+	uint64_t fpage = pfn - h->pfn_offset;
+	if (pfn < h->pfn_offset || fpage >= npages)
 		return -EINVAL;
 	long idx = window_idx(h, va);
 	if (idx >= 0 && h->shadow[idx] == pfn + 1) {
@@ -288,11 +294,11 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 	if (idx >= 0 && h->readahead && (unsigned)idx == h->last_idx + 1 &&
 	    pfn == h->last_pfn + 1)
 		while (n <= RA_PAGES && (size_t)idx + n < h->window_len / PAGE_SIZE &&
-		       !h->shadow[idx + n] && pfn + n < npages)
+		       !h->shadow[idx + n] && fpage + n < npages)
 			n++;
 	void *p = km__host_sys->mmap((void *)va, n * PAGE_SIZE, h->prot,
 	                             MAP_SHARED | MAP_FIXED, h->fd,
-	                             (off_t)(pfn * PAGE_SIZE));
+	                             (off_t)(fpage * PAGE_SIZE));
 	if (p == MAP_FAILED)
 		return -errno;
 	if (idx >= 0) {
@@ -379,7 +385,7 @@ static int host_local_area(void *be, unsigned cpu, uintptr_t *top)
 	if (cpu >= h->nr_areas) {
 		r = -EINVAL;
 	} else if (!h->area[cpu]) {
-		void *p = km__host_sys->mmap(NULL, (size_t)KM_MAX_IDX * PAGE_SIZE,
+		void *p = km__host_sys->mmap(NULL, (size_t)h->area_pages * PAGE_SIZE,
 		                             PROT_NONE, RESERVE_FLAGS, -1, 0);
 		if (p == MAP_FAILED)
 			r = -errno;
@@ -387,7 +393,7 @@ static int host_local_area(void *be, unsigned cpu, uintptr_t *top)
 			__atomic_store_n(&h->area[cpu], (char *)p, __ATOMIC_RELAXED);
 	}
 	if (!r) /* index 0 at the top, growing down, as the fixmap does */
-		*top = (uintptr_t)h->area[cpu] + (KM_MAX_IDX - 1) * PAGE_SIZE;
+		*top = (uintptr_t)h->area[cpu] + (h->area_pages - 1) * PAGE_SIZE;
 	pthread_mutex_unlock(&h->lock);
 	return r;
 }
@@ -397,9 +403,9 @@ static void host_local_area_release(void *be, unsigned cpu)
 	struct host *h = be;
 	pthread_mutex_lock(&h->lock);
 	if (cpu < h->nr_areas && h->area[cpu]) {
-		km__host_sys->munmap(h->area[cpu], (size_t)KM_MAX_IDX * PAGE_SIZE);
+		km__host_sys->munmap(h->area[cpu], (size_t)h->area_pages * PAGE_SIZE);
 		__atomic_store_n(&h->area[cpu], NULL, __ATOMIC_RELAXED);
-		memset(&h->area_live[cpu * KM_MAX_IDX], 0, KM_MAX_IDX);
+		memset(&h->area_live[cpu * h->area_pages], 0, h->area_pages);
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -489,14 +495,14 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 		}
 		for (unsigned c = 0; c < h->nr_areas; c++) {
 			uintptr_t b = (uintptr_t)h->area[c];
-			if (b && a >= b && a - b < (uintptr_t)KM_MAX_IDX * PAGE_SIZE) {
-				unsigned idx = (unsigned)(KM_MAX_IDX - 1 -
+			if (b && a >= b && a - b < (uintptr_t)h->area_pages * PAGE_SIZE) {
+				unsigned idx = (unsigned)(h->area_pages - 1 -
 				                          (a - b) / PAGE_SIZE);
-				if (__atomic_load_n(&h->area_live[c * KM_MAX_IDX + idx],
+				if (__atomic_load_n(&h->area_live[c * h->area_pages + idx],
 				                    __ATOMIC_RELAXED))
 					goto chain; /* live: a real fault */
 				say("kmap: use after kunmap_local (local slot ");
-				say_num(KM_MAX_IDX - 1 - (a - b) / PAGE_SIZE);
+				say_num(h->area_pages - 1 - (a - b) / PAGE_SIZE);
 				say(")\n");
 				goto die;
 			}
@@ -575,8 +581,9 @@ static int host_create(struct km_core *k, const struct km_backend_params *bp,
 {
 	struct host_params hp = {
 		.path = bp->mem_path, .mem_bytes = k->mem_bytes,
-		.lowmem_bytes = k->max_low_pfn << PAGE_SHIFT,
+		.lowmem_bytes = (k->max_low_pfn - k->pfn_offset) << PAGE_SHIFT,
 		.last_pkmap = k->last_pkmap, .nr_areas = k->nr_cpus,
+		.colors = k->colors,
 		.rdonly = bp->rdonly, .debug = k->flags & KM_DEBUG,
 		.sequential = bp->sequential,
 	};
@@ -586,6 +593,7 @@ static int host_create(struct km_core *k, const struct km_backend_params *bp,
 	if (r)
 		return r;
 	struct host *h = *out;
+	h->pfn_offset = k->pfn_offset;
 	if (hp.debug) {
 		r = debug_register(h, k->pkmap_page_table, k->pkmap_count);
 		if (r) {
@@ -595,7 +603,7 @@ static int host_create(struct km_core *k, const struct km_backend_params *bp,
 		h->debug = true;
 	}
 	k->page_offset = low;
-	k->high_memory = low + (k->max_low_pfn << PAGE_SHIFT);
+	k->high_memory = low + ((k->max_low_pfn - k->pfn_offset) << PAGE_SHIFT);
 	k->pkmap_base = win;
 	k->vmalloc_start = k->vmalloc_end = 0;
 	k->fixaddr_start = k->fixaddr_top = 0;

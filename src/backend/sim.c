@@ -24,7 +24,9 @@
 struct sim {
 	pthread_mutex_t lock;
 	uint64_t mem_bytes;
-	uint8_t **chunk;          /* [nr_chunks], NULL until written */
+	uint64_t pfn_offset;      /* RAM's first pfn (ARCH_PFN_OFFSET) */
+	uint8_t **chunk;          /* [nr_chunks], NULL until written; chunk 0
+	                           * holds pfn_offset's page */
 	size_t nr_chunks;
 	uintptr_t page_offset, high_memory;
 	uintptr_t pk_base, fx_base; /* window starts */
@@ -64,7 +66,7 @@ static int sim_set_pte(void *be, uintptr_t va, uint64_t pfn)
 	int r = 0;
 	pthread_mutex_lock(&s->lock);
 	long i = slot_of(s, va);
-	if (i < 0 || pfn >= s->mem_bytes >> 12)
+	if (i < 0 || pfn < s->pfn_offset || pfn - s->pfn_offset >= s->mem_bytes >> 12)
 		r = -EINVAL;
 	else if (!(r = injected(s, KM_SIM_FAULT_MAP))) {
 		s->pte[i] = pfn + 1;
@@ -126,7 +128,7 @@ static int sim_flush_one(void *be, uintptr_t va)
 static int translate(struct sim *s, uintptr_t va, uint64_t *pfn)
 {
 	if (va >= s->page_offset && va < s->high_memory) {
-		*pfn = (va - s->page_offset) >> 12;
+		*pfn = s->pfn_offset + ((va - s->page_offset) >> 12);
 		return 0;
 	}
 	long i = slot_of(s, va);
@@ -156,7 +158,7 @@ static int sim_access(void *be, uintptr_t va, void *buf, size_t len,
 	pthread_mutex_lock(&s->lock);
 	int r = translate(s, va, &pfn);
 	if (!r) {
-		uint64_t pa = (pfn << 12) + off;
+		uint64_t pa = ((pfn - s->pfn_offset) << 12) + off;
 		size_t c = (size_t)(pa >> CHUNK_SHIFT);
 		size_t co = (size_t)(pa & (CHUNK_SIZE - 1));
 		if (write) {
@@ -209,13 +211,14 @@ static int sim_create(struct km_core *k, const struct km_backend_params *p,
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	s->mem_bytes = k->mem_bytes;
+	s->pfn_offset = k->pfn_offset;
 	s->nr_chunks = (size_t)((k->mem_bytes + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
 	s->page_offset = k->page_offset;
 	s->high_memory = (uintptr_t)k->high_memory;
 	s->pk_base = k->pkmap_base;
 	s->pk_n = k->last_pkmap;
 	/* the kmap area of every cpu: from the last cpu's last slot up */
-	s->fx_base = km__local_addr(k, k->nr_cpus - 1, KM_MAX_IDX - 1);
+	s->fx_base = km__local_low(k, k->nr_cpus - 1);
 	s->fx_n = (unsigned)((k->kmap_area[0] - s->fx_base) >> 12) + 1;
 	s->chunk = calloc(s->nr_chunks, sizeof(*s->chunk));
 	s->pte = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));

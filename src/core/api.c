@@ -11,6 +11,7 @@
  */
 #include "highmem.h"
 #include "local.h"
+#include "pkmap.h"
 #include "util.h"
 
 #define KM_STR_(x) #x
@@ -151,7 +152,7 @@ int km_machine_layout(km_machine *m, struct km_layout *out)
 km_page *km_pfn_to_page(km_machine *m, uint64_t pfn)
 {
 	struct km_core *k = core(m);
-	return k && pfn < k->max_pfn ? pfn_to_page(k, pfn) : NULL;
+	return k && km__pfn_valid(k, pfn) ? pfn_to_page(k, pfn) : NULL;
 }
 
 uint64_t km_page_to_pfn(km_machine *m, const km_page *page)
@@ -286,6 +287,8 @@ int km_kmap_high_get(km_machine *m, km_page *page, void **addr)
 	uintptr_t va;
 	if (!valid(k, page) || !addr)
 		return km__refuse(k, -EINVAL, "kmap_high_get");
+	if (!k->profile->kmap_high_get)
+		return -EOPNOTSUPP; /* no ARCH_NEEDS_KMAP_HIGH_GET in this kernel */
 	if (!PageHighMem(k, page)) {
 		*addr = (void *)lowmem_page_address(k, page);
 		return 0;
@@ -345,7 +348,8 @@ static int local_map(km_machine *m, km_page *page, int kind, void **addr,
 	r = km__kmap_local_page(k, t, page, kind, &va);
 	if (r)
 		return t->sys_err ? r : km__refuse(k, r, fn);
-	if (PageHighMem(k, page))
+	/* a fixmap slot; not a pkmap address kmap_high_get reused */
+	if (PageHighMem(k, page) && !km__in_pkmap(k, va))
 		__atomic_fetch_add(&k->local_maps, 1, __ATOMIC_RELAXED);
 	*addr = (void *)va;
 	return 0;
@@ -504,7 +508,9 @@ static int check_task(struct km_core *k, const struct km_task *t, char *msg,
 	if (!t->on_cpu)
 		return 0;
 	for (int i = 0; i < t->kmap_ctrl.idx; i++)
-		if (k->be->check_pte(k->be_ctx, km__local_addr(k, t->cpu, i),
+		if (k->be->check_pte(k->be_ctx,
+		                     km__local_addr(k, t->cpu, i,
+		                                    t->kmap_ctrl.pteval[i] - 1),
 		                     t->kmap_ctrl.pteval[i] - 1)) {
 			if (msg)
 				km__fmt_msg(msg, n, "local slot ", (uint64_t)i,

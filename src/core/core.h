@@ -61,18 +61,26 @@
 
 enum km_arch { KM_ARCH_X86, KM_ARCH_ARM };
 
+/* A machine profile: a named kernel and configuration (layout.c). */
 struct km_profile {
 	const char *name;
+	const char *kernel;        /* the kernel modelled: version, package */
+	const char *config;        /* the options that decide the layout */
 	enum km_arch arch;
 	uint32_t page_offset;      /* PAGE_OFFSET (CONFIG_PAGE_OFFSET) */
-	uint64_t mem_limit;        /* most physical memory the MMU reaches */
+	uint64_t phys_offset;      /* PHYS_OFFSET: where RAM starts */
+	uint64_t mem_limit;        /* most RAM above PHYS_OFFSET */
 	uint64_t default_mem;
-	unsigned last_pkmap;       /* LAST_PKMAP */
-	unsigned pmd_shift;        /* PMD_SHIFT: PKMAP_BASE alignment (x86) */
+	unsigned last_pkmap;       /* LAST_PKMAP (= PTRS_PER_PTE) */
+	unsigned pmd_shift;        /* PMD_SHIFT: PKMAP_BASE alignment */
 	unsigned pte_size;         /* sizeof(pte_t) */
 	unsigned struct_page_size; /* the kernel's sizeof(struct page) */
-	uint64_t dma_bytes;        /* ZONE_DMA size; 0 = no ZONE_DMA */
+	uint64_t dma_limit;        /* ZONE_DMA below this physical offset from
+	                            * PHYS_OFFSET; UINT64_MAX: all of lowmem;
+	                            * 0: no ZONE_DMA */
 	unsigned nr_cpus;          /* NR_CPUS: local-map areas in the fixmap */
+	bool kmap_high_get;        /* ARCH_NEEDS_KMAP_HIGH_GET */
+	bool reserve_pfn0;         /* the first page is the BIOS's (x86) */
 };
 
 /*
@@ -86,7 +94,9 @@ struct km_page {
 };
 
 #define NODES_WIDTH 0   /* one node: CONFIG_NODES_SHIFT 0, as the seeds' rpi2 */
-#define PG_allocated 1u /* bit: taken by km_alloc_page (bit 0 unused) */
+#define PG_allocated 1u /* bit: taken by km_alloc_page */
+#define PG_reserved 12u /* bit: in no zone, never allocated (the kernel's
+                         * PG_reserved, page-flags.h) */
 
 struct zone {
 	enum km_zone_type type;
@@ -158,22 +168,29 @@ struct km_core {
 	unsigned flags;                  /* KM_STRICT | KM_CHECK | KM_DEBUG ... */
 	const struct km_policy *pol;
 	const char *why;                 /* why km__layout_compute refused */
+	bool real;                       /* addresses are the host's (KM_BE_REAL) */
 	char why_buf[96];                /* ... when the reason has numbers */
 
-	/* memory model */
+	/* memory model: pfns [pfn_offset, max_pfn), mem_map[pfn - pfn_offset] */
 	uint64_t mem_bytes;
+	uint64_t phys_offset;            /* PHYS_OFFSET */
+	uint64_t pfn_offset;             /* ARCH_PFN_OFFSET: RAM's first pfn */
+	uint64_t first_pfn;              /* the zones' first pfn */
 	uint64_t max_pfn;                /* one past the last pfn */
 	uint64_t max_low_pfn;            /* first highmem pfn */
-	struct km_page *mem_map;         /* [max_pfn] */
+	struct km_page *mem_map;         /* [max_pfn - pfn_offset] */
 	unsigned nr_zones;
 	struct zone zones[KM_MAX_ZONES]; /* by zone number (page->flags) */
 	unsigned zones_width, zones_pgshift;
 	int highmem_zone, movable_zone;  /* zone numbers, -1 when absent */
 
 	/* virtual layout, as the machine would see it */
-	uintptr_t page_offset;           /* __va(0) */
+	uintptr_t page_offset;           /* __va(PHYS_OFFSET) */
 	uint64_t high_memory, vmalloc_start, vmalloc_end;
 	uint64_t fixaddr_start, fixaddr_top, lowmem_limit;
+	uint64_t fixaddr_tot_start;      /* the fixmap's lowest entry */
+	uint64_t cpu_entry_area, cpu_entry_area_end, ldt_base; /* x86; else 0 */
+	unsigned fix_kmap_begin;         /* FIX_KMAP_BEGIN's fixmap index */
 
 	/* the pkmap window */
 	uintptr_t pkmap_base;            /* PKMAP_BASE */
@@ -205,7 +222,8 @@ struct km_core {
 	unsigned *free_slots;            /* clock: per colour stacks of count-0 */
 	unsigned *free_top;              /* slots, colour c at c * per_color */
 
-	/* local maps: area of cpu c holds idx i at kmap_area[c] - i pages */
+	/* local maps: area of cpu c holds idx i of colour x at kmap_area[c] -
+	 * (i * colors + colors - 1 - x) pages (km__local_addr) */
 	unsigned nr_cpus;
 	uintptr_t *kmap_area;            /* [nr_cpus] */
 

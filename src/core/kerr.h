@@ -21,6 +21,7 @@
 #define EINVAL 22
 #define ENOSPC 28
 #define ENOSYS 38
+#define EOPNOTSUPP 95
 #define EDEADLK 35
 #define EILSEQ 84
 #define EOVERFLOW 75

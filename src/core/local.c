@@ -2,10 +2,12 @@
  * local.c - task-local maps (kmap_local_page, kmap_atomic), as the kernel's
  * mm/highmem.c does them since 5.11: a per-task stack of fixmap slots,
  * switched out and in with the task. Freestanding; no kmap lock needed,
- * since only the task's own CPU touches its stack.
+ * since only the task's own CPU touches its stack (but the pkmap window,
+ * where ARCH_NEEDS_KMAP_HIGH_GET lets a local map reuse a page's slot,
+ * goes through highmem.c, which takes it).
  */
 #include "local.h"
-#include "pkmap.h"
+#include "highmem.h"
 
 void km__task_init(struct km_task *t, bool simulated)
 {
@@ -18,6 +20,8 @@ void km__task_init(struct km_task *t, bool simulated)
 	INIT_LIST_HEAD(&t->all);
 }
 
+/* The stack index of the local slot @va of @t's area: each index has a
+ * slot per colour (km__local_addr). */
 int km__local_index(const struct km_core *k, const struct km_task *t,
                     uintptr_t va)
 {
@@ -25,30 +29,44 @@ int km__local_index(const struct km_core *k, const struct km_task *t,
 		return -1;
 	uintptr_t top = k->kmap_area[t->cpu];
 	va &= ~(uintptr_t)(PAGE_SIZE - 1);
-	if (va > top || top - va >= (uintptr_t)KM_MAX_IDX << PAGE_SHIFT)
+	if (va > top || va < km__local_low(k, t->cpu))
 		return -1;
-	return (int)((top - va) >> PAGE_SHIFT);
+	return (int)(((top - va) >> PAGE_SHIFT) / k->colors);
+}
+
+/* A task's local slot @i: the address its PTE goes to. */
+static uintptr_t slot_addr(const struct km_core *k, const struct km_task *t,
+                           int i)
+{
+	return km__local_addr(k, t->cpu, i, t->kmap_ctrl.pteval[i] - 1);
 }
 
 int km__kmap_local_page(struct km_core *k, struct km_task *t,
-                    struct km_page *page, int kind, uintptr_t *vaddr)
+                        struct km_page *page, int kind, uintptr_t *vaddr)
 {
+	t->sys_err = false;
 	if (!PageHighMem(k, page)) {
 		if (kind == KM_KIND_ATOMIC)
 			t->atomic_depth++;
 		*vaddr = lowmem_page_address(k, page);
 		return 0;
 	}
+	/* arch_kmap_local_high_get(): where the arch needs kmap_high_get, a
+	 * page already in the window is used there, with a user taken */
+	if (k->profile->kmap_high_get && !km__kmap_high_get(k, page, vaddr)) {
+		if (kind == KM_KIND_ATOMIC)
+			t->atomic_depth++;
+		return 0;
+	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
-	t->sys_err = false;
 	/* kmap_local_idx_push(): BUG_ON(idx >= KM_MAX_IDX) after the push */
 	if (kc->idx + 1 >= KM_MAX_IDX)
 		return -KM_ESTACKFULL;
 	int r = 0;
 	if (k->drv->local_area)
 		r = k->drv->local_area(k->drv_ctx, t);
-	uintptr_t va = r ? 0 : km__local_addr(k, t->cpu, kc->idx);
 	uint64_t pfn = page_to_pfn(k, page);
+	uintptr_t va = r ? 0 : km__local_addr(k, t->cpu, kc->idx, pfn);
 	if (!r)
 		r = k->be->set_pte(k->be_ctx, va, pfn);
 	if (r) {
@@ -66,11 +84,13 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 
 /*
  * kunmap_local_indexed(): only the newest entry may go. An address outside
- * the task's area (lowmem, or a pkmap address from kmap_high_get) unmaps
- * nothing, as in the kernel; for kunmap_atomic it still closes the section.
+ * the task's area unmaps nothing, as in the kernel: lowmem, or a pkmap
+ * slot where the arch does not need kmap_high_get; where it does, a pkmap
+ * slot is the page's kunmap_high(). kunmap_atomic closes its section
+ * either way.
  */
-int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
-                         int kind)
+int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
+                             uintptr_t va, int kind)
 {
 	t->sys_err = false;
 	if (kind == KM_KIND_ATOMIC && t->atomic_depth <= 0)
@@ -79,22 +99,31 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
 	if (idx < 0) {
 		if (!km__in_lowmem(k, va) && !km__in_pkmap(k, va))
 			return -EINVAL;
+		if (km__in_pkmap(k, va) && k->profile->kmap_high_get) {
+			uint64_t pte = __atomic_load_n(&k->pkmap_page_table[PKMAP_NR(k, va)],
+			                               __ATOMIC_RELAXED);
+			int r = pte ? km__kunmap_locked(k, pfn_to_page(k, pte - 1)) :
+			              -KM_ENOTMAPPED;
+			if (r)
+				return r;
+		}
 		if (kind == KM_KIND_ATOMIC)
 			t->atomic_depth--;
 		return 0;
 	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
-	if (idx != kc->idx - 1)
+	uintptr_t slot = kc->idx ? slot_addr(k, t, kc->idx - 1) : 0;
+	/* the newest entry's slot: its index, and with colours its colour */
+	if (idx != kc->idx - 1 || slot != (va & ~(uintptr_t)(PAGE_SIZE - 1)))
 		return -KM_ENOTTOP;
 	if (kc->kind[idx] != kind)
 		return -KM_EKIND;
-	uintptr_t slot = km__local_addr(k, t->cpu, idx);
 	int r = k->be->clear_ptes(k->be_ctx, slot, 1);
 	if (r) {
 		t->sys_err = true;
 		return r;
 	}
-	/* arch_kmap_local_post_unmap(): x86 flushes the one page */
+	/* arch_kmap_local_post_unmap(): x86 and ARM flush the one page */
 	r = k->be->flush_tlb_one(k->be_ctx, slot);
 	if (r) {
 		/* put the PTE back: the mapping is still live */
@@ -114,7 +143,7 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t, uintptr_t va,
 int km__local_sched_out(struct km_core *k, struct km_task *t)
 {
 	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
-		uintptr_t va = km__local_addr(k, t->cpu, i);
+		uintptr_t va = slot_addr(k, t, i);
 		int r = k->be->clear_ptes(k->be_ctx, va, 1);
 		if (!r)
 			r = k->be->flush_tlb_one(k->be_ctx, va);
@@ -129,7 +158,7 @@ int km__local_sched_out(struct km_core *k, struct km_task *t)
 int km__local_sched_in(struct km_core *k, struct km_task *t)
 {
 	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
-		int r = k->be->set_pte(k->be_ctx, km__local_addr(k, t->cpu, i),
+		int r = k->be->set_pte(k->be_ctx, slot_addr(k, t, i),
 		                       t->kmap_ctrl.pteval[i] - 1);
 		if (r)
 			return r;
@@ -139,7 +168,7 @@ int km__local_sched_in(struct km_core *k, struct km_task *t)
 }
 
 struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
-                             uintptr_t va)
+                                 uintptr_t va)
 {
 	if (km__in_pkmap(k, va)) {
 		uint64_t pte = k->pkmap_page_table[PKMAP_NR(k, va)];
@@ -148,10 +177,13 @@ struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
 	if (t) {
 		int idx = km__local_index(k, t, va);
 		if (idx >= 0)
-			return idx < t->kmap_ctrl.idx ?
+			return idx < t->kmap_ctrl.idx &&
+			       slot_addr(k, t, idx) ==
+			               (va & ~(uintptr_t)(PAGE_SIZE - 1)) ?
 			       pfn_to_page(k, t->kmap_ctrl.pteval[idx] - 1) : NULL;
 	}
 	if (km__in_lowmem(k, va))
-		return pfn_to_page(k, (va - k->page_offset) >> PAGE_SHIFT);
+		return pfn_to_page(k, k->pfn_offset +
+		                   ((va - k->page_offset) >> PAGE_SHIFT));
 	return NULL;
 }

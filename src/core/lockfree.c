@@ -22,9 +22,9 @@
 int km__lockfree_kmap(struct km_core *k, struct km_page *page,
                       uintptr_t *vaddr)
 {
-	uint64_t pfn = page_to_pfn(k, page);
+	uint64_t i = km__page_idx(k, page); /* page_slot is by mem_map index */
 	for (int tries = 0; tries < FAST_TRIES; tries++) {
-		uint32_t s = __atomic_load_n(&k->page_slot[pfn], __ATOMIC_ACQUIRE);
+		uint32_t s = __atomic_load_n(&k->page_slot[i], __ATOMIC_ACQUIRE);
 		if (!s)
 			return 0;
 		unsigned nr = s - 1;
@@ -41,7 +41,7 @@ int km__lockfree_kmap(struct km_core *k, struct km_page *page,
 		 * compare-and-swap; then page_slot no longer names it (the
 		 * flush clears page_slot before the slot is reused).
 		 */
-		if (__atomic_load_n(&k->page_slot[pfn], __ATOMIC_ACQUIRE) == s) {
+		if (__atomic_load_n(&k->page_slot[i], __ATOMIC_ACQUIRE) == s) {
 			/* read first: a store every hit would bounce the line
 			 * between CPUs hitting neighbouring slots */
 			if (k->slot_ref &&
@@ -65,9 +65,9 @@ int km__lockfree_kmap(struct km_core *k, struct km_page *page,
 
 int km__lockfree_kunmap(struct km_core *k, struct km_page *page, bool *wake)
 {
-	uint64_t pfn = page_to_pfn(k, page);
+	uint64_t i = km__page_idx(k, page); /* page_slot is by mem_map index */
 	*wake = false;
-	uint32_t s = __atomic_load_n(&k->page_slot[pfn], __ATOMIC_ACQUIRE);
+	uint32_t s = __atomic_load_n(&k->page_slot[i], __ATOMIC_ACQUIRE);
 	if (!s)
 		return 0;
 	unsigned nr = s - 1;

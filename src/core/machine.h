@@ -19,6 +19,7 @@ const struct km_profile *km__profile_at(unsigned i);
  * areas need not fit the profile's fixmap. Returns 0 or -EINVAL, and
  * k->why says what is wrong.
  */
+/* layout.c */
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
@@ -38,15 +39,32 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
                    uint32_t *page_slot, const struct km_policy *pol);
 void km__layout_fill(const struct km_core *k, struct km_layout *out);
 
+/* Pages of the machine: mem_map's length. */
+static inline uint64_t km__nr_pages(const struct km_core *k)
+{
+	return k->max_pfn - k->pfn_offset;
+}
+/* FLATMEM: mem_map starts at ARCH_PFN_OFFSET's page. */
 static inline uint64_t page_to_pfn(const struct km_core *k,
                                    const struct km_page *page)
 {
-	return (uint64_t)(page - k->mem_map);
+	return (uint64_t)(page - k->mem_map) + k->pfn_offset;
 }
 static inline struct km_page *pfn_to_page(const struct km_core *k,
                                           uint64_t pfn)
 {
-	return &k->mem_map[pfn];
+	return &k->mem_map[pfn - k->pfn_offset];
+}
+/* A page's index in mem_map (arrays kept per page use it). */
+static inline uint64_t km__page_idx(const struct km_core *k,
+                                    const struct km_page *page)
+{
+	return (uint64_t)(page - k->mem_map);
+}
+/* Is @pfn one of the machine's (pfn_valid())? */
+static inline bool km__pfn_valid(const struct km_core *k, uint64_t pfn)
+{
+	return pfn >= k->pfn_offset && pfn < k->max_pfn;
 }
 static inline unsigned page_zonenum(const struct km_core *k,
                                     const struct km_page *page)
@@ -77,23 +95,37 @@ static inline bool PageHighMem(const struct km_core *k,
 {
 	return km__is_highmem_idx(k, page_zonenum(k, page));
 }
+/* __va(PFN_PHYS(page_to_pfn(page))) */
 static inline uintptr_t lowmem_page_address(const struct km_core *k,
                                             const struct km_page *page)
 {
-	return k->page_offset + ((uintptr_t)page_to_pfn(k, page) << PAGE_SHIFT);
+	return k->page_offset + ((uintptr_t)(page - k->mem_map) << PAGE_SHIFT);
 }
 /* Is @page one of this machine's struct pages? */
 static inline bool km__page_valid(const struct km_core *k,
                                   const struct km_page *page)
 {
-	return page && page >= k->mem_map && page < k->mem_map + k->max_pfn;
+	return page && page >= k->mem_map &&
+	       page < k->mem_map + km__nr_pages(k);
 }
-/* The local-map slot of index @idx in @cpu's area of the fixmap: the
- * fixmap grows down, so index 0 is the area's top page. */
+/*
+ * The local-map slot of index @idx in @cpu's area of the fixmap for a page
+ * of @pfn: the fixmap grows down, so index 0 is at the area's top; with
+ * colours, each index has a slot per colour, the highest colour first
+ * (xtensa's kmap_idx()).
+ */
 static inline uintptr_t km__local_addr(const struct km_core *k, unsigned cpu,
-                                       int idx)
+                                       int idx, uint64_t pfn)
 {
-	return k->kmap_area[cpu] - ((uintptr_t)idx << PAGE_SHIFT);
+	unsigned x = (unsigned)pfn & (k->colors - 1);
+	return k->kmap_area[cpu] -
+	       (((uintptr_t)idx * k->colors + k->colors - 1 - x) << PAGE_SHIFT);
+}
+/* The lowest page of @cpu's local-map area. */
+static inline uintptr_t km__local_low(const struct km_core *k, unsigned cpu)
+{
+	return k->kmap_area[cpu] -
+	       ((uintptr_t)(KM_MAX_IDX * k->colors - 1) << PAGE_SHIFT);
 }
 /* Is @va in the direct map? */
 static inline bool km__in_lowmem(const struct km_core *k, uintptr_t va)

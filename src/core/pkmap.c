@@ -18,12 +18,12 @@ static void set_page_address(struct km_core *k, struct km_page *page,
 		pam->virtual = virtual;
 		list_add_tail(&pam->list, pas);
 		if (k->page_slot) /* for the lock-free hit path */
-			__atomic_store_n(&k->page_slot[page_to_pfn(k, page)],
+			__atomic_store_n(&k->page_slot[km__page_idx(k, page)],
 			                 PKMAP_NR(k, virtual) + 1, __ATOMIC_RELEASE);
 		return;
 	}
 	if (k->page_slot)
-		__atomic_store_n(&k->page_slot[page_to_pfn(k, page)], 0,
+		__atomic_store_n(&k->page_slot[km__page_idx(k, page)], 0,
 		                 __ATOMIC_RELEASE);
 	for (struct list_head *p = pas->next; p != pas; p = p->next) {
 		struct page_address_map *pam =
@@ -165,7 +165,7 @@ int km__pkmap_check(struct km_core *k, char *msg, size_t n)
 			in_use++;
 		if (!pte)
 			return bad(msg, n, "slot ", nr, ": mapped with no PTE");
-		if (pte - 1 >= k->max_pfn)
+		if (!km__pfn_valid(k, pte - 1))
 			return bad(msg, n, "slot ", nr, ": PTE beyond memory");
 		struct km_page *page = pfn_to_page(k, pte - 1);
 		if (!PageHighMem(k, page))

@@ -1410,7 +1410,12 @@ static void reenable_child(void *unused)
 {
 	(void)unused;
 	unsetenv("KMAP_DEBUG");
-	km_machine *m = child_machine(KM_DEBUG, 0);
+	/* Kirkwood's kernel, for kmap_high_get below */
+	struct km_config cfg;
+	host_config(&cfg, 64 * MiB, L16, 0, KM_DEBUG, NULL);
+	cfg.profile = "arm-marvell";
+	km_machine *m = NULL;
+	CHILD_CHECK(km_machine_create(&cfg, &m) == 0);
 	uint64_t pfn = L16 / PG + 7;
 	km_page *p = km_pfn_to_page(m, pfn);
 	void *va, *vb;
