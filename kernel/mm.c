@@ -447,7 +447,7 @@ int mm_setup(struct km_core *k, bool use_pae)
 	low_hi = (uintptr_t)k->high_memory;
 	win_lo = PKMAP_ADDR(k, 0);
 	win_hi = PKMAP_ADDR(k, k->last_pkmap);
-	loc_lo = km__local_addr(k, k->nr_cpus - 1, KM_MAX_IDX - 1);
+	loc_lo = km__local_low(k, k->nr_cpus - 1);
 	loc_hi = k->kmap_area[0] + PAGE_SIZE;
 	mmu_max_pfn = k->max_pfn;
 

@@ -104,6 +104,7 @@ static unsigned count_tasks(const char *buf, size_t size)
  * persistent leaks of the largest window; the run itself.
  */
 #define POOL_PER_TASK (sizeof(struct rp_task) + sizeof(struct rtask) + \
+                       64 * sizeof(struct rp_local) + \
                        TASK_STACK + 320 + 2 * KM_LOCAL_MAX * 32 + 64)
 #define POOL_FIXED ((size_t)65536 * 64 + (64u << 10))
 
@@ -236,12 +237,15 @@ static void check_now(struct rp *r, unsigned long line)
 	/* only the dispatcher is on the CPU, with no local maps: every other
 	 * thread's local PTEs were switched out with it */
 	for (int i = 0; i < KM_MAX_IDX - 1; i++)
-		if (k->be->check_pte(k->be_ctx, km__local_addr(k, 0, i), UINT64_MAX))
+		if (k->be->check_pte(k->be_ctx, km__local_addr(k, 0, i, 0), UINT64_MAX))
 			kpanic(KEXIT_BUG, "after line %lu: local slot %d still mapped "
 			       "while its task is off the CPU", line, i);
 	for (size_t i = 0; i < rp_task_count(r); i++) {
 		const struct rp_task *t = rp_task_at(r, i);
-		if (t->nlocal != km_task_local_depth(m, t->t))
+		int depth = 0;
+		for (int j = 0; j < t->nlocal; j++)
+			depth += !t->local[j].pkmap;
+		if (depth != km_task_local_depth(m, t->t))
 			kpanic(KEXIT_BUG, "after line %lu: task %.*s's local stack "
 			       "is out of step", line, (int)t->name_len, t->name);
 	}

@@ -400,6 +400,21 @@ static long slot_of(const struct rp *r, void *va)
 	return (long)(((uintptr_t)va - r->lay.pkmap_base) / r->lay.page_size);
 }
 
+static bool in_window(const struct rp *r, void *va)
+{
+	return (uintptr_t)va >= r->lay.pkmap_base &&
+	       (uintptr_t)va < r->lay.pkmap_end;
+}
+
+/* Local maps on @t's stack: those that are not pkmap addresses. */
+static int stack_depth(const struct rp_task *t)
+{
+	int n = 0;
+	for (int i = 0; i < t->nlocal; i++)
+		n += !t->local[i].pkmap;
+	return n;
+}
+
 /* The newest local mapping of @pfn on @t's stack, or -1. */
 static int local_find(const struct rp_task *t, uint64_t pfn)
 {
@@ -486,10 +501,29 @@ static void do_kunmap(struct rp *r, struct rec *e, km_page *page)
 	run_woken(r);
 }
 
+/* Room for one more local map in @t's mirror. */
+static int local_room(struct rp *r, struct rp_task *t)
+{
+	if (t->nlocal < t->cap_local)
+		return 0;
+	int cap = t->cap_local ? 2 * t->cap_local : KM_LOCAL_MAX + 1;
+	struct rp_local *n = rp_alloc(r, (size_t)cap * sizeof(*n));
+	if (!n)
+		return -1;
+	for (int i = 0; i < t->nlocal; i++)
+		n[i] = t->local[i];
+	rp_free(r, t->local);
+	t->local = n;
+	t->cap_local = cap;
+	return 0;
+}
+
 static void do_kmap_local(struct rp *r, struct rp_task *t, struct rec *e,
                           km_page *page, bool atomic)
 {
 	void *va;
+	if (local_room(r, t))
+		return; /* out of memory: the run stops */
 	int rc = atomic ? km_kmap_atomic(r->m, page, &va) :
 	                  km_kmap_local_page(r->m, page, &va);
 	if (rc)
@@ -498,10 +532,15 @@ static void do_kmap_local(struct rp *r, struct rp_task *t, struct rec *e,
 	e->vaddr = (uintptr_t)va;
 	if (!km_page_highmem(r->m, page)) {
 		e->how = H_LOWMEM;
+	} else if (in_window(r, va)) {
+		/* kmap_high_get's reuse: a user of the page's slot */
+		e->how = H_HIT;
+		e->slot = slot_of(r, va);
+		t->local[t->nlocal++] = (struct rp_local){ e->pfn, va, atomic, true };
 	} else {
 		e->how = H_LOCAL;
-		e->slot = t->nlocal;
-		t->local[t->nlocal++] = (struct rp_local){ e->pfn, va, atomic };
+		e->slot = stack_depth(t);
+		t->local[t->nlocal++] = (struct rp_local){ e->pfn, va, atomic, false };
 	}
 	emit(r, e);
 }
@@ -527,9 +566,20 @@ static void do_kunmap_local(struct rp *r, struct rp_task *t, struct rec *e,
 	                  km_kunmap_local(r->m, t->local[i].addr);
 	if (rc)
 		return fail(r, e, km_strerror(rc));
-	e->slot = i;
-	t->nlocal--; /* the library only lets the top go */
+	bool pkmap = t->local[i].pkmap;
+	if (pkmap) {
+		e->slot = slot_of(r, t->local[i].addr);
+	} else { /* the library lets only the stack's top go: its index */
+		e->slot = 0;
+		for (int j = 0; j < i; j++)
+			e->slot += !t->local[j].pkmap;
+	}
+	for (int j = i; j + 1 < t->nlocal; j++)
+		t->local[j] = t->local[j + 1];
+	t->nlocal--;
 	emit(r, e);
+	if (pkmap) /* a user of a slot given back may wake sleepers */
+		run_woken(r);
 }
 
 static unsigned char hexval(char c)
@@ -550,8 +600,12 @@ static void *live_address(struct rp *r, struct rp_task *t, km_page *page,
 	if (va && !km_pkmap_slot(r->m, (unsigned)slot_of(r, va), &s) &&
 	    s.count >= 2)
 		return va;
-	int i = local_find(t, pfn);
-	return i >= 0 ? t->local[i].addr : NULL;
+	/* the task's own local mapping (a window slot it reused is live only
+	 * while the slot has users: checked above) */
+	for (int i = t->nlocal - 1; i >= 0; i--)
+		if (t->local[i].pfn == pfn && !t->local[i].pkmap)
+			return t->local[i].addr;
+	return NULL;
 }
 
 static void do_rw(struct rp *r, struct rp_task *t, struct rec *e,
@@ -664,8 +718,9 @@ static int summary(struct rp *r)
 	for (size_t i = 0; i < r->ntasks; i++) {
 		const struct rp_task *t = r->tasks[i];
 		for (int j = 0; j < t->nlocal; j++)
-			leaks[nl++] = (struct rp_leak){ .pfn = t->local[j].pfn,
-			                                .task = t, .local = true };
+			if (!t->local[j].pkmap) /* those are persistent users */
+				leaks[nl++] = (struct rp_leak){ .pfn = t->local[j].pfn,
+				                                .task = t, .local = true };
 	}
 	s->ntasks = r->ntasks;
 	s->tasks = r->tasks;
@@ -714,8 +769,10 @@ int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
 		host->at_end(host->arg, r);
 	int rc = r->oom ? 3 : summary(r);
 	km_set_event_hook(m, NULL, NULL);
-	for (size_t i = 0; i < r->ntasks; i++)
+	for (size_t i = 0; i < r->ntasks; i++) {
+		rp_free(r, r->tasks[i]->local);
 		rp_free(r, r->tasks[i]);
+	}
 	rp_free(r, r->tasks);
 	rp_free(r, r->by_name);
 	rp_free(r, r->by_ptr);

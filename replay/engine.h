@@ -84,6 +84,9 @@ struct rp_local {
 	uint64_t pfn;
 	void *addr;
 	bool atomic;
+	/* a pkmap address: where the kernel has kmap_high_get, a local map
+	 * of a page in the window is a user of its slot, not on the stack */
+	bool pkmap;
 };
 
 struct rp_task {
@@ -95,8 +98,10 @@ struct rp_task {
 	unsigned long sleep_line;  /* the kmap it sleeps in */
 	uint64_t sleep_pfn;
 	unsigned long kmap_line;   /* the kmap it runs now */
-	int nlocal;                /* highmem local maps, bottom first */
-	struct rp_local local[KM_LOCAL_MAX];
+	int nlocal, cap_local;     /* highmem local maps, oldest first: at
+	                            * most KM_LOCAL_MAX on the stack, and any
+	                            * number of pkmap ones */
+	struct rp_local *local;
 };
 
 /* The end of a run, for the sink's summary record. */

@@ -82,13 +82,14 @@ static int stack_heavy;
 /*
  * Where highmem starts depends on the layout on x86 (Linux's MAXMEM moves
  * with PKMAP_BASE, which is PMD-aligned), so the generator only relies on
- * [0, lo_end) being lowmem and [hs, maxp) highmem; the zone [lo_end, hs)
+ * [lo_start, lo_end) being lowmem and [hs, maxp) highmem; the zone [lo_end, hs)
  * between them (x86 only: a 4 MiB PMD either side of the profile's default
  * boundary) is used now and then, for boundary cases, but not in clean
  * traces, and the steering model counts it as highmem (if it is lowmem
  * after all, the releases the generator then makes are harmless).
  */
 #define X86_ZONE 1024
+static uint64_t lo_start;            /* RAM's first pfn (PHYS_OFFSET) */
 static uint64_t lo_end, hs, maxp, H; /* H: pages in [hs, maxp) */
 static uint64_t fixed_hs;           /* the profile's default boundary */
 static uint64_t *pool;
@@ -118,13 +119,13 @@ static uint64_t pick_high(void)
 
 static uint64_t pick_low(void)
 {
-	if (lo_end == 0)
+	if (lo_end == lo_start)
 		return pick_high();
 	if (chance(10))
 		return lo_end - 1;
 	if (chance(5))
-		return 0;
-	return rn(lo_end);
+		return lo_start;
+	return lo_start + rn(lo_end - lo_start);
 }
 
 /* x86: a pfn near where the boundary may be (PMD steps of 512 pages). */
@@ -177,7 +178,7 @@ static uint64_t pick_live(int k, int *ok)
 		*ok = 1;
 		return cand[rn((uint64_t)n)];
 	}
-	if (lo_end > 0) {
+	if (lo_end > lo_start) {
 		*ok = 1;
 		return pick_low();
 	}
@@ -309,7 +310,7 @@ static void op_unmap_local(int k)
 		     t_local_pfn(k, nl - 1), 0, NULL, 0);
 	} else if (t_depth(k) > 0) {
 		emit(k, REF_KUNMAP_ATOMIC, pick_low(), 0, NULL, 0);
-	} else if (lo_end > 0) {
+	} else if (lo_end > lo_start) {
 		emit(k, REF_KUNMAP_LOCAL, pick_low(), 0, NULL, 0);
 	} else {
 		emit(k, REF_FLUSH_UNUSED, 0, 0, NULL, 0);
@@ -553,11 +554,11 @@ int main(int argc, char **argv)
 	uint64_t zone = x86 ? X86_ZONE : 0;
 	uint64_t pages;
 	if (o_hp >= 0)
-		pages = fixed_hs + zone + (uint64_t)o_hp;
+		pages = fixed_hs - pi->first_pfn + zone + (uint64_t)o_hp;
 	else if (chance(4))
 		pages = (1 + rn(64)) * 256; /* 1..64 MiB: no highmem at all */
 	else
-		pages = fixed_hs + zone + 16 + rn(185);
+		pages = fixed_hs - pi->first_pfn + zone + 16 + rn(185);
 	uint64_t mem = pages * REF_PAGE_SIZE;
 
 	lineno = 0;
@@ -590,6 +591,7 @@ int main(int argc, char **argv)
 
 	M = ref_new((enum ref_profile)profile, mem, lp, colors, fixed_hs - zone, 0, 0, NULL);
 	maxp = ref_max_pfn(M);
+	lo_start = pi->first_pfn;
 	lo_end = ref_highmem_start(M);
 	hs = fixed_hs + zone < maxp ? fixed_hs + zone : maxp;
 	H = maxp - hs;
@@ -634,7 +636,7 @@ int main(int argc, char **argv)
 					done = release_one(j);
 			if (!done) {
 				/* Nothing held: a harmless op. */
-				if (!t_asleep(k) && lo_end && chance(50))
+				if (!t_asleep(k) && lo_end > lo_start && chance(50))
 					emit(k, REF_READ, pick_low(), rn(64), NULL, 1 + rn(8));
 				else
 					emit(k, REF_FLUSH_UNUSED, 0, 0, NULL, 0);

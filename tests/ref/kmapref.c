@@ -8,12 +8,13 @@
  * `machine` line, and exits as it would: 0 clean, 1 errors/sleepers/leaks,
  * 2 when the trace cannot be read (the message names the file and line).
  * Addresses depend on the layout, so the two bases come from the command
- * line: persistent slot S is at pkmap_base + S*4096, local index i at
- * local_base - i*4096. The first highmem pfn is the profile's (arm 196608,
- * arm-2g 458752) or, on x86, Linux's MAXMEM for that pkmap_base (227326 for
- * x86-32 and 228350 for x86-32-pae with their default last_pkmap; see
- * ref_layout_highmem_start()); --highmem-start overrides it. Either way it is
- * capped at max_pfn = mem/4096.
+ * line: persistent slot S is at pkmap_base + S*4096, local index i of a
+ * page of colour c at local_base - (i*colors + colors-1-c)*4096. The first
+ * highmem pfn is the profile's (arm 196608, arm-2g 458752, arm-virt 0x70000)
+ * or, on x86, Linux's MAXMEM for that pkmap_base (224254 for x86-32 and
+ * 225278 for x86-32-pae; see ref_layout_highmem_start()); --highmem-start
+ * overrides it. Either way it is capped at max_pfn = first pfn + mem/4096
+ * (arm-virt's RAM, and pfns, start at 0x40000).
  */
 #include "refmodel.h"
 

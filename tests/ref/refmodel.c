@@ -28,10 +28,14 @@
 #include <string.h>
 
 const struct ref_profile_info ref_profiles[REF_NPROFILES] = {
-	[REF_X86_32] = { "x86-32", 0xc0000000u, 227326, 2ull << 30, 4ull << 30, 1024 },
-	[REF_X86_32_PAE] = { "x86-32-pae", 0xc0000000u, 228350, 16ull << 30, 64ull << 30, 512 },
-	[REF_ARM] = { "arm", 0xc0000000u, 196608, 2ull << 30, 4ull << 30, 512 },
-	[REF_ARM_2G] = { "arm-2g", 0x80000000u, 458752, 2ull << 30, 4ull << 30, 512 },
+	[REF_X86_32] = { "x86-32", 0xc0000000u, 224254, 2ull << 30, 4ull << 30, 1024, 0, 0 },
+	[REF_X86_32_PAE] = { "x86-32-pae", 0xc0000000u, 225278, 16ull << 30, 64ull << 30, 512, 0, 0 },
+	[REF_ARM] = { "arm", 0xc0000000u, 196608, 2ull << 30, 4ull << 30, 512, 0, 0 },
+	[REF_ARM_2G] = { "arm-2g", 0x80000000u, 458752, 2ull << 30, 4ull << 30, 512, 0, 0 },
+	/* qemu's virt board: RAM, and pfns, from 0x40000000 */
+	[REF_ARM_VIRT] = { "arm-virt", 0xc0000000u, 0x70000, 2ull << 30, 3ull << 30, 512, 0x40000, 0 },
+	/* Kirkwood: kmap_local of a page in the window uses its slot */
+	[REF_ARM_MARVELL] = { "arm-marvell", 0xc0000000u, 196608, 2ull << 30, 4ull << 30, 512, 0, 1 },
 };
 
 const char *const ref_op_names[REF_NOPS] = {
@@ -99,6 +103,8 @@ static void *xrealloc(void *p, size_t n)
 struct local_ent {
 	uint64_t pfn;
 	int atomic; /* pushed by kmap_atomic (1) or kmap_local (0) */
+	int pk;     /* a window slot reused (kmap_high_get), not on the stack */
+	unsigned slot; /* that slot */
 };
 
 struct task {
@@ -107,8 +113,8 @@ struct task {
 	uint64_t sleep_pfn; /* the kmap it sleeps in */
 	long sleep_line;
 	int atomic_depth; /* open kmap_atomic sections, lowmem ones included */
-	int nlocal;
-	struct local_ent local[REF_LOCAL_MAX];
+	int nlocal, localcap; /* stack entries and reused slots, oldest first */
+	struct local_ent *local;
 };
 
 struct slot {
@@ -129,7 +135,7 @@ struct mempage {
 struct ref_model {
 	enum ref_profile profile;
 	uint64_t page_offset;
-	uint64_t max_pfn;
+	uint64_t first_pfn, max_pfn;
 	uint64_t highmem_start;
 	unsigned last_pkmap; /* LAST_PKMAP */
 	unsigned colors;     /* N */
@@ -172,7 +178,8 @@ struct ref_model *ref_new(enum ref_profile profile, uint64_t mem,
 
 	m->profile = profile;
 	m->page_offset = ref_profiles[profile].page_offset;
-	m->max_pfn = mem / REF_PAGE_SIZE;
+	m->first_pfn = ref_profiles[profile].first_pfn;
+	m->max_pfn = m->first_pfn + mem / REF_PAGE_SIZE;
 	m->highmem_start = highmem_start < m->max_pfn ? highmem_start : m->max_pfn;
 	m->last_pkmap = last_pkmap;
 	m->colors = colors;
@@ -189,8 +196,10 @@ void ref_free(struct ref_model *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < m->ntasks; i++)
+	for (int i = 0; i < m->ntasks; i++) {
 		free(m->tasks[i].name);
+		free(m->tasks[i].local);
+	}
 	free(m->tasks);
 	for (unsigned c = 0; c < m->colors; c++)
 		free(m->wq[c].tasks);
@@ -298,7 +307,7 @@ static int is_lowmem(const struct ref_model *m, uint64_t pfn)
 
 static uint64_t lowmem_vaddr(const struct ref_model *m, uint64_t pfn)
 {
-	return m->page_offset + pfn * REF_PAGE_SIZE;
+	return m->page_offset + (pfn - m->first_pfn) * REF_PAGE_SIZE;
 }
 
 static uint64_t pkmap_vaddr(const struct ref_model *m, unsigned slot)
@@ -306,9 +315,12 @@ static uint64_t pkmap_vaddr(const struct ref_model *m, unsigned slot)
 	return m->pkmap_base + (uint64_t)slot * REF_PAGE_SIZE;
 }
 
-static uint64_t local_vaddr(const struct ref_model *m, int idx)
+/* A stack index's slot: with colours, one per colour, the highest first. */
+static uint64_t local_vaddr(const struct ref_model *m, int idx, uint64_t pfn)
 {
-	return m->local_base - (uint64_t)idx * REF_PAGE_SIZE;
+	unsigned c = (unsigned)(pfn % m->colors);
+	return m->local_base -
+	       ((uint64_t)idx * m->colors + m->colors - 1 - c) * REF_PAGE_SIZE;
 }
 
 /* The common head of an operation record: up to and including "pfn"
@@ -511,6 +523,24 @@ static enum ref_result op_kunmap(struct ref_model *m, long line, int task, uint6
 	return REF_OK;
 }
 
+/* Entries of @t's local stack (not the reused window slots). */
+static int stack_depth(const struct task *t)
+{
+	int n = 0;
+	for (int i = 0; i < t->nlocal; i++)
+		n += !t->local[i].pk;
+	return n;
+}
+
+static struct local_ent *local_push(struct task *t)
+{
+	if (t->nlocal == t->localcap) {
+		t->localcap = t->localcap ? 2 * t->localcap : 16;
+		t->local = xrealloc(t->local, (size_t)t->localcap * sizeof(*t->local));
+	}
+	return &t->local[t->nlocal++];
+}
+
 static enum ref_result op_kmap_local(struct ref_model *m, long line, int task,
 				     enum ref_op op, uint64_t pfn)
 {
@@ -525,17 +555,38 @@ static enum ref_result op_kmap_local(struct ref_model *m, long line, int task,
 		     (unsigned long long)lowmem_vaddr(m, pfn));
 		return REF_OK;
 	}
-	if (t->nlocal >= REF_LOCAL_MAX)
+	int s = pkmap_lookup(m, pfn);
+	if (ref_profiles[m->profile].high_get && s >= 0) {
+		/* the page is in the window: take a user of its slot there */
+		m->slots[s].count++;
+		m->n_hits++;
+		struct local_ent *e = local_push(t);
+		*e = (struct local_ent){ pfn, atomic, 1, (unsigned)s };
+		if (atomic)
+			t->atomic_depth++;
+		rec_head(m, line, task, op, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"how\":\"hit\",\"slot\":%d,\"vaddr\":\"0x%llx\"}\n",
+		     s, (unsigned long long)pkmap_vaddr(m, (unsigned)s));
+		return REF_OK;
+	}
+	int idx = stack_depth(t);
+	if (idx >= REF_LOCAL_MAX)
 		return rec_error(m, line, task, op, pfn, 0, 0, "too many local mappings (15 at most)");
-	int idx = t->nlocal++;
-	t->local[idx].pfn = pfn;
-	t->local[idx].atomic = atomic;
+	struct local_ent *e = local_push(t);
+	*e = (struct local_ent){ pfn, atomic, 0, 0 };
 	if (atomic)
 		t->atomic_depth++;
 	rec_head(m, line, task, op, pfn, 0, 0);
 	emit(m, ",\"result\":\"ok\",\"how\":\"local\",\"slot\":%d,\"vaddr\":\"0x%llx\"}\n",
-	     idx, (unsigned long long)local_vaddr(m, idx));
+	     idx, (unsigned long long)local_vaddr(m, idx, pfn));
 	return REF_OK;
+}
+
+static void local_remove(struct task *t, int i)
+{
+	for (int j = i; j + 1 < t->nlocal; j++)
+		t->local[j] = t->local[j + 1];
+	t->nlocal--;
 }
 
 static enum ref_result op_kunmap_local(struct ref_model *m, long line, int task,
@@ -552,22 +603,44 @@ static enum ref_result op_kunmap_local(struct ref_model *m, long line, int task,
 		emit(m, ",\"result\":\"ok\",\"how\":\"lowmem\"}\n");
 		return REF_OK;
 	}
-	int found = 0;
-	for (int i = 0; i < t->nlocal; i++)
-		if (t->local[i].pfn == pfn)
-			found = 1;
-	if (!found)
+	/* the task's newest local mapping of the page */
+	int i = t->nlocal - 1;
+	while (i >= 0 && t->local[i].pfn != pfn)
+		i--;
+	if (i < 0)
 		return rec_error(m, line, task, op, pfn, 0, 0, "no local mapping of the page");
+	if (t->local[i].pk) {
+		/* a window address: kunmap_high() of whatever its slot maps now */
+		unsigned s = t->local[i].slot;
+		if (!m->slots[s].count)
+			return rec_error(m, line, task, op, pfn, 0, 0, "page is not mapped");
+		if (m->slots[s].count < 2)
+			return rec_error(m, line, task, op, pfn, 0, 0, "page has no users");
+		m->slots[s].count--;
+		local_remove(t, i);
+		if (atomic)
+			t->atomic_depth--;
+		rec_head(m, line, task, op, pfn, 0, 0);
+		emit(m, ",\"result\":\"ok\",\"slot\":%u}\n", s);
+		if (m->slots[s].count == 1)
+			wake_colour(m, (unsigned)(m->slots[s].pfn % m->colors));
+		return REF_OK;
+	}
 	int top = t->nlocal - 1;
-	if (t->local[top].pfn != pfn)
+	while (t->local[top].pk)
+		top--;
+	if (top != i)
 		return rec_error(m, line, task, op, pfn, 0, 0, "not the newest local mapping");
-	if (t->local[top].atomic != atomic)
+	if (t->local[i].atomic != atomic)
 		return rec_error(m, line, task, op, pfn, 0, 0, "local mapping of the other kind");
-	t->nlocal--;
+	int idx = 0;
+	for (int j = 0; j < i; j++)
+		idx += !t->local[j].pk;
+	local_remove(t, i);
 	if (atomic)
 		t->atomic_depth--;
 	rec_head(m, line, task, op, pfn, 0, 0);
-	emit(m, ",\"result\":\"ok\",\"slot\":%d}\n", top);
+	emit(m, ",\"result\":\"ok\",\"slot\":%d}\n", idx);
 	return REF_OK;
 }
 
@@ -579,7 +652,7 @@ static int has_live_mapping(const struct ref_model *m, int task, uint64_t pfn)
 		return 1;
 	const struct task *t = &m->tasks[task];
 	for (int i = 0; i < t->nlocal; i++)
-		if (t->local[i].pfn == pfn)
+		if (t->local[i].pfn == pfn && !t->local[i].pk)
 			return 1;
 	return 0;
 }
@@ -613,7 +686,7 @@ enum ref_result ref_exec(struct ref_model *m, long line, int task,
 	m->ops++;
 	if (m->tasks[task].asleep)
 		return rec_error(m, line, task, op, pfn, offset, len, "task is asleep");
-	if (op != REF_FLUSH_UNUSED && pfn >= m->max_pfn)
+	if (op != REF_FLUSH_UNUSED && (pfn < m->first_pfn || pfn >= m->max_pfn))
 		return rec_error(m, line, task, op, pfn, offset, len, "pfn beyond memory");
 	switch (op) {
 	case REF_KMAP:
@@ -675,6 +748,8 @@ int ref_finish(struct ref_model *m)
 	}
 	for (int i = 0; i < m->ntasks; i++) {
 		for (int j = 0; j < m->tasks[i].nlocal; j++) {
+			if (m->tasks[i].local[j].pk)
+				continue; /* a user of a slot: among the persistent */
 			emit(m, "%s{\"task\":\"%s\",\"pfn\":%llu,\"local\":true}",
 			     first ? "" : ",", m->tasks[i].name,
 			     (unsigned long long)m->tasks[i].local[j].pfn);

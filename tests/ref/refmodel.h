@@ -21,6 +21,8 @@ enum ref_profile {
 	REF_X86_32_PAE,
 	REF_ARM,
 	REF_ARM_2G,
+	REF_ARM_VIRT,
+	REF_ARM_MARVELL,
 	REF_NPROFILES
 };
 
@@ -33,6 +35,8 @@ struct ref_profile_info {
 	uint64_t default_mem;   /* bytes */
 	uint64_t mem_limit;     /* bytes */
 	unsigned default_last_pkmap;
+	uint64_t first_pfn;     /* RAM's first pfn (PHYS_OFFSET / 4096) */
+	int high_get;           /* kmap_local reuses a page's window slot */
 };
 
 extern const struct ref_profile_info ref_profiles[REF_NPROFILES];
