@@ -100,7 +100,8 @@ int pic_close(const char *who, const char *path, FILE *f)
 #define MIN_NAMED  36
 #define MIN_GAP    7
 
-enum region_kind { R_USER, R_LOWMEM, R_VMALLOC, R_PKMAP, R_FIXMAP, R_GAP };
+enum region_kind { R_USER, R_LOWMEM, R_VMALLOC, R_PKMAP, R_FIXMAP, R_LDT,
+                   R_CEA, R_BTMAP, R_GAP };
 
 struct region {
 	enum region_kind kind;
@@ -180,6 +181,9 @@ static const char *region_name(enum region_kind k)
 	case R_VMALLOC: return "vmalloc";
 	case R_PKMAP: return "pkmap: the kmap window";
 	case R_FIXMAP: return "fixmap";
+	case R_LDT: return "LDT remap";
+	case R_CEA: return "CPU entry area";
+	case R_BTMAP: return "fixmap: boot-time";
 	case R_GAP: return "";
 	}
 	return "";
@@ -193,6 +197,7 @@ static const char *region_fill(enum region_kind k)
 	case R_VMALLOC: return "#dadaeb";
 	case R_PKMAP: return "#fdd0a2";
 	case R_FIXMAP: return "#c6dbef";
+	case R_LDT: case R_CEA: case R_BTMAP: return "#e7e1ef";
 	case R_GAP: return "#ffffff";
 	}
 	return "#ffffff";
@@ -286,6 +291,14 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	raw[nraw++] = (struct region){ R_VMALLOC, l->vmalloc_start, l->vmalloc_end, 0, 0 };
 	raw[nraw++] = (struct region){ R_PKMAP, l->pkmap_base, l->pkmap_end, 0, 0 };
 	raw[nraw++] = (struct region){ R_FIXMAP, l->fixaddr_start, l->fixmap_end, 0, 0 };
+	/* x86 since 4.15: the CPU entry area and the LDT remap between the
+	 * window and the fixmap (empty on ARM: skipped below) */
+	raw[nraw++] = (struct region){ R_LDT, l->ldt_start, l->ldt_end, 0, 0 };
+	raw[nraw++] = (struct region){ R_CEA, l->cpu_entry_area_start,
+	                               l->cpu_entry_area_end, 0, 0 };
+	if (l->cpu_entry_area_start)
+		raw[nraw++] = (struct region){ R_BTMAP, l->fixaddr_tot_start,
+		                               l->fixaddr_start, 0, 0 };
 	/* sort by start (a handful: insertion sort) */
 	for (int i = 1; i < nraw; i++)
 		for (int j = i; j > 0 && raw[j].start < raw[j - 1].start; j--) {
@@ -377,9 +390,10 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	         (unsigned long long)(l->mem_bytes >> 20), a, b,
 	         (unsigned long long)l->page_offset);
 	text_attr(f, 20, 28, "font-size=\"17\" font-weight=\"bold\"", t);
-	text_attr(f, 20, 48, "fill=\"#555555\"",
-	          "Heights follow sizes, except that small regions are drawn "
-	          "tall enough to read.");
+	snprintf(t, sizeof(t), "The machine of %s. Heights follow sizes, "
+	         "except that small regions are drawn tall enough to read.",
+	         l->kernel);
+	text_attr(f, 20, 48, "fill=\"#555555\"", t);
 	text_attr(f, PHYS_X + BAR_W / 2.0, BAR_TOP - 22,
 	          "text-anchor=\"middle\" font-weight=\"bold\"", "Physical memory");
 	snprintf(t, sizeof(t), "%llu pages of %u bytes",

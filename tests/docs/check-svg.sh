@@ -116,7 +116,7 @@ done
 "$kmap" layout --machine x86-32-pae --mem 16G --svg "$tmp/pae16.svg" > /dev/null
 ok "layout --svg x86-32-pae 16G: valid SVG" svg_ok "$tmp/pae16.svg"
 ok "layout --svg: 16 GiB labelled" has "$tmp/pae16.svg" "0x400000000"
-ok "layout --svg: the seeds' 176 MiB mem_map" has "$tmp/pae16.svg" "176.0 MiB"
+ok "layout --svg: 160 MiB of mem_map at 16 GiB" has "$tmp/pae16.svg" "160.0 MiB"
 "$kmap" layout --machine x86-32 --mem 512M --svg "$tmp/nohigh.svg" > /dev/null
 ok "layout --svg without highmem: valid SVG" svg_ok "$tmp/nohigh.svg"
 "$kmap" layout --machine x86-32 --svg /nonexistent/dir/x.svg > /dev/null 2> "$tmp/err"
