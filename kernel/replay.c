@@ -131,6 +131,9 @@ static void k_free(void *arg, void *p)
 	(void)p; /* a bump allocator: the pool lives until power-off */
 }
 
+/* The trace has expect lines: the run compares itself with them. */
+static bool trace_expects;
+
 int replay_check(const char *name, const char *buf, size_t size,
                  struct rp_header *h)
 {
@@ -145,6 +148,7 @@ int replay_check(const char *name, const char *buf, size_t size,
 			klog("trace %s:%lu: %s", name, line, e.msg);
 		return KEXIT_TRACE;
 	}
+	trace_expects = h->expects != 0;
 	unsigned ntasks = count_tasks(buf, size);
 	pool.size = ntasks * POOL_PER_TASK + POOL_FIXED;
 	pool.base = kalloc(pool.size);
@@ -333,7 +337,7 @@ int replay_run(km_machine *m, const char *policy, const char *buf,
 	                              .task_new = task_new, .run_as = run_as,
 	                              .after_line = after_line,
 	                              .at_end = at_end };
-	int rc = rp_run(m, policy, buf, size, &host, &sink);
+	int rc = rp_run(m, policy, buf, size, trace_expects, &host, &sink);
 	if (check)
 		klog("invariants checked %llu times: the counts, the hash, every "
 		     "window PTE, the local-map PTEs", (unsigned long long)R.checks);

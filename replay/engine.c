@@ -4,6 +4,7 @@
  * over kmap.h only.
  */
 #include "engine.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ void rp_check_part(struct rp_part *p)
 			p->err_line = p->lines;
 			break;
 		}
+		p->expects += st.kind == ST_EXPECT;
 		if (st.kind == ST_OP) {
 			p->ops++;
 			if (!p->first_op)
@@ -104,6 +106,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 			hs[nh++].st = &p[k].hdr[i].st;
 		}
 		h->ops += p[k].ops;
+		h->expects += p[k].expects;
 		total += p[k].lines;
 		if (p[k].err_line) {
 			bad = off + p[k].err_line;
@@ -184,6 +187,10 @@ void rp_header_config(const struct rp_header *h, struct km_config *cfg)
 /* Pass two: tasks                                                         */
 /* ---------------------------------------------------------------------- */
 
+/* Flushes one line may run before the expect lines that name them: a
+ * kmap's own and, after a kunmap, each woken task's. */
+#define RP_MAX_FLUSHES 16
+
 struct rp {
 	km_machine *m;
 	const struct rp_host *host;
@@ -196,6 +203,18 @@ struct rp {
 	struct rp_task *cur;       /* the task switched to last (run_as NULL) */
 	bool oom;
 	struct rp_summary sum;
+	unsigned long line;        /* the line running */
+	/* checking expect lines: the flushes that ran since the last
+	 * operation line began, oldest first, for the expect lines after it */
+	bool check;
+	struct rp_flush {
+		unsigned long line;
+		unsigned n;            /* slots cleared */
+		uint64_t hash;         /* of the slots, in order */
+		char text[96];         /* "flush 1-511", cut short with "..." */
+	} flushes[RP_MAX_FLUSHES];
+	unsigned nflushes;
+	char want[112], got[112];  /* a mismatch's words */
 	/* a read's or write's bytes: one page at most (every profile's pages
 	 * are 4 KiB), here rather than on a task's stack (8 KiB in the kernel) */
 	unsigned char io[4096];
@@ -267,8 +286,8 @@ static int grow(struct rp *r)
 	return 0;
 }
 
-/* The task named @s, made on its first line; NULL when out of memory. */
-static struct rp_task *task_get(struct rp *r, const char *s, size_t n)
+/* The task named @s, or NULL. */
+static struct rp_task *task_find(struct rp *r, const char *s, size_t n)
 {
 	if (r->hcap) {
 		size_t h = hash_bytes(s, n) & (r->hcap - 1);
@@ -278,9 +297,18 @@ static struct rp_task *task_get(struct rp *r, const char *s, size_t n)
 				return t;
 		}
 	}
+	return NULL;
+}
+
+/* The task named @s, made on its first line; NULL when out of memory. */
+static struct rp_task *task_get(struct rp *r, const char *s, size_t n)
+{
+	struct rp_task *t = task_find(r, s, n);
+	if (t)
+		return t;
 	if (r->ntasks == r->cap && grow(r))
 		return NULL;
-	struct rp_task *t = rp_alloc(r, sizeof(*t));
+	t = rp_alloc(r, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->name = s;
@@ -358,6 +386,8 @@ static void fail(struct rp *r, struct rec *e, const char *msg)
 	emit(r, e);
 }
 
+static void flush_ran(struct rp *r, const struct km_event *ev);
+
 /*
  * The library's events, as they happen: a flush is a record of its own;
  * a task going to sleep is its kmap's "sleep" record, written here so
@@ -375,6 +405,8 @@ static void on_event(void *arg, const struct km_event *ev)
 		r->sum.tlb_flushes += ev->tlb_flush != 0;
 		if (r->sink->flush)
 			r->sink->flush(r->sink->arg, ev);
+		if (r->check)
+			flush_ran(r, ev);
 		return;
 	}
 	struct rp_task *t;
@@ -389,6 +421,241 @@ static void on_event(void *arg, const struct km_event *ev)
 	t->sleep_line = line;
 	r->sum.sleeps++;
 	emit(r, &e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Expect lines                                                            */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t slots_hash(uint64_t h, uint64_t slot)
+{
+	return (h ^ slot) * 1099511628211ull;
+}
+
+/* Words for a list of slots, as an expect line writes them: ranges
+ * appended to @p (@end its limit), cut short with "...". */
+struct slots_text {
+	char *p, *end;
+	uint64_t lo, hi;
+	bool open, full;
+};
+
+static void st_put(struct slots_text *w, const char *s, size_t n)
+{
+	if (w->full)
+		return;
+	if ((size_t)(w->end - w->p) < n + 4) {
+		memcpy(w->p, "...", 4);
+		w->p += 3;
+		w->full = true;
+		return;
+	}
+	memcpy(w->p, s, n);
+	w->p += n;
+	*w->p = 0;
+}
+
+static void st_close(struct slots_text *w)
+{
+	char tmp[48], *q = tmp;
+	if (!w->open)
+		return;
+	q = fmt_u64(q, w->lo);
+	if (w->hi > w->lo) {
+		*q++ = '-';
+		q = fmt_u64(q, w->hi);
+	}
+	*q++ = ',';
+	st_put(w, tmp, (size_t)(q - tmp));
+	w->open = false;
+}
+
+static void st_add(struct slots_text *w, uint64_t slot)
+{
+	if (w->open && slot == w->hi + 1) {
+		w->hi = slot;
+		return;
+	}
+	st_close(w);
+	w->lo = w->hi = slot;
+	w->open = true;
+}
+
+/* Finish the words: drop the last comma; "none" for no slots. */
+static void st_end(struct slots_text *w, char *start)
+{
+	st_close(w);
+	if (!w->full && w->p > start && w->p[-1] == ',')
+		*--w->p = 0;
+	if (w->p == start)
+		memcpy(start, "none", 5);
+}
+
+/* flush_all_zero_pkmaps ran: keep it for the expect lines after it. */
+static void flush_ran(struct rp *r, const struct km_event *ev)
+{
+	if (r->nflushes == RP_MAX_FLUSHES)
+		return; /* a line that flushes this often: the rest unchecked */
+	struct rp_flush *f = &r->flushes[r->nflushes++];
+	f->line = r->line;
+	f->n = ev->nr_cleared;
+	f->hash = 1469598103934665603ull;
+	memcpy(f->text, "flush ", 7);
+	struct slots_text w = { f->text + 6, f->text + sizeof(f->text), 0, 0,
+	                        false, false };
+	for (unsigned i = 0; i < ev->nr_cleared; i++) {
+		f->hash = slots_hash(f->hash, ev->cleared[i]);
+		st_add(&w, ev->cleared[i]);
+	}
+	st_end(&w, f->text + 6);
+}
+
+static void mismatch_of(struct rp *r, unsigned long line, const char *task,
+                        size_t task_len)
+{
+	r->sum.mismatches++;
+	struct rp_mismatch mm = { .line = line, .task = task,
+	                          .task_len = task_len,
+	                          .expected = r->want, .got = r->got };
+	if (r->sink->mismatch)
+		r->sink->mismatch(r->sink->arg, &mm);
+}
+
+static void mismatch(struct rp *r, unsigned long line, const struct rp_task *t)
+{
+	mismatch_of(r, line, t ? t->name : NULL, t ? t->name_len : 0);
+}
+
+/* Flushes that ran and that no expect line named. */
+static void flushes_unexpected(struct rp *r)
+{
+	for (unsigned i = 0; i < r->nflushes; i++) {
+		memcpy(r->want, "no flush", sizeof("no flush"));
+		memcpy(r->got, r->flushes[i].text, sizeof(r->flushes[i].text));
+		mismatch(r, r->flushes[i].line, NULL);
+	}
+	r->nflushes = 0;
+}
+
+/* expect flush: the oldest flush not yet named. */
+static void expect_flush(struct rp *r, unsigned long line, const struct stmt *st)
+{
+	r->sum.checked_flushes++;
+	char *w = r->want;
+	memcpy(w, "flush", 6);
+	uint64_t hash = 1469598103934665603ull, n = 0, lo, hi;
+	if (st->slots) {
+		struct slots_text txt = { w + 6, w + sizeof(r->want), 0, 0,
+		                          false, false };
+		w[5] = ' ';
+		size_t pos = 0;
+		while (trace_slots_next(st->slots, st->slots_len, &pos, &lo, &hi))
+			for (uint64_t s = lo; s <= hi; s++, n++) {
+				hash = slots_hash(hash, s);
+				st_add(&txt, s);
+			}
+		st_end(&txt, w + 6);
+	}
+	if (!r->nflushes) {
+		memcpy(r->got, "no flush", sizeof("no flush"));
+		return mismatch(r, line, NULL);
+	}
+	struct rp_flush f = r->flushes[0];
+	r->nflushes--;
+	memmove(r->flushes, r->flushes + 1, r->nflushes * sizeof(f));
+	if (st->slots && (f.n != n || f.hash != hash)) {
+		memcpy(r->got, f.text, sizeof(f.text));
+		mismatch(r, line, NULL);
+	}
+}
+
+/* Words for an address and how: "0xff001000 new". */
+static void vaddr_words(char *p, uint64_t va, const char *how)
+{
+	p = fmt_hex(p, va);
+	if (how) {
+		*p++ = ' ';
+		size_t n = strlen(how);
+		memcpy(p, how, n);
+		p += n;
+	}
+	*p = 0;
+}
+
+/* Compare @t's latest mapping with what line @line expects of it. */
+static void vaddr_check(struct rp *r, struct rp_task *t, unsigned long line,
+                        uint64_t va, int how)
+{
+	r->sum.checked_vaddrs++;
+	const char *hw = how == HOW_ANY ? NULL : trace_how_names[how];
+	vaddr_words(r->want, va, hw);
+	if (!t->mapped) {
+		memcpy(r->got, "no mapping", sizeof("no mapping"));
+		return mismatch(r, line, t);
+	}
+	if (t->map_failed) {
+		memcpy(r->got, "an error", sizeof("an error"));
+		return mismatch(r, line, t);
+	}
+	if (t->map_vaddr == va && (!hw || !strcmp(hw, t->map_how)))
+		return;
+	vaddr_words(r->got, t->map_vaddr, hw ? t->map_how : NULL);
+	mismatch(r, line, t);
+}
+
+/* A mapping's outcome (an ok or error record), for the expect lines. */
+static void map_done(struct rp *r, struct rp_task *t, const struct rec *e)
+{
+	t->mapped = true;
+	t->map_failed = e->result == RES_ERROR;
+	t->map_vaddr = e->vaddr;
+	t->map_how = e->how;
+	if (t->expecting) {
+		t->expecting = false;
+		vaddr_check(r, t, t->expect_line, t->expect_vaddr, t->expect_how);
+	}
+}
+
+static void run_expect(struct rp *r, unsigned long line, const struct stmt *st)
+{
+	if (st->expect == EXPECT_FLUSH)
+		return expect_flush(r, line, st);
+	struct rp_task *t = task_find(r, st->task, st->task_len);
+	if (!t) {
+		r->sum.checked_vaddrs++;
+		vaddr_words(r->want, st->vaddr, st->how == HOW_ANY ? NULL :
+		            trace_how_names[st->how]);
+		memcpy(r->got, "no such task", sizeof("no such task"));
+		return mismatch_of(r, line, st->task, st->task_len);
+	}
+	if (t->asleep) { /* checked when its kmap completes */
+		if (t->expecting)
+			vaddr_check(r, t, t->expect_line, t->expect_vaddr,
+			            t->expect_how);
+		t->expecting = true;
+		t->expect_line = line;
+		t->expect_vaddr = st->vaddr;
+		t->expect_how = (int)st->how;
+		return;
+	}
+	vaddr_check(r, t, line, st->vaddr, (int)st->how);
+}
+
+/* The end: expectations of tasks still asleep, flushes not named. */
+static void expect_end(struct rp *r)
+{
+	flushes_unexpected(r);
+	for (size_t i = 0; i < r->ntasks; i++) {
+		struct rp_task *t = r->tasks[i];
+		if (!t->expecting)
+			continue;
+		t->expecting = false;
+		r->sum.checked_vaddrs++;
+		vaddr_words(r->want, t->expect_vaddr, t->expect_how == HOW_ANY ?
+		            NULL : trace_how_names[t->expect_how]);
+		memcpy(r->got, "asleep", sizeof("asleep"));
+		mismatch(r, t->expect_line, t);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -443,17 +710,21 @@ static void do_kmap(struct rp *r, struct rp_task *t, unsigned long line,
 	                      t->name_len, &st);
 	e.resumed = t->asleep;
 	t->asleep = false;
-	if (rc)
-		return fail(r, &e, km_strerror(rc));
-	e.has_vaddr = true;
-	e.vaddr = (uintptr_t)va;
-	if (how == KM_HOW_LOWMEM) {
-		e.how = H_LOWMEM;
+	if (rc) {
+		fail(r, &e, km_strerror(rc));
 	} else {
-		e.how = how == KM_HOW_HIT ? H_HIT : H_NEW;
-		e.slot = slot_of(r, va);
+		e.has_vaddr = true;
+		e.vaddr = (uintptr_t)va;
+		if (how == KM_HOW_LOWMEM) {
+			e.how = H_LOWMEM;
+		} else {
+			e.how = how == KM_HOW_HIT ? H_HIT : H_NEW;
+			e.slot = slot_of(r, va);
+		}
+		emit(r, &e);
 	}
-	emit(r, &e);
+	if (r->check)
+		map_done(r, t, &e);
 }
 
 static int switch_to(struct rp *r, struct rp_task *t)
@@ -526,8 +797,12 @@ static void do_kmap_local(struct rp *r, struct rp_task *t, struct rec *e,
 		return; /* out of memory: the run stops */
 	int rc = atomic ? km_kmap_atomic(r->m, page, &va) :
 	                  km_kmap_local_page(r->m, page, &va);
-	if (rc)
-		return fail(r, e, km_strerror(rc));
+	if (rc) {
+		fail(r, e, km_strerror(rc));
+		if (r->check)
+			map_done(r, t, e);
+		return;
+	}
 	e->has_vaddr = true;
 	e->vaddr = (uintptr_t)va;
 	if (!km_page_highmem(r->m, page)) {
@@ -543,6 +818,8 @@ static void do_kmap_local(struct rp *r, struct rp_task *t, struct rec *e,
 		t->local[t->nlocal++] = (struct rp_local){ e->pfn, va, atomic, false };
 	}
 	emit(r, e);
+	if (r->check)
+		map_done(r, t, e);
 }
 
 static void do_kunmap_local(struct rp *r, struct rp_task *t, struct rec *e,
@@ -674,6 +951,8 @@ static void run_line(struct rp *r, unsigned long line, const struct stmt *st)
 	struct rp_task *t = task_get(r, st->task, st->task_len);
 	if (!t)
 		return;
+	if (r->check)
+		flushes_unexpected(r);
 	r->sum.ops++;
 	struct rec e = rec_of(line, t->name, t->name_len, st);
 	if (t->asleep)
@@ -730,7 +1009,7 @@ static int summary(struct rp *r)
 		r->sink->summary(r->sink->arg, s);
 	rp_free(r, kl);
 	rp_free(r, leaks);
-	return s->errors || nasleep || nl ? 1 : 0;
+	return s->errors || nasleep || nl || s->mismatches ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -738,7 +1017,7 @@ static int summary(struct rp *r)
 /* ---------------------------------------------------------------------- */
 
 int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
-           const struct rp_host *host, const struct rp_sink *sink)
+           bool check, const struct rp_host *host, const struct rp_sink *sink)
 {
 	struct rp *r = host->alloc(host->arg, sizeof(*r));
 	if (!r)
@@ -747,6 +1026,7 @@ int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
 	r->m = m;
 	r->host = host;
 	r->sink = sink;
+	r->check = r->sum.checked = check;
 	km_machine_layout(m, &r->lay);
 	km_set_event_hook(m, on_event, r);
 	if (sink->machine)
@@ -759,14 +1039,19 @@ int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
 	while (!r->oom && trace_next_line_unchecked(buf, size, &pos, &line, &len) > 0) {
 		ln++;
 		trace_parse_checked(line, len, &st);
+		if (st.kind == ST_EXPECT && check)
+			run_expect(r, ln, &st);
 		if (st.kind != ST_OP)
 			continue;
+		r->line = ln;
 		run_line(r, ln, &st);
 		if (host->after_line)
 			host->after_line(host->arg, r, ln);
 	}
 	if (!r->oom && host->at_end)
 		host->at_end(host->arg, r);
+	if (!r->oom && check)
+		expect_end(r);
 	int rc = r->oom ? 3 : summary(r);
 	km_set_event_hook(m, NULL, NULL);
 	for (size_t i = 0; i < r->ntasks; i++) {

@@ -44,6 +44,7 @@ struct rp_part {
 	size_t begin, end;
 	unsigned long lines;       /* lines in the part */
 	unsigned long ops;         /* operation lines */
+	unsigned long expects;     /* expect lines */
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
@@ -61,6 +62,7 @@ struct rp_header {
 	uint64_t mem;
 	unsigned last_pkmap, colors;
 	unsigned long ops;
+	unsigned long expects;     /* expect lines: the run is checked */
 };
 
 /* Check the lines of @p (buf, begin and end set, the rest zeroed). */
@@ -98,6 +100,15 @@ struct rp_task {
 	unsigned long sleep_line;  /* the kmap it sleeps in */
 	uint64_t sleep_pfn;
 	unsigned long kmap_line;   /* the kmap it runs now */
+	/* its latest mapping's outcome, for expect lines; and an expect line
+	 * that waits for the kmap it sleeps in */
+	bool mapped, map_failed;
+	uint64_t map_vaddr;
+	const char *map_how;
+	bool expecting;
+	unsigned long expect_line;
+	uint64_t expect_vaddr;
+	int expect_how;
 	int nlocal, cap_local;     /* highmem local maps, oldest first: at
 	                            * most KM_LOCAL_MAX on the stack, and any
 	                            * number of pkmap ones */
@@ -115,6 +126,9 @@ struct rp_leak {
 struct rp_summary {
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
 	         sleeps;
+	/* expect lines: checked is false when the run does not check them */
+	bool checked;
+	uint64_t checked_vaddrs, checked_flushes, mismatches;
 	size_t ntasks;
 	struct rp_task *const *tasks;  /* in order of first appearance */
 	size_t nleaks;
@@ -122,13 +136,28 @@ struct rp_summary {
 };
 
 /*
+ * An expect line that the run did not bear out: at @line (the expect
+ * line, or the operation line whose flush no expect line named), what the
+ * trace expected and what the run did, in expect-line words ("0xff001000
+ * new", "flush 1-511", "no flush"). @task is NULL for a flush.
+ */
+struct rp_mismatch {
+	unsigned long line;
+	const char *task;
+	size_t task_len;
+	const char *expected, *got;
+};
+
+/*
  * Where records go. Each entry may be NULL. record(): an operation's or a
  * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH);
- * event(): every event of the library, as it happens (pictures).
+ * mismatch(): an expect line not borne out; event(): every event of the
+ * library, as it happens (pictures).
  */
 struct rp_sink {
 	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
 	void (*record)(void *arg, const struct rec *e);
+	void (*mismatch)(void *arg, const struct rp_mismatch *mm);
 	void (*flush)(void *arg, const struct km_event *ev);
 	void (*event)(void *arg, const struct km_event *ev);
 	void (*summary)(void *arg, const struct rp_summary *s);
@@ -159,12 +188,13 @@ struct rp_host {
 
 /*
  * rp_run - pass two: run the operation lines of @buf (checked by pass
- * one) on @m, whose policy is @policy. Returns the exit status of
- * `kmap replay`: 0, 1 (an error record, a task left asleep, a mapping
- * left), or 3 when memory ran out.
+ * one) on @m, whose policy is @policy; with @check, compare what the run
+ * does with the expect lines (without, they are skipped). Returns the
+ * exit status of `kmap replay`: 0, 1 (an error record, a task left
+ * asleep, a mapping left, a mismatch), or 3 when memory ran out.
  */
 int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
-           const struct rp_host *host, const struct rp_sink *sink);
+           bool check, const struct rp_host *host, const struct rp_sink *sink);
 /* Run one line as @t, in @t's context (for run_as). */
 void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
                const struct stmt *st);

@@ -147,6 +147,22 @@ void json_flush_event(const struct json_out *o, const struct km_event *ev)
 	                           "],\"tlb_flush\":false}\n");
 }
 
+void json_mismatch(const struct json_out *o, const struct rp_mismatch *mm)
+{
+	OUT_LIT(o, "{\"line\":");
+	out_u64(o, mm->line);
+	if (mm->task) {
+		OUT_LIT(o, ",\"task\":\"");
+		out_mem(o, mm->task, mm->task_len);
+		OUT_LIT(o, "\"");
+	}
+	OUT_LIT(o, ",\"event\":\"mismatch\",\"expected\":\"");
+	out_str(o, mm->expected);
+	OUT_LIT(o, "\",\"got\":\"");
+	out_str(o, mm->got);
+	OUT_LIT(o, "\"}\n");
+}
+
 void json_summary(const struct json_out *o, const struct rp_summary *s)
 {
 	OUT_LIT(o, "{\"summary\":{\"ops\":");
@@ -193,7 +209,17 @@ void json_summary(const struct json_out *o, const struct rp_summary *s)
 			OUT_LIT(o, "}");
 		}
 	}
-	OUT_LIT(o, "]}}\n");
+	OUT_LIT(o, "]");
+	if (s->checked) {
+		OUT_LIT(o, ",\"checked\":{\"vaddrs\":");
+		out_u64(o, s->checked_vaddrs);
+		OUT_LIT(o, ",\"flushes\":");
+		out_u64(o, s->checked_flushes);
+		OUT_LIT(o, ",\"mismatches\":");
+		out_u64(o, s->mismatches);
+		OUT_LIT(o, "}");
+	}
+	OUT_LIT(o, "}}\n");
 }
 
 static void sink_machine(void *arg, const struct km_layout *l,
@@ -212,6 +238,11 @@ static void sink_flush(void *arg, const struct km_event *ev)
 	json_flush_event(arg, ev);
 }
 
+static void sink_mismatch(void *arg, const struct rp_mismatch *mm)
+{
+	json_mismatch(arg, mm);
+}
+
 static void sink_summary(void *arg, const struct rp_summary *s)
 {
 	json_summary(arg, s);
@@ -220,6 +251,7 @@ static void sink_summary(void *arg, const struct rp_summary *s)
 struct rp_sink json_sink(struct json_out *o)
 {
 	return (struct rp_sink){ .machine = sink_machine, .record = sink_record,
-	                         .flush = sink_flush, .summary = sink_summary,
+	                         .flush = sink_flush, .mismatch = sink_mismatch,
+	                         .summary = sink_summary,
 	                         .arg = o };
 }

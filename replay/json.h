@@ -24,11 +24,13 @@ struct json_out {
 /* Format @e as its JSON line (newline included) at @out; its length. */
 size_t rec_json(const struct rec *e, char *out);
 
-/* The lines of a run: the machine, a record, a flush, the summary. */
+/* The lines of a run: the machine, a record, a flush, a mismatch, the
+ * summary. */
 void json_machine(const struct json_out *o, const struct km_layout *l,
                   const char *policy);
 void json_record(const struct json_out *o, const struct rec *e);
 void json_flush_event(const struct json_out *o, const struct km_event *ev);
+void json_mismatch(const struct json_out *o, const struct rp_mismatch *mm);
 void json_summary(const struct json_out *o, const struct rp_summary *s);
 
 /* A sink (engine.h) that writes every line of a run to @o. */

@@ -11,6 +11,9 @@ const char *const trace_op_names[NR_OPS] = {
 	"kunmap_atomic", "write", "read", "flush_unused",
 };
 
+const char *const trace_how_names[] = { "any", "lowmem", "hit", "new",
+                                        "local" };
+
 static void set_err(struct trace_err *e, const char *msg, const char *tok,
                     size_t toklen)
 {
@@ -132,6 +135,144 @@ static int hexval(char c)
 
 #define MAX_TOKS 8
 
+static int check_task(const struct tok *t, struct trace_err *err)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		char c = t->s[k];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_')) {
+			set_err(err, "bad task name (letters, digits and _ only)",
+			        t->s, t->n);
+			return -1;
+		}
+	}
+	if (t->n > TRACE_MAX_NAME) {
+		set_err(err, "task name longer than 64 characters", t->s, t->n);
+		return -1;
+	}
+	return 0;
+}
+
+int trace_slots_next(const char *s, size_t len, size_t *pos, uint64_t *lo,
+                     uint64_t *hi)
+{
+	size_t i = *pos;
+	if (i >= len)
+		return 0;
+	uint64_t v[2] = { 0, 0 };
+	int k = 0;
+	for (; i < len && s[i] != ','; i++) {
+		if (s[i] == '-')
+			v[k = 1] = 0;
+		else
+			v[k] = v[k] * 10 + (uint64_t)(s[i] - '0');
+	}
+	*lo = v[0];
+	*hi = k ? v[1] : v[0];
+	*pos = i + 1;
+	return 1;
+}
+
+/* A flush's slots: ranges N or N-M, ascending, apart, by commas. */
+static int check_slots(const struct tok *t, struct trace_err *err)
+{
+	const char *bad = NULL;
+	uint64_t prev = 0;
+	bool first = true;
+	size_t i = 0;
+	while (i < t->n && !bad) {
+		uint64_t v[2] = { 0, 0 };
+		int k = 0, digits = 0;
+		for (; i < t->n && t->s[i] != ','; i++) {
+			char c = t->s[i];
+			if (c == '-' && k == 0 && digits) {
+				k = 1;
+				digits = 0;
+			} else if (c >= '0' && c <= '9' && v[k] < 100000000) {
+				v[k] = v[k] * 10 + (uint64_t)(c - '0');
+				digits++;
+			} else {
+				bad = "malformed slot list (N or N-M, by commas)";
+				break;
+			}
+		}
+		if (bad)
+			break;
+		if (!digits)
+			bad = "malformed slot list (N or N-M, by commas)";
+		else if (k && v[1] < v[0])
+			bad = "slot range runs backwards";
+		else if (!first && v[0] <= prev)
+			bad = "slots not in ascending order";
+		prev = k ? v[1] : v[0];
+		first = false;
+		if (i < t->n && i + 1 == t->n)
+			bad = "malformed slot list (N or N-M, by commas)";
+		i++;
+	}
+	if (bad) {
+		set_err(err, bad, t->s, t->n);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * expect TASK vaddr ADDR [HOW]   the task's latest mapping returned ADDR
+ * expect flush [SLOTS|none]      flush_all_zero_pkmaps ran, clearing SLOTS
+ */
+static int parse_expect(const struct tok *t, size_t nt, struct stmt *st,
+                        struct trace_err *err)
+{
+	st->kind = ST_EXPECT;
+	st->task = NULL;
+	st->task_len = 0;
+	st->vaddr = 0;
+	st->how = HOW_ANY;
+	st->slots = NULL;
+	st->slots_len = 0;
+	if (nt >= 2 && nt <= 3 && tok_is(&t[1], "flush")) {
+		st->expect = EXPECT_FLUSH;
+		if (nt == 3) {
+			st->slots = t[2].s;
+			if (tok_is(&t[2], "none"))
+				return 0; /* slots_len 0: none cleared */
+			if (check_slots(&t[2], err))
+				return -1;
+			st->slots_len = t[2].n;
+		}
+		return 0;
+	}
+	if (nt < 4 || !tok_is(&t[2], "vaddr")) {
+		set_err(err, "expect takes 'flush [SLOTS|none]' or "
+		        "'TASK vaddr ADDR [HOW]'", nt > 1 ? t[1].s : NULL,
+		        nt > 1 ? t[1].n : 0);
+		return -1;
+	}
+	if (nt > 5) {
+		set_err(err, "extra argument", t[5].s, t[5].n);
+		return -1;
+	}
+	if (check_task(&t[1], err))
+		return -1;
+	st->expect = EXPECT_VADDR;
+	st->task = t[1].s;
+	st->task_len = t[1].n;
+	if (tok_num(&t[3], false, &st->vaddr, err, "address"))
+		return -1;
+	if (nt == 5) {
+		for (int k = HOW_LOWMEM; k <= HOW_LOCAL; k++)
+			if (tok_is(&t[4], trace_how_names[k]))
+				st->how = (enum expect_how)k;
+		if (st->how == HOW_ANY) {
+			set_err(err, "unknown how (lowmem, hit, new or local)",
+			        t[4].s, t[4].n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int trace_parse_line(const char *line, size_t len, struct stmt *st,
                      struct trace_err *err)
 {
@@ -219,20 +360,12 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return 0;
 	}
 
+	if (t[0].n == 6 && tok_is(&t[0], "expect"))
+		return parse_expect(t, nt, st, err);
+
 	st->kind = ST_OP;
-	for (size_t k = 0; k < t[0].n; k++) {
-		char c = t[0].s[k];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_')) {
-			set_err(err, "bad task name (letters, digits and _ only)",
-			        t[0].s, t[0].n);
-			return -1;
-		}
-	}
-	if (t[0].n > TRACE_MAX_NAME) {
-		set_err(err, "task name longer than 64 characters", t[0].s, t[0].n);
+	if (check_task(&t[0], err))
 		return -1;
-	}
 	st->task = t[0].s;
 	st->task_len = t[0].n;
 	if (nt < 2) {
@@ -324,6 +457,11 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 	if (!nt || (tl[0] == 7 && !memcmp(t[0], "machine", 7)) ||
 	    (tl[0] == 6 && !memcmp(t[0], "policy", 6)))
 		return; /* header lines: pass one took them */
+	if (tl[0] == 6 && !memcmp(t[0], "expect", 6)) {
+		struct trace_err err;
+		trace_parse_line(line, len, st, &err); /* rare: parse it whole */
+		return;
+	}
 	st->kind = ST_OP;
 	st->task = t[0];
 	st->task_len = tl[0];

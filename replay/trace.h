@@ -18,7 +18,13 @@ enum trace_op {
 
 extern const char *const trace_op_names[NR_OPS];
 
-enum stmt_kind { ST_BLANK, ST_MACHINE, ST_POLICY, ST_OP };
+enum stmt_kind { ST_BLANK, ST_MACHINE, ST_POLICY, ST_OP, ST_EXPECT };
+
+/* What an expect line checks: a task's address, or a flush. */
+enum expect_kind { EXPECT_VADDR, EXPECT_FLUSH };
+/* The how an expect line may name (the record's "how"); ANY: not named. */
+enum expect_how { HOW_ANY, HOW_LOWMEM, HOW_HIT, HOW_NEW, HOW_LOCAL };
+extern const char *const trace_how_names[];
 
 struct stmt {
 	enum stmt_kind kind;
@@ -32,7 +38,20 @@ struct stmt {
 	enum trace_op op;
 	uint64_t pfn, offset, len;
 	const char *hex; size_t hex_len; /* OP_WRITE: len = hex_len / 2 */
+	/* ST_EXPECT: task and vaddr (with how, NULL for any), or a flush's
+	 * slots: a list checked by trace_parse_line, "none", or NULL for any */
+	enum expect_kind expect;
+	uint64_t vaddr;
+	enum expect_how how;
+	const char *slots; size_t slots_len;
 };
+
+/*
+ * trace_slots_next - walk an expect line's slot list: the next range
+ * [*lo, *hi] from *pos; 0 at the end. The list was checked.
+ */
+int trace_slots_next(const char *s, size_t len, size_t *pos, uint64_t *lo,
+                     uint64_t *hi);
 
 /* What went wrong on a line: a message and the token it is about. */
 struct trace_err {

@@ -11,14 +11,10 @@
 #include "replay_pics.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* ---------------------------------------------------------------------- */
 /* Output: one buffer, formatted by hand (replay is meant to be fast)     */
@@ -239,6 +235,34 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 		}
 	}
 	ob_str(o, s->nleaks ? "\n" : " none\n");
+	if (!s->checked)
+		return;
+	OB_LIT(o, "checked against the trace's expect lines: ");
+	ob_u64(o, s->checked_vaddrs);
+	OB_LIT(o, " addresses, ");
+	ob_u64(o, s->checked_flushes);
+	OB_LIT(o, " flushes; ");
+	if (s->mismatches) {
+		ob_u64(o, s->mismatches);
+		ob_str(o, s->mismatches == 1 ? " mismatch\n" : " mismatches\n");
+	} else {
+		OB_LIT(o, "all equal\n");
+	}
+}
+
+static void text_mismatch(struct ob *o, const struct rp_mismatch *mm)
+{
+	OB_LIT(o, "line ");
+	ob_u64(o, mm->line);
+	if (mm->task) {
+		OB_LIT(o, " ");
+		ob_mem(o, mm->task, mm->task_len);
+	}
+	OB_LIT(o, ": MISMATCH: the trace expects ");
+	ob_str(o, mm->expected);
+	OB_LIT(o, ", the run gave ");
+	ob_str(o, mm->got);
+	OB_LIT(o, "\n");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -282,6 +306,15 @@ static void out_flush(void *arg, const struct km_event *ev)
 		text_flush(&o->ob, ev);
 }
 
+static void out_mismatch(void *arg, const struct rp_mismatch *mm)
+{
+	struct out *o = arg;
+	if (o->is_json)
+		json_mismatch(&o->json, mm);
+	else
+		text_mismatch(&o->ob, mm);
+}
+
 static void out_event(void *arg, const struct km_event *ev)
 {
 	struct out *o = arg;
@@ -317,7 +350,8 @@ static void host_free(void *arg, void *p)
 static void replay_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap replay [--json] [--svg FILE] [--html FILE] FILE|-\n\n"
+	    "usage: kmap replay [--json] [--policy NAME] [--last-pkmap N]\n"
+	    "                   [--svg FILE] [--html FILE] FILE|-\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
 	    "the slot a page took, the address, flushes of the window, tasks\n"
@@ -328,7 +362,9 @@ static void replay_help(FILE *f)
 	    "  TASK kmap_atomic|kunmap_atomic PFN\n"
 	    "  TASK write PFN OFFSET HEX\n"
 	    "  TASK read PFN OFFSET LEN\n"
-	    "  TASK flush_unused\n\n"
+	    "  TASK flush_unused\n"
+	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
+	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "'#' starts a comment. Profiles:");
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
@@ -345,74 +381,20 @@ static void replay_help(FILE *f)
 	    "           sleeping tasks marked\n"
 	    "  --html FILE  also write a page that steps through the trace: the\n"
 	    "           slots, the page_address() hash, each task's local stack\n"
+	    "  --policy NAME    run under this policy instead of the trace's\n"
+	    "  --last-pkmap N   run with a window of N slots instead\n"
+	    "           (either turns the expect lines' check off: the run is\n"
+	    "           another machine's)\n"
 	    "  FILE     the trace; '-' reads standard input\n\n"
-	    "Exit status: 0 when every line ran without error and nothing is\n"
-	    "left asleep or mapped; 1 when something was (errors are records in\n"
+	    "Expect lines (kmap import writes them from a real kernel's trace)\n"
+	    "are compared with what the run does; the summary says whether all\n"
+	    "were equal.\n\n"
+	    "Exit status: 0 when every line ran without error, nothing is left\n"
+	    "asleep or mapped and every expect line held; 1 when not (errors and\n"
+	    "mismatches are records in\n"
 	    "the output, the run goes on); 2 when the trace cannot be read (the\n"
 	    "file, line and token are named on stderr and nothing runs); 3 when\n"
 	    "memory or writing a picture failed.\n");
-}
-
-/*
- * The input, whole: a regular file is mapped, anything else (a pipe) is
- * read into memory. *mapped tells which, for release_input().
- */
-static char *read_all(const char *path, size_t *size, bool *mapped)
-{
-	*mapped = false;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
-	if (fd < 0)
-		return NULL;
-	struct stat sb;
-	if (fd && !fstat(fd, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-		void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
-		               fd, 0);
-		if (p != MAP_FAILED) {
-			close(fd);
-			*size = (size_t)sb.st_size;
-			*mapped = true;
-			return p;
-		}
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		ssize_t got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-		if (n == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	int saved = errno;
-	if (fd)
-		close(fd);
-	errno = saved;
-	*size = n;
-	return buf;
-}
-
-static void release_input(char *buf, size_t size, bool mapped)
-{
-	if (mapped)
-		munmap(buf, size);
-	else
-		free(buf);
 }
 
 static void *check_half(void *arg)
@@ -457,6 +439,9 @@ static int check_trace(const char *file, const char *buf, size_t size,
 
 /* --svg FILE, --html FILE: the pictures replay_buffer() draws too */
 static const char *pics_svg, *pics_html;
+/* --policy NAME, --last-pkmap N: in place of the trace's */
+static const char *opt_policy;
+static unsigned opt_last_pkmap;
 
 int cmd_replay(int argc, char **argv)
 {
@@ -472,6 +457,29 @@ int cmd_replay(int argc, char **argv)
 		           i + 1 < argc) {
 			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
 			*dst = argv[++i];
+		} else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
+			opt_policy = argv[++i];
+			bool known = false;
+			for (unsigned k = 0; km_policy_name(k); k++)
+				known |= !strcmp(opt_policy, km_policy_name(k));
+			if (!known) {
+				fprintf(stderr, "kmap replay: unknown policy '%s' (",
+				        opt_policy);
+				for (unsigned k = 0; km_policy_name(k); k++)
+					fprintf(stderr, "%s%s", k ? ", " : "",
+					        km_policy_name(k));
+				fprintf(stderr, ")\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--last-pkmap") && i + 1 < argc) {
+			uint64_t v;
+			if (fmt_parse_u64(argv[++i], &v) || v < 2 || v > (1u << 20) ||
+			    (v & (v - 1))) {
+				fprintf(stderr, "kmap replay: bad --last-pkmap '%s' (a "
+				        "power of two, at least 2)\n", argv[i]);
+				return 2;
+			}
+			opt_last_pkmap = (unsigned)v;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "kmap replay: unknown option '%s'\n", argv[i]);
 			replay_help(stderr);
@@ -492,13 +500,13 @@ int cmd_replay(int argc, char **argv)
 	const char *name = strcmp(file, "-") ? file : "<stdin>";
 	size_t size;
 	bool mapped;
-	char *buf = read_all(file, &size, &mapped);
+	char *buf = cli_read_all(file, &size, &mapped);
 	if (!buf) {
 		fprintf(stderr, "kmap replay: %s: %s\n", name, strerror(errno));
 		return 2;
 	}
 	int rc = replay_buffer(name, buf, size, json, stdout);
-	release_input(buf, size, mapped);
+	cli_release_input(buf, size, mapped);
 	return rc;
 }
 
@@ -509,9 +517,21 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	int rc = check_trace(name, buf, size, &h);
 	if (rc)
 		return rc;
+	/* --policy, --last-pkmap: the same calls on another machine */
+	bool overridden = (opt_policy && strcmp(opt_policy, h.policy)) ||
+	                  (opt_last_pkmap && opt_last_pkmap != h.last_pkmap);
+	if (opt_policy)
+		snprintf(h.policy, sizeof(h.policy), "%s", opt_policy);
+	if (opt_last_pkmap)
+		h.last_pkmap = opt_last_pkmap;
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(&h, &cfg);
+	char why[128];
+	if (overridden && km_config_check(&cfg, why, sizeof(why))) {
+		fprintf(stderr, "kmap replay: %s: %s\n", name, why);
+		return 2;
+	}
 	km_machine *m;
 	struct out *o = calloc(1, sizeof(*o));
 	if (!o || km_machine_create(&cfg, &m)) {
@@ -531,12 +551,19 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	const struct rp_host host = { .alloc = host_alloc, .free = host_free };
 	const struct rp_sink sink = {
 		.machine = out_machine, .record = out_record, .flush = out_flush,
-		.event = out_event, .summary = out_summary, .arg = o,
+		.mismatch = out_mismatch, .event = out_event,
+		.summary = out_summary, .arg = o,
 	};
-	rc = rp_run(m, h.policy, buf, size, &host, &sink);
+	rc = rp_run(m, h.policy, buf, size, h.expects && !overridden, &host,
+	            &sink);
+
 	if (rc == 3)
 		fprintf(stderr, "kmap replay: out of memory\n");
 	ob_flush(&o->ob);
+	if (h.expects && overridden && !json)
+		fprintf(f, "expect lines: not checked, the run's %s differs from "
+		        "the trace's\n", opt_policy && opt_last_pkmap ?
+		        "policy and window" : opt_policy ? "policy" : "window");
 	fflush(f);
 	if (pics_finish(o->pics))
 		rc = 3;

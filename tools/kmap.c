@@ -10,6 +10,7 @@
 static const struct cli_cmd cmds[] = {
 	{ "layout", "print a machine's virtual memory layout and zones", cmd_layout },
 	{ "replay", "run a trace on the simulated machine", cmd_replay },
+	{ "import", "make a trace from a real kernel's kprobe trace", cmd_import },
 	{ "demo", "show the mechanism at work", cmd_demo },
 	{ "bench", "time kmap against the alternatives", cmd_bench },
 };
