@@ -125,6 +125,7 @@ struct imp {
 	unsigned long count[NR_EV];
 	char other[4][40];         /* names of other events seen */
 	unsigned nother;
+	bool more_other;           /* and others not named */
 	/* what pass one found */
 	bool have_set_addr, have_kunmap_local;
 	uint64_t ret_lo, ret_hi;   /* kmap_high's addresses */
@@ -383,8 +384,12 @@ static int read_line(struct imp *im, const char *l, size_t n,
 			sym_end = sym;
 			while (sym_end < close && *sym_end != '+' && !is_space(*sym_end))
 				sym_end++;
-			if (sym < sym_end && (is_digit(*sym) || sym_end - sym > 80))
-				sym = NULL; /* an address, not a symbol */
+			bool hex = true; /* an address, not a symbol */
+			for (const char *r = sym; r < sym_end && hex; r++)
+				hex = is_digit(*r) || ((*r | 0x20) >= 'a' &&
+				                       (*r | 0x20) <= 'f') || *r == 'x';
+			if (hex)
+				sym = NULL;
 			q = close + 1;
 		}
 	}
@@ -410,6 +415,8 @@ static int read_line(struct imp *im, const char *l, size_t n,
 		if (!known && im->nother < 4 && name_len < sizeof(im->other[0]))
 			snprintf(im->other[im->nother++], sizeof(im->other[0]), "%.*s",
 			         (int)name_len, name);
+		else if (!known)
+			im->more_other = true;
 		return 0;
 	}
 	ev->kind = (unsigned char)(ret ? pr->ret : pr->entry);
@@ -660,17 +667,21 @@ static int find_machine(struct imp *im, const char *profile, uint64_t mem_map,
 		}
 		if (try_profile(im, profile, mem_map, have_mem_map, why, sizeof(why)))
 			return 0;
-		fprintf(stderr, "kmap import: %s: not a %s trace: %s\n", im->file,
-		        profile, why);
+		fprintf(stderr, "kmap import: %s: the trace does not fit %s: %s\n",
+		        im->file, profile, why);
 		return 2;
 	}
 	const char *chosen = NULL;
-	char others[256] = "";
+	char others[256] = "", near[256] = "";
 	struct imp keep;
 	for (unsigned i = 0; km_profile_name(i); i++) {
 		const char *p = km_profile_name(i);
-		if (!try_profile(im, p, mem_map, have_mem_map, why, sizeof(why)))
+		if (!try_profile(im, p, mem_map, have_mem_map, why, sizeof(why))) {
+			/* the first profile whose window fits says what else did not */
+			if (!near[0] && !strstr(why, "'s window is"))
+				snprintf(near, sizeof(near), "%s", why);
 			continue;
+		}
 		if (!chosen) {
 			chosen = p;
 			keep = *im;
@@ -679,12 +690,16 @@ static int find_machine(struct imp *im, const char *profile, uint64_t mem_map,
 			snprintf(others + n, sizeof(others) - n, "%s%s", n ? ", " : "", p);
 		}
 	}
+	if (!chosen && near[0]) {
+		fprintf(stderr, "kmap import: %s: no profile fits the trace: %s\n",
+		        im->file, near);
+		return 2;
+	}
 	if (!chosen) {
-		fprintf(stderr, "kmap import: %s: no profile fits the trace: "
-		        "kmap_high returned 0x%llx-0x%llx (%s); --machine names one "
-		        "and says why it does not fit\n", im->file,
+		fprintf(stderr, "kmap import: %s: no profile's window holds the "
+		        "addresses kmap_high returned (0x%llx-0x%llx)\n", im->file,
 		        (unsigned long long)im->ret_lo,
-		        (unsigned long long)im->ret_hi, why);
+		        (unsigned long long)im->ret_hi);
 		return 2;
 	}
 	*im = keep;
@@ -983,12 +998,12 @@ static void report(const struct imp *im, FILE *f, const char *pre)
 	for (int k = 0; k < NR_SKIP; k++) {
 		if (!im->skipped[k])
 			continue;
-		fprintf(f, "%sleft out: %lu %s", pre, im->skipped[k], skip_names[k]);
+		fprintf(f, "%sleft out: %s: %lu", pre, skip_names[k], im->skipped[k]);
 		if (k == SK_OTHER)
 			for (unsigned i = 0; i < im->nother; i++)
 				fprintf(f, "%s%s%s", i ? ", " : " (", im->other[i],
-				        i + 1 == im->nother ? (im->skipped[k] > im->nother ?
-				        ", ...)" : ")") : "");
+				        i + 1 < im->nother ? "" : im->more_other ?
+				        ", ...)" : ")");
 		fputc('\n', f);
 	}
 }

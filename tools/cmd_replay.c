@@ -561,9 +561,10 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 		fprintf(stderr, "kmap replay: out of memory\n");
 	ob_flush(&o->ob);
 	if (h.expects && overridden && !json)
-		fprintf(f, "expect lines: not checked, the run's %s differs from "
-		        "the trace's\n", opt_policy && opt_last_pkmap ?
-		        "policy and window" : opt_policy ? "policy" : "window");
+		fprintf(f, "expect lines: not checked, the run's %s from the "
+		        "trace's\n", opt_policy && opt_last_pkmap ?
+		        "policy and window differ" : opt_policy ?
+		        "policy differs" : "window differs");
 	fflush(f);
 	if (pics_finish(o->pics))
 		rc = 3;

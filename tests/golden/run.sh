@@ -73,6 +73,54 @@ for t in tests/golden/bad/*.trace; do
 	compare "bad-$n.err" "$tmp/$n.err"
 	ok "bad $n: runs nothing" test ! -s "$tmp/$n.out"
 done
+# kmap import: cuts of real kernels' traces (tests/import/README.md), as the
+# trace file prints them (.ftrace) and as trace-cmd report does (.report):
+# the trace made, the report on stderr, and its replay's checked summary.
+for t in tests/import/*.ftrace tests/import/*.report; do
+	[ -e "$t" ] || continue
+	n=import-$(basename "$t")
+	"$kmap" import "$t" > "$tmp/$n.trace" 2> "$tmp/$n.err"
+	echo "exit $?" >> "$tmp/$n.err"
+	compare "$n.trace" "$tmp/$n.trace"
+	compare "$n.err" "$tmp/$n.err"
+	"$kmap" replay "$tmp/$n.trace" > "$tmp/$n.out" 2>&1
+	echo "exit $?" >> "$tmp/$n.out"
+	ok "$n: every address and flush equal" \
+		grep -q "expect lines: .*; all equal" "$tmp/$n.out"
+	ok "$n: replays cleanly" grep -qx "exit 0" "$tmp/$n.out"
+done
+ok "import: ftrace and trace-cmd report give the same calls" \
+	cmp -s <(grep -v '^#' "$exp/import-cut-686-pae-1G.ftrace.trace") \
+	       <(grep -v '^#' "$exp/import-cut-686-pae-1G.report.trace")
+"$kmap" import --mem 1G --mem-map 0xf64f8000 tests/import/bad/no-pairs.ftrace \
+	> "$tmp/mm.trace" 2>/dev/null
+ok "import --mem-map: pfns without kmap_local pairs" \
+	cmp -s <(grep -v '^#' "$tmp/mm.trace") \
+	       <(grep -v '^#' "$exp/import-cut-686-pae-1G.ftrace.trace" | sed 's/mem=1021M/mem=1G/')
+for t in tests/import/bad/*.ftrace; do
+	n=import-bad-$(basename "$t" .ftrace)
+	"$kmap" import "$t" > "$tmp/$n.out" 2> "$tmp/$n.err"
+	echo "exit $?" >> "$tmp/$n.err"
+	compare "$n.err" "$tmp/$n.err"
+	ok "$n: writes no trace" test ! -s "$tmp/$n.out"
+done
+"$kmap" import --machine arm tests/import/cut-686-pae-1G.ftrace > "$tmp/o" \
+	2> "$tmp/import-wrong-machine.err"
+echo "exit $?" >> "$tmp/import-wrong-machine.err"
+compare import-wrong-machine.err "$tmp/import-wrong-machine.err"
+# Expect lines not borne out: every kind of mismatch, text and JSON.
+"$kmap" replay tests/import/mismatch.trace > "$tmp/mismatch.txt" 2>&1
+echo "exit $?" >> "$tmp/mismatch.txt"
+compare mismatch.txt "$tmp/mismatch.txt"
+"$kmap" replay --json tests/import/mismatch.trace > "$tmp/mismatch.json" 2>&1
+echo "exit $?" >> "$tmp/mismatch.json"
+compare mismatch.json "$tmp/mismatch.json"
+# Another policy or window: the same calls, the expect lines not checked.
+"$kmap" replay --policy clock --last-pkmap 8 examples/traces/expect.trace \
+	> "$tmp/expect-clock.txt" 2>&1
+echo "exit $?" >> "$tmp/expect-clock.txt"
+compare expect-clock.txt "$tmp/expect-clock.txt"
+
 "$kmap" replay /nonexistent/trace > /dev/null 2> "$tmp/nofile.err"
 ok "missing file: exit 2" test $? = 2
 ok "missing file: named" grep -q "/nonexistent/trace" "$tmp/nofile.err"
