@@ -155,16 +155,59 @@ static uint64_t hash_mem(const char *s, size_t n)
 	return h;
 }
 
-static bool name_taken(const struct imp *im, const char *name)
+static bool name_taken(const struct imp *im, const struct task *self)
 {
 	for (size_t i = 0; i < im->ntasks; i++)
-		if (!strcmp(im->tasks[i].name, name))
+		if (&im->tasks[i] != self && !strcmp(im->tasks[i].name, self->name))
 			return true;
 	return false;
 }
 
-/* The task whose comm-pid is @s: found, or made with a trace name (the
- * comm-pid with _ for what a name may not hold); -1 out of memory. */
+/* The length of @t's comm: its comm-pid without "-PID". */
+static size_t comm_len(const struct task *t)
+{
+	size_t n = t->id_len;
+	while (n && t->id[n - 1] != '-')
+		n--;
+	return n ? n - 1 : t->id_len;
+}
+
+/*
+ * Trace names for the tasks the trace uses: the comm alone where one pid
+ * has it, else comm_PID; _ for what a name may not hold, and a number
+ * after a name taken already.
+ */
+static void name_tasks(struct imp *im)
+{
+	for (size_t i = 0; i < im->ntasks; i++)
+		im->tasks[i].name[0] = 0;
+	for (size_t i = 0; i < im->ntasks; i++) {
+		struct task *t = &im->tasks[i];
+		if (!t->used)
+			continue;
+		size_t cl = comm_len(t), n = cl;
+		for (size_t j = 0; j < im->ntasks; j++) {
+			const struct task *u = &im->tasks[j];
+			if (j != i && u->used && comm_len(u) == cl &&
+			    !memcmp(u->id, t->id, cl))
+				n = t->id_len;
+		}
+		size_t k = 0;
+		for (size_t c = 0; c < n && k < 60; c++) {
+			char ch = t->id[c];
+			bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			          (ch >= '0' && ch <= '9');
+			t->name[k++] = ok ? ch : '_';
+		}
+		if (!k)
+			t->name[k++] = 't';
+		t->name[k] = 0;
+		for (unsigned v = 2; name_taken(im, t); v++)
+			snprintf(t->name + k, sizeof(t->name) - k, "_%u", v);
+	}
+}
+
+/* The task whose comm-pid is @s, found or made; -1 out of memory. */
 static long task_of(struct imp *im, const char *s, size_t n)
 {
 	if (im->thcap) {
@@ -201,16 +244,6 @@ static long task_of(struct imp *im, const char *s, size_t n)
 	memset(t, 0, sizeof(*t));
 	t->id = s;
 	t->id_len = n;
-	size_t k = 0;
-	for (size_t i = 0; i < n && k < 60; i++) {
-		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		          (c >= '0' && c <= '9');
-		t->name[k++] = ok ? c : '_';
-	}
-	t->name[k] = 0;
-	for (unsigned v = 2; name_taken(im, t->name); v++)
-		snprintf(t->name + k, sizeof(t->name) - k, "_%u", v);
 	size_t h = hash_mem(s, n) & (im->thcap - 1);
 	while (im->thash[h])
 		h = (h + 1) & (im->thcap - 1);
@@ -497,6 +530,13 @@ static int read_events(struct imp *im)
 	}
 	im->have_set_addr = im->count[EV_SET_ADDR] != 0;
 	im->have_kunmap_local = im->count[EV_KUNMAP_LOCAL] != 0;
+	for (size_t i = 0; i < im->nev; i++) {
+		const struct ev *ev = &im->ev[i];
+		im->tasks[ev->task].used |= ev->kind == EV_KMAP ||
+		        ev->kind == EV_FLUSH ||
+		        (ev->kind == EV_LOCAL_PFN && im->have_kunmap_local);
+	}
+	name_tasks(im);
 	if (!im->count[EV_KMAP]) {
 		fprintf(stderr, "kmap import: %s: no kmap_high events (%lu lines); "
 		        "kmap(1) gives the kprobe commands that record "
@@ -835,8 +875,6 @@ static int write_trace(struct imp *im, FILE *f)
 		const struct ev *ev = &im->ev[i];
 		struct task *t = &im->tasks[ev->task];
 		int ts = (int)ev->ts_len;
-		t->used |= ev->kind == EV_KMAP || ev->kind == EV_FLUSH ||
-		           (ev->kind == EV_LOCAL_PFN && im->have_kunmap_local);
 		uint64_t pfn = 0;
 		if (fl.open && !(ev->kind == EV_SET_ADDR && !ev->b &&
 		                 ev->task == fl.task))
@@ -1117,6 +1155,12 @@ int cmd_import(int argc, char **argv)
 			       im.fit_agree, im.fit_pairs);
 		printf("# mem: %s\n", im.mem_given ? "given" : "the least that "
 		       "holds every page mapped (--mem gives the machine's own)");
+		printf("# tasks (comm-pid):");
+		for (size_t i = 0; i < im.ntasks; i++)
+			if (im.tasks[i].used)
+				printf(" %s = %.*s", im.tasks[i].name,
+				       (int)im.tasks[i].id_len, im.tasks[i].id);
+		printf("\n");
 		char sz[32];
 		uint64_t kib = im.mem >> 10;
 		if (kib % 1024)
