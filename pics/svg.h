@@ -5,7 +5,8 @@
 #ifndef KMAP_SVG_H
 #define KMAP_SVG_H
 
-#include "cli.h"
+#include <kmap.h>
+#include "fmt.h"
 
 #include <stddef.h>
 #include <stdio.h>

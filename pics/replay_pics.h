@@ -16,7 +16,8 @@
 #ifndef KMAP_REPLAY_PICS_H
 #define KMAP_REPLAY_PICS_H
 
-#include "cli.h"
+#include <kmap.h>
+#include "fmt.h"
 #include "record.h"
 
 #include <stdbool.h>
