@@ -96,7 +96,7 @@ d=$tmp/s1.dom
 ok "story #1: 230000 took slot 1 with count 2" slot "$d" 1 2 230000
 ok "story #1: slot 0 free" slot "$d" 0 0 ""
 ok "story #1: 230000 in its hash bucket" bucket "$d" 230000
-ok "story #1: the step is described" has "$d" "A kmap 230000 → ok new (slot 1) 0xffc01000"
+ok "story #1: the step is described" has "$d" "A kmap 230000 → ok new (slot 1) 0xfec01000"
 at story step=16 s16
 d=$tmp/s16.dom
 ok "story #16: 230003 in use in slot 4" slot "$d" 4 2 230003
