@@ -29,11 +29,14 @@ struct fz {
 	km_task *task[NTASKS];
 	int cur;
 	uint64_t sleep_pfn[NTASKS];
-	void *local[NTASKS][16]; /* each task's local addresses, bottom first */
-	uint64_t local_pfn[NTASKS][16];
+	/* each task's local addresses, bottom first: at most KM_LOCAL_MAX on
+	 * the stack, and pkmap ones beside them (the fuzzer stops at MAXLOC) */
+#define MAXLOC 64
+	void *local[NTASKS][MAXLOC];
+	uint64_t local_pfn[NTASKS][MAXLOC];
 	/* a pkmap address (kmap_high_get's reuse, Kirkwood): a user of the
 	 * page's slot, given back by any kunmap_local, in any order */
-	bool local_pk[NTASKS][16];
+	bool local_pk[NTASKS][MAXLOC];
 	int nlocal[NTASKS];
 	uint8_t shadow[NPAGES + 1][8]; /* first bytes of each page; [NPAGES]: lowmem */
 };
@@ -178,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				run_woken(f);
 			break;
 		case 4: case 5: { /* kmap_local or kmap_atomic */
-			if (!pg)
+			if (!pg || f->nlocal[t] == MAXLOC)
 				break;
 			int r = op == 4 ? km_kmap_local_page(f->m, pg, &va) :
 			                  km_kmap_atomic(f->m, pg, &va);
