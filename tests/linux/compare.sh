@@ -75,9 +75,11 @@ kzone() {
 		awk '{ print ($1 == $2 ? "empty" : $1 "-" $2) }'
 }
 
-echo "$config: $(part dmesg | grep -m1 -o 'Linux version [^ ]* ([^)]*)' | sed 's/ (.*//')," \
-	"package ${!version}," \
-	"$(cat "$dir/seconds" 2>/dev/null)s under qemu"
+echo "$config: linux-image-6.1.0-$KABI-$flavour ${!version} ($arch), $(cat "$dir/seconds" 2>/dev/null)s under qemu"
+if [ -f "$dir/console-1.log" ]; then
+	echo "  (booted twice: the first guest did not get to its end; its last line:" \
+		"$(tail -n 1 "$dir/console-1.log"))"
+fi
 if ! grep -qx "=== done ===" "$dir/console.log" 2>/dev/null; then
 	echo "  FAIL: the guest did not get to its end (qemu failed or timed out); the last lines:"
 	tail -n 15 "$dir/console.log" 2>/dev/null | sed 's/^/    /'

@@ -28,8 +28,9 @@ skip() {
 	exit 77
 }
 
-command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 ||
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then
 	skip "not a Debian system: no apt-get to fetch Debian's kernels with"
+fi
 
 # ---- host tools ------------------------------------------------------
 missing=()
@@ -75,15 +76,23 @@ if [ -z "$abi" ] && [ -f "$cache/env" ]; then
 	abi=$(sed -n 's/^KABI=//p' "$cache/env")
 fi
 if [ -z "$abi" ] || ! unpacked "$abi"; then
-	[ "$(id -u)" = 0 ] || skip "the kernels are not in $cache; fetching them needs root" \
-		"(dpkg --add-architecture, apt-get update)"
-	for arch in i386 armhf; do
-		dpkg --print-foreign-architectures | grep -qx "$arch" ||
-			dpkg --add-architecture "$arch"
-	done
-	# One index failing (a mirror mid-sync) is not fatal: the kernels
-	# come from the main suite. Whether anything came is seen below.
-	apt-get -o DPkg::Lock::Timeout=600 update >"$cache/apt-update.log" 2>&1
+	if [ "$(id -u)" = 0 ]; then
+		for arch in i386 armhf; do
+			dpkg --print-foreign-architectures | grep -qx "$arch" ||
+				dpkg --add-architecture "$arch"
+		done
+		# One index failing (a mirror mid-sync) is not fatal: the kernels
+		# come from the main suite. Whether anything came is seen below.
+		apt-get -o DPkg::Lock::Timeout=600 update >"$cache/apt-update.log" 2>&1
+	else
+		# without root: the package lists as they are, if they have the
+		# two architectures
+		for arch in i386 armhf; do
+			dpkg --print-foreign-architectures | grep -qx "$arch" ||
+				skip "dpkg has no $arch architecture; adding it needs root"
+		done
+		: >"$cache/apt-update.log"
+	fi
 	[ -n "${KABI:-}" ] || abi=$(newest_abi)
 	if [ -z "$abi" ]; then
 		grep -qE "Could not resolve|Temporary failure|Failed to fetch|Unable to connect" \
@@ -95,6 +104,10 @@ if [ -z "$abi" ] || ! unpacked "$abi"; then
 fi
 
 mkdir -p "$cache/debs"
+# (apt-get download writes into the current directory; as root it would
+# hand the file to the _apt user, who cannot write here)
+sandbox=()
+[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
 : >"$cache/env.new"
 echo "KABI=$abi" >>"$cache/env.new"
 for pa in $(packages "$abi"); do
@@ -103,9 +116,7 @@ for pa in $(packages "$abi"); do
 	arch=${pa##*:}
 	if [ ! -f "$dir/.version" ]; then
 		rm -rf "$dir" "$cache/debs"/*.deb
-		# (apt-get download writes into the current directory; as root it
-		# would hand the file to the _apt user, who cannot write here)
-		if ! (cd "$cache/debs" && apt-get download -o APT::Sandbox::User=root "$pa") \
+		if ! (cd "$cache/debs" && apt-get download "${sandbox[@]}" "$pa") \
 			>"$cache/download.log" 2>&1; then
 			grep -qE "Could not resolve|Temporary failure|Failed to fetch|Unable to connect" \
 				"$cache/download.log" &&

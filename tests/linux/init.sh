@@ -27,12 +27,13 @@ echo 1 >/proc/sys/kernel/printk
 # root sees real addresses in /proc/vmallocinfo (not hashed ones)
 echo 1 >/proc/sys/kernel/kptr_restrict
 
+# part NAME COMMAND...: the command's output between the NAME lines
 part() {
-	local name=$1
+	part_name=$1
 	shift
-	echo "=== $name ==="
+	echo "=== $part_name ==="
 	"$@"
-	echo "=== end $name ==="
+	echo "=== end $part_name ==="
 }
 
 for f in meminfo zoneinfo iomem vmallocinfo; do
