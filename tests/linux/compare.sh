@@ -194,8 +194,8 @@ fig "kmap_local slot 0, CPU 0" \
 	"$(hex "$(grep ' kmap_local_ret: ' "$ft" | sed 's/.* ret=//' | sort -u | tail -1)")" \
 	"$(hex $(($(json kmap_local_end "$lj") - 4096)))"
 
-# sizeof(struct page): the n-th kmap_high of the "seq" phase is the
-# child's page n, whose pfn kmapdrive read from pagemap; the struct page
+# sizeof(struct page): the n-th kmap_high of the "seq" phase (kmapdrive's
+# reads) is the child's page n, whose pfn kmapdrive read from pagemap; the struct page
 # pointers of two pages are (pfn difference) * sizeof apart. Every page
 # must fit the size found from the two farthest apart.
 spage=$(awk 'function hex(s,   v, i) {
@@ -205,7 +205,7 @@ spage=$(awk 'function hex(s,   v, i) {
 	}
 	FNR == NR { if ($2 == "pfns") for (i = 4; i <= NF; i++) pfn[$3 + i - 4] = hex($i); next }
 	/tracing_mark_write: kmapdrive phase=/ { seq = /phase=seq/; next }
-	seq && / kmap_high: / { sub(/.*page=/, ""); page[n++] = hex($0) }
+	seq && $1 ~ /^kmapdrive-/ && / kmap_high: / { sub(/.*page=/, ""); page[n++] = hex($0) }
 	END {
 		if (n < 2) exit
 		lo = hi = 0
