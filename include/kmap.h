@@ -394,6 +394,7 @@ enum km_task_state {
 	KM_TASK_RUNNING = 0,
 	KM_TASK_SLEEPING = 1, /* on a wait queue */
 	KM_TASK_WOKEN = 2,    /* woken, waiting to be picked up and retried */
+	KM_TASK_NONE = -1,    /* km_task_state: not a task of this machine */
 };
 
 KM_API int km_task_create(km_machine *m, km_task **out);

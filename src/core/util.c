@@ -5,7 +5,7 @@
 
 const char *km__errtext(int err)
 {
-	if (err < 0)
+	if (err < 0 && err >= -__INT_MAX__) /* INT_MIN has no negation */
 		err = -err;
 	switch (err) {
 	case 0: return "success";
