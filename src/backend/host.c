@@ -414,16 +414,18 @@ static int host_flush_one(void *be, uintptr_t va)
  * a live window slot, a live page of a local-map area? What the backend
  * knows, no fault taken: a copy through anything else would crash.
  */
-static bool host_mapped(const struct host *h, uintptr_t va, size_t len)
+static inline bool host_mapped(const struct host *h, uintptr_t va,
+                               size_t len)
 {
-	uintptr_t lo = va - (uintptr_t)h->lowmem;
-	if (h->lowmem_len && lo < h->lowmem_len)
-		return len <= h->lowmem_len - lo;
-	long idx = window_idx(h, va);
-	if (idx >= 0)
-		return __atomic_load_n(&h->win_live[idx], __ATOMIC_ACQUIRE);
-	idx = area_idx(h, va);
-	return idx >= 0 && __atomic_load_n(&h->area_live[idx], __ATOMIC_ACQUIRE);
+	uintptr_t off = va - (uintptr_t)h->window;
+	if (off < h->window_len)
+		return __atomic_load_n(&h->win_live[off / PAGE_SIZE],
+		                       __ATOMIC_ACQUIRE);
+	off = va - (uintptr_t)h->lowmem; /* lowmem_len 0: never below */
+	if (off < h->lowmem_len)
+		return len <= h->lowmem_len - off;
+	long a = area_idx(h, va);
+	return a >= 0 && __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
 }
 
 static bool host_page_mapped(void *be, uintptr_t va)

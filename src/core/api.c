@@ -412,21 +412,21 @@ static int access_range(km_machine *m, uintptr_t va, void *buf, size_t len,
 	char *p = buf;
 	if (!k || (!buf && len))
 		return -EINVAL;
-	if (!len)
-		return 0;
+	/* within one page (the common case): the backend checks it */
+	if (len <= PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+		return len ? k->be->access(k->be_ctx, va, p, len, write) : 0;
 	/* past the end of the address space there is no translation */
 	if (len - 1 > UINTPTR_MAX - va)
 		return -EFAULT;
 	/* bad input changes nothing: a range over several pages is checked
 	 * whole before the first byte is copied */
 	uintptr_t last = va + (len - 1);
-	if (k->be->mapped && (va ^ last) >> PAGE_SHIFT)
-		for (uintptr_t a = va;; a += PAGE_SIZE) {
-			if (!k->be->mapped(k->be_ctx, a))
-				return -EFAULT;
-			if ((a ^ last) >> PAGE_SHIFT == 0)
-				break;
-		}
+	for (uintptr_t a = va; k->be->mapped; a += PAGE_SIZE) {
+		if (!k->be->mapped(k->be_ctx, a))
+			return -EFAULT;
+		if ((a ^ last) >> PAGE_SHIFT == 0)
+			break;
+	}
 	while (len) {
 		size_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 		if (n > len)
