@@ -371,6 +371,7 @@ int km_task_destroy(km_machine *m, km_task *t)
 	           t->atomic_depth) {
 		r = -EBUSY;
 	} else {
+		km__task_forget(&m->k, t);
 		list_del_init(&t->all);
 		pthread_mutex_lock(&m->cpu_lock);
 		task_gone(m, t);

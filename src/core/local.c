@@ -20,13 +20,31 @@ void km__task_init(struct km_task *t, bool simulated)
 	INIT_LIST_HEAD(&t->all);
 }
 
-bool km__task_known(const struct km_core *k, const struct km_task *t)
+static unsigned task_hash(const struct km_task *t)
 {
+	uint32_t a = (uint32_t)((uintptr_t)t >> 4);
+	return (a * GOLDEN_RATIO_32) >> (32 - KM_TASK_SEEN_SHIFT);
+}
+
+bool km__task_known(struct km_core *k, const struct km_task *t)
+{
+	unsigned h = task_hash(t);
+	if (k->task_seen[h] == t && t)
+		return true;
 	for (const struct list_head *p = k->tasks.next; p != &k->tasks;
 	     p = p->next)
-		if (km__container_of(p, const struct km_task, all) == t)
+		if (km__container_of(p, const struct km_task, all) == t) {
+			k->task_seen[h] = t;
 			return true;
+		}
 	return false;
+}
+
+void km__task_forget(struct km_core *k, const struct km_task *t)
+{
+	unsigned h = task_hash(t);
+	if (k->task_seen[h] == t)
+		k->task_seen[h] = NULL;
 }
 
 /* The stack index of the local slot @va of @t's area: each index has a

@@ -12,10 +12,12 @@
 void km__task_init(struct km_task *t, bool simulated);
 /*
  * Is @t one of @k's tasks (on k->tasks)? Compares pointers only, so a
- * freed task or another machine's is refused without being read. The
- * caller holds the kmap lock; O(tasks).
+ * freed task or another machine's is refused without being read. O(1)
+ * for a task seen lately, else O(tasks). The caller holds the kmap lock.
  */
-bool km__task_known(const struct km_core *k, const struct km_task *t);
+bool km__task_known(struct km_core *k, const struct km_task *t);
+/* @t leaves k->tasks: no longer known (lock held). */
+void km__task_forget(struct km_core *k, const struct km_task *t);
 
 /*
  * km__kmap_local_page - push @page on @t's stack (kind KM_KIND_LOCAL or
