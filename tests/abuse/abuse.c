@@ -56,11 +56,15 @@ static const struct conf confs[] = {
 	{ KM_BACKEND_SIM, "linux", "arm", 0 },
 	{ KM_BACKEND_SIM, "lockfree", "x86-32-pae", 0 },
 	{ KM_BACKEND_SIM, "clock", "arm-2g", 0 },
+	{ KM_BACKEND_SIM, "linux", "arm-virt", 0 },    /* pfns from PHYS_OFFSET */
+	{ KM_BACKEND_SIM, "linux", "arm-marvell", 0 }, /* kmap_high_get */
 	{ KM_BACKEND_HOST, "linux", "x86-32", 0 },
 	{ KM_BACKEND_HOST, "lockfree", "x86-32", 0 },
 	{ KM_BACKEND_HOST, "clock", "x86-32", 0 },
 	{ KM_BACKEND_HOST, "linux", "arm", 0 },
 	{ KM_BACKEND_HOST, "lockfree", "arm", KM_SEQUENTIAL },
+	{ KM_BACKEND_HOST, "clock", "arm-marvell", 0 },
+	{ KM_BACKEND_HOST, "lockfree", "arm-virt", 0 },
 	{ KM_BACKEND_HOST, "linux", "x86-32", KM_DEBUG },
 };
 #define NCONFS (sizeof(confs) / sizeof(confs[0]))
@@ -292,7 +296,7 @@ static void bad_pages(struct env *e, km_page *bad[NBAD], const char *why[NBAD])
 {
 	static int on_stack;
 	km_page *last = km_pfn_to_page(e->m, e->l.max_pfn - 1);
-	km_page *first = km_pfn_to_page(e->m, 0);
+	km_page *first = km_pfn_to_page(e->m, e->l.min_pfn);
 	unsigned n = 0;
 #define BAD(p, w) (bad[n] = (km_page *)(p), why[n++] = (w))
 	BAD(NULL, "NULL");
@@ -854,6 +858,8 @@ CASE(km_pfn_to_page, "NULL machine, pfn at or past the end: NULL", 0)
 	BEGIN(e);
 	PTR(km_pfn_to_page(NULL, 0), NULL);
 	PTR(km_pfn_to_page(e->m, e->l.max_pfn), NULL);
+	if (e->l.min_pfn)
+		PTR(km_pfn_to_page(e->m, e->l.min_pfn - 1), NULL);
 	PTR(km_pfn_to_page(e->m, UINT64_MAX), NULL);
 	PTR(km_pfn_to_page(e->m, (uint64_t)1 << 52), NULL);
 }
@@ -955,7 +961,10 @@ CASE(km_alloc_page, "every page taken: -ENOMEM", 0)
 	uint64_t n = 0;
 	while (km_alloc_page(e->m, KM_GFP_HIGHUSER, &p) == 0)
 		n++;
-	MUST(n == e->l.max_pfn);
+	uint64_t free = 0;
+	for (unsigned z = 0; z < e->l.nr_zones; z++)
+		free += e->l.zones[z].end_pfn - e->l.zones[z].start_pfn;
+	MUST(n == free);
 	BEGIN(e);
 	RC(km_alloc_page(e->m, KM_GFP_HIGHUSER, &p), -ENOMEM);
 	RC(km_alloc_page(e->m, KM_GFP_DMA, &p), -ENOMEM);
@@ -1100,11 +1109,18 @@ CASE(km_kunmap, "not mapped, no users, twice: misuse, nothing changed", 0)
 	RC(km_kunmap(e->m, e->low), 0); /* lowmem: a no-op */
 }
 
-CASE(km_kmap_high_get, "a page not in the window: -KM_ENOTMAPPED", 0)
+CASE(km_kmap_high_get, "a page not in the window: -KM_ENOTMAPPED; no "
+     "ARCH_NEEDS_KMAP_HIGH_GET: -EOPNOTSUPP", 0)
 {
 	void *va = e;
+	kmapped(e, 1);
 	BEGIN(e);
-	RC(km_kmap_high_get(e->m, e->high[0], &va), -KM_ENOTMAPPED);
+	if (!e->l.kmap_high_get) {
+		RC(km_kmap_high_get(e->m, e->high[1], &va), -EOPNOTSUPP);
+		RC(km_kmap_high_get(e->m, e->low, &va), -EOPNOTSUPP);
+	}
+	RC(km_kmap_high_get(e->m, e->high[0], &va), e->l.kmap_high_get ?
+	   -KM_ENOTMAPPED : -EOPNOTSUPP);
 	PTR(va, e);
 }
 
@@ -1273,11 +1289,14 @@ CASE(km_write, "read-only memory: -EROFS, nothing written", HOST)
 	cfg.lowmem_bytes = 4 * MiB;
 	cfg.flags |= KM_RDONLY;
 	MUST(km_machine_create(&cfg, &m) == 0);
-	void *va, *low = km_lowmem_page_address(m, km_pfn_to_page(m, 3));
-	MUST(km_kmap(m, km_pfn_to_page(m, 1500), &va) == 0);
+	struct km_layout l;
+	MUST(km_machine_layout(m, &l) == 0);
+	km_page *high = km_pfn_to_page(m, l.max_low_pfn + 10);
+	void *va, *low = km_lowmem_page_address(m, km_pfn_to_page(m, l.min_pfn + 3));
+	MUST(km_kmap(m, high, &va) == 0);
 	RC(km_write(m, va, "x", 1), -EROFS);
 	RC(km_write(m, low, "x", 1), -EROFS);
-	RC(km_memset_page(m, km_pfn_to_page(m, 1500), 0, 1, 8), -EROFS);
+	RC(km_memset_page(m, high, 0, 1, 8), -EROFS);
 	km_machine_destroy(m);
 }
 
@@ -1339,6 +1358,15 @@ static void local_unmaps(struct env *e, const void *va, int want_local,
 	RC(km_kunmap_atomic(e->m, va), want_atomic);
 }
 
+/* What a local unmap of @va, which maps nothing, answers: where the arch
+ * needs kmap_high_get a window address is kunmap_high()'s (not mapped). */
+static int unmap_nothing(struct env *e, const void *va)
+{
+	uintptr_t a = (uintptr_t)va;
+	bool window = a >= e->l.pkmap_base && a < e->l.pkmap_end;
+	return window && e->l.kmap_high_get ? -KM_ENOTMAPPED : -EINVAL;
+}
+
 CASE(km_kunmap_local, "NULL machine, addresses of nothing, another machine's: "
      "-EINVAL", 0)
 {
@@ -1350,23 +1378,30 @@ CASE(km_kunmap_local, "NULL machine, addresses of nothing, another machine's: "
 	RC(km_kunmap_local(NULL, a), -EINVAL);
 	RC(km_kunmap_atomic(NULL, a), -EINVAL);
 	for (unsigned i = 0; i < NBADVA; i++)
-		local_unmaps(e, bad[i], -EINVAL, -EINVAL);
+		local_unmaps(e, bad[i], unmap_nothing(e, bad[i]),
+		             unmap_nothing(e, bad[i]));
 	MUST(free_here(e, ova));
-	local_unmaps(e, ova, -EINVAL, -EINVAL);
+	local_unmaps(e, ova, unmap_nothing(e, ova), unmap_nothing(e, ova));
 }
 
-CASE(km_kunmap_local, "a pkmap slot without users: -EINVAL; with users: no-op",
-     0)
+CASE(km_kunmap_local, "a pkmap slot without users: -EINVAL (kmap_high_get: "
+     "kunmap_high's error); with users: no-op (kmap_high_get: kunmap_high)", 0)
 {
 	void *a, *held = kmapped(e, 1), *rel = kmapped(e, 2);
+	void *unused = unused_slot(e);
+	bool khg = e->l.kmap_high_get;
 	MUST(km_kunmap(e->m, e->high[2]) == 0); /* count 1: mapped, no users */
 	MUST(km_kmap_atomic(e->m, e->high[0], &a) == 0);
 	BEGIN(e);
-	local_unmaps(e, rel, -EINVAL, -EINVAL);
-	local_unmaps(e, unused_slot(e), -EINVAL, -EINVAL);
-	/* lowmem and a held pkmap address are the kernel's no-ops */
-	RC(km_kunmap_local(e->m, held), 0);
+	local_unmaps(e, rel, khg ? -KM_ENOUSERS : -EINVAL,
+	             khg ? -KM_ENOUSERS : -EINVAL);
+	local_unmaps(e, unused, unmap_nothing(e, unused), unmap_nothing(e, unused));
+	/* lowmem is the kernel's no-op */
 	RC(km_kunmap_local(e->m, km_lowmem_page_address(e->m, e->low)), 0);
+	unchanged(e);
+	/* a held pkmap address: nothing, or (kmap_high_get) one user less */
+	RC(km_kunmap_local(e->m, held), 0);
+	RC(slot_of(e, held).count, khg ? 1 : 2);
 }
 
 CASE(km_kunmap_atomic, "no section open: -KM_ENOATOMIC", 0)
@@ -1677,10 +1712,10 @@ static void env_make(struct env *e, const struct conf *c)
 	MUST(km_machine_layout(e->m, &e->l) == 0);
 	for (unsigned i = 0; i < 8; i++)
 		MUST((e->high[i] = km_pfn_to_page(e->m, e->l.max_low_pfn + 10 + i)));
-	MUST((e->low = km_pfn_to_page(e->m, 100)));
+	MUST((e->low = km_pfn_to_page(e->m, e->l.min_pfn + 100)));
 	MUST((e->ohigh = km_pfn_to_page(e->other, e->l.max_low_pfn + 10)));
-	e->stride = (char *)km_pfn_to_page(e->m, 1) -
-	            (char *)km_pfn_to_page(e->m, 0);
+	e->stride = (char *)km_pfn_to_page(e->m, e->l.min_pfn + 1) -
+	            (char *)km_pfn_to_page(e->m, e->l.min_pfn);
 	MUST(e->stride > 0);
 }
 
