@@ -312,6 +312,20 @@ static void bad_pages(struct env *e, km_page *bad[NBAD], const char *why[NBAD])
 #undef BAD
 }
 
+/* @stmt for each pointer @p that is not a page of e->m (detail says which) */
+#define EACH_BAD_PAGE(e, p, stmt) \
+	do { \
+		km_page *bad_[NBAD]; \
+		const char *why_[NBAD]; \
+		bad_pages((e), bad_, why_); \
+		for (unsigned i_ = 0; i_ < NBAD; i_++) { \
+			km_page *p = bad_[i_]; \
+			detail = why_[i_]; \
+			stmt; \
+		} \
+		detail = NULL; \
+	} while (0)
+
 /* Addresses that map nothing on e->m (beyond the window, a local area
  * and lowmem), whatever the backend. */
 #define NBADVA 5
@@ -866,82 +880,46 @@ CASE(km_pfn_to_page, "NULL machine, pfn at or past the end: NULL", 0)
 
 CASE(km_page_to_pfn, "pages that are not the machine's: UINT64_MAX", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	U64(km_page_to_pfn(NULL, e->high[0]), UINT64_MAX);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		U64(km_page_to_pfn(e->m, bad[i]), UINT64_MAX);
-	}
+	EACH_BAD_PAGE(e, p, U64(km_page_to_pfn(e->m, p), UINT64_MAX));
 }
 
 CASE(km_page_zone, "pages that are not the machine's: KM_ZONE_NONE", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	RC(km_page_zone(NULL, e->high[0]), KM_ZONE_NONE);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_page_zone(e->m, bad[i]), KM_ZONE_NONE);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_page_zone(e->m, p), KM_ZONE_NONE));
 }
 
 CASE(km_page_highmem, "pages that are not the machine's: 0", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	RC(km_page_highmem(NULL, e->high[0]), 0);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_page_highmem(e->m, bad[i]), 0);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_page_highmem(e->m, p), 0));
 }
 
 CASE(km_page_flags, "pages that are not the machine's: 0", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	U64(km_page_flags(NULL, e->high[0]), 0);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		U64(km_page_flags(e->m, bad[i]), 0);
-	}
+	EACH_BAD_PAGE(e, p, U64(km_page_flags(e->m, p), 0));
 }
 
 CASE(km_lowmem_page_address, "bad pages and highmem pages: NULL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	PTR(km_lowmem_page_address(NULL, e->low), NULL);
 	PTR(km_lowmem_page_address(e->m, e->high[0]), NULL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		PTR(km_lowmem_page_address(e->m, bad[i]), NULL);
-	}
+	EACH_BAD_PAGE(e, p, PTR(km_lowmem_page_address(e->m, p), NULL));
 }
 
 CASE(km_page_address, "bad pages, a highmem page not in the window: NULL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	PTR(km_page_address(NULL, e->low), NULL);
 	PTR(km_page_address(e->m, e->high[0]), NULL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		PTR(km_page_address(e->m, bad[i]), NULL);
-	}
+	EACH_BAD_PAGE(e, p, PTR(km_page_address(e->m, p), NULL));
 }
 
 CASE(km_alloc_page, "NULL machine or out, unknown gfp: -EINVAL", 0)
@@ -972,19 +950,14 @@ CASE(km_alloc_page, "every page taken: -ENOMEM", 0)
 
 CASE(km_free_page, "NULL machine, bad pages, a free page, twice: -EINVAL", 0)
 {
-	km_page *bad[NBAD], *p;
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
+	km_page *p;
 	MUST(km_alloc_page(e->m, KM_GFP_HIGHUSER, &p) == 0);
 	MUST(km_free_page(e->m, p) == 0);
 	BEGIN(e);
 	RC(km_free_page(NULL, p), -EINVAL);
 	RC(km_free_page(e->m, p), -EINVAL);
 	RC(km_free_page(e->m, e->high[5]), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_free_page(e->m, bad[i]), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_free_page(e->m, p), -EINVAL));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1008,17 +981,11 @@ static void kmaps_refuse(struct env *e, km_machine *m, km_page *page,
 
 CASE(km_kmap, "NULL machine, bad pages, NULL addr: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
 	void *va = e;
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	kmaps_refuse(e, NULL, e->high[0], &va, -EINVAL);
 	kmaps_refuse(e, e->m, e->high[0], NULL, -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		kmaps_refuse(e, e->m, bad[i], &va, -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, kmaps_refuse(e, e->m, p, &va, -EINVAL));
 	PTR(va, e);
 }
 
@@ -1086,16 +1053,10 @@ CASE(km_kmap, "a sleeping simulated task: -KM_ESLEEPING, again and again", 0)
 
 CASE(km_kunmap, "NULL machine, bad pages: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	kmapped(e, 0);
 	BEGIN(e);
 	RC(km_kunmap(NULL, e->high[0]), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_kunmap(e->m, bad[i]), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_kunmap(e->m, p), -EINVAL));
 }
 
 CASE(km_kunmap, "not mapped, no users, twice: misuse, nothing changed", 0)
@@ -1306,33 +1267,21 @@ CASE(km_write, "read-only memory: -EROFS, nothing written", HOST)
 
 CASE(km_kmap_local_page, "NULL machine, bad pages, NULL addr: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
 	void *va = e;
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	RC(km_kmap_local_page(NULL, e->high[0], &va), -EINVAL);
 	RC(km_kmap_local_page(e->m, e->high[0], NULL), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_kmap_local_page(e->m, bad[i], &va), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_kmap_local_page(e->m, p, &va), -EINVAL));
 	PTR(va, e);
 }
 
 CASE(km_kmap_atomic, "NULL machine, bad pages, NULL addr: -EINVAL, no section", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
 	void *va = e;
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	RC(km_kmap_atomic(NULL, e->high[0], &va), -EINVAL);
 	RC(km_kmap_atomic(e->m, e->high[0], NULL), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_kmap_atomic(e->m, bad[i], &va), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_kmap_atomic(e->m, p, &va), -EINVAL));
 	PTR(va, e);
 }
 
@@ -1463,43 +1412,28 @@ static const size_t bad_len[] = { 0, PG + 1, PG, 1, 8, SIZE_MAX, 16,
 
 CASE(km_memcpy_to_page, "ranges past the page, bad pages, NULL: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	for (unsigned i = 0; i < NBADRANGE; i++)
 		RC(km_memcpy_to_page(e->m, e->high[0], bad_off[i], e->buf,
 		                     bad_len[i]), -EINVAL);
 	RC(km_memcpy_to_page(NULL, e->high[0], 0, e->buf, 8), -EINVAL);
 	RC(km_memcpy_to_page(e->m, e->high[0], 0, NULL, 8), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_memcpy_to_page(e->m, bad[i], 0, e->buf, 8), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_memcpy_to_page(e->m, p, 0, e->buf, 8), -EINVAL));
 }
 
 CASE(km_memcpy_from_page, "ranges past the page, bad pages, NULL: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	for (unsigned i = 0; i < NBADRANGE; i++)
 		RC(km_memcpy_from_page(e->m, e->buf, e->high[0], bad_off[i],
 		                       bad_len[i]), -EINVAL);
 	RC(km_memcpy_from_page(NULL, e->buf, e->high[0], 0, 8), -EINVAL);
 	RC(km_memcpy_from_page(e->m, NULL, e->high[0], 0, 8), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_memcpy_from_page(e->m, e->buf, bad[i], 0, 8), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_memcpy_from_page(e->m, e->buf, p, 0, 8), -EINVAL));
 }
 
 CASE(km_memcpy_page, "ranges past either page, bad pages: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	for (unsigned i = 0; i < NBADRANGE; i++) {
 		RC(km_memcpy_page(e->m, e->high[0], bad_off[i], e->high[1], 0,
@@ -1508,57 +1442,40 @@ CASE(km_memcpy_page, "ranges past either page, bad pages: -EINVAL", 0)
 		                  bad_len[i]), -EINVAL);
 	}
 	RC(km_memcpy_page(NULL, e->high[0], 0, e->high[1], 0, 8), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_memcpy_page(e->m, bad[i], 0, e->high[1], 0, 8), -EINVAL);
-		RC(km_memcpy_page(e->m, e->high[0], 0, bad[i], 0, 8), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, {
+		RC(km_memcpy_page(e->m, p, 0, e->high[1], 0, 8), -EINVAL);
+		RC(km_memcpy_page(e->m, e->high[0], 0, p, 0, 8), -EINVAL);
+	});
 }
 
 CASE(km_memset_page, "ranges past the page, bad pages: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	for (unsigned i = 0; i < NBADRANGE; i++)
 		RC(km_memset_page(e->m, e->high[0], bad_off[i], 0x11, bad_len[i]),
 		   -EINVAL);
 	RC(km_memset_page(NULL, e->high[0], 0, 0, 8), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_memset_page(e->m, bad[i], 0, INT_MIN, 8), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_memset_page(e->m, p, 0, INT_MIN, 8), -EINVAL));
 }
 
 CASE(km_memzero_page, "ranges past the page, bad pages: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	for (unsigned i = 0; i < NBADRANGE; i++)
 		RC(km_memzero_page(e->m, e->high[0], bad_off[i], bad_len[i]),
 		   -EINVAL);
 	RC(km_memzero_page(NULL, e->high[0], 0, 8), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_memzero_page(e->m, bad[i], 0, 8), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, RC(km_memzero_page(e->m, p, 0, 8), -EINVAL));
 }
 
 CASE(km_copy_highpage, "bad pages: -EINVAL", 0)
 {
-	km_page *bad[NBAD];
-	const char *why[NBAD];
-	bad_pages(e, bad, why);
 	BEGIN(e);
 	RC(km_copy_highpage(NULL, e->high[0], e->high[1]), -EINVAL);
-	for (unsigned i = 0; i < NBAD; i++) {
-		detail = why[i];
-		RC(km_copy_highpage(e->m, bad[i], e->high[1]), -EINVAL);
-		RC(km_copy_highpage(e->m, e->high[0], bad[i]), -EINVAL);
-	}
+	EACH_BAD_PAGE(e, p, {
+		RC(km_copy_highpage(e->m, p, e->high[1]), -EINVAL);
+		RC(km_copy_highpage(e->m, e->high[0], p), -EINVAL);
+	});
 }
 
 /* ---------------------------------------------------------------------- */
