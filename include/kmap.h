@@ -353,9 +353,11 @@ KM_API int km_kmap_local_page(km_machine *m, km_page *page, void **addr);
 /**
  * km_kunmap_local - kunmap_local(): release the newest local mapping,
  * @addr. -KM_ENOTTOP when it is not the newest, -KM_EKIND when it was made
- * by kmap_atomic; nothing is unmapped then. Lowmem addresses and those of
- * window slots with users (kmap_high_get's) are a no-op; any other address
- * is -EINVAL.
+ * by kmap_atomic; nothing is unmapped then. A lowmem address is a no-op.
+ * A window address is a persistent mapping's: where the architecture needs
+ * kmap_high_get (km_layout.kmap_high_get) it is that page's kunmap, with
+ * its errors; elsewhere a slot with users is a no-op and one without is
+ * -EINVAL, as is any other address.
  */
 KM_API int km_kunmap_local(km_machine *m, const void *addr);
 /** kmap_atomic(): as kmap_local_page, and opens an atomic section. */
