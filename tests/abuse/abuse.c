@@ -614,6 +614,28 @@ CASE(km_machine_create, "host, arm, the default local-map areas: it works",
 	km_machine_destroy(m);
 }
 
+CASE(km_machine_create, "every profile, both backends, default slots and "
+     "areas: km_config_check and km_machine_create agree, and it works",
+     ONCE | NOENV)
+{
+	(void)e;
+	const char *name;
+	for (unsigned i = 0; (name = km_profile_name(i)); i++)
+		for (int be = 0; be < 2; be++) {
+			struct km_config cfg;
+			km_machine *m;
+			char msg[128];
+			km_config_init(&cfg);
+			cfg.profile = name;
+			cfg.backend = be ? KM_BACKEND_HOST : KM_BACKEND_SIM;
+			cfg.mem_bytes = 64 * MiB;
+			detail = name;
+			RC(km_config_check(&cfg, msg, sizeof(msg)), 0);
+			RC(km_machine_create(&cfg, &m), 0);
+			km_machine_destroy(m);
+		}
+}
+
 /* A host machine on @path; returns km_machine_create's answer. */
 static int host_on(const char *path, uint64_t mem, unsigned flags)
 {
