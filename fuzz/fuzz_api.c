@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPAGES 24   /* highmem pages in play */
 #define NTASKS 3
+#define NLOCAL 32
 
 struct fz {
 	const uint8_t *p, *end;
@@ -37,11 +38,14 @@ struct fz {
 	km_task *task[NTASKS];
 	int cur;
 	uint64_t sleep_pfn[NTASKS];
-	void *local[NTASKS][16]; /* each task's local addresses, bottom first */
-	uint64_t local_pfn[NTASKS][16];
+	/* each task's local addresses, bottom first: up to 15 on the stack,
+	 * and (kmap_high_get) any number reusing a window slot; those past
+	 * NLOCAL are not recorded, so never unmapped */
+	void *local[NTASKS][NLOCAL];
+	uint64_t local_pfn[NTASKS][NLOCAL];
 	/* a pkmap address (kmap_high_get's reuse, Kirkwood): a user of the
 	 * page's slot, given back by any kunmap_local, in any order */
-	bool local_pk[NTASKS][16];
+	bool local_pk[NTASKS][NLOCAL];
 	int nlocal[NTASKS];
 	uint8_t shadow[NPAGES + 1][8]; /* first bytes of each page; [NPAGES]: lowmem */
 };
@@ -351,7 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			verify(f, va, pfn);
 			write_through(f, va, pfn, (uint8_t)(a + 1));
-			if (km_page_highmem(f->m, pg)) {
+			if (km_page_highmem(f->m, pg) && f->nlocal[t] < NLOCAL) {
 				f->local_pk[t][f->nlocal[t]] =
 					(uintptr_t)va >= f->l.pkmap_base &&
 					(uintptr_t)va < f->l.pkmap_end;
