@@ -131,6 +131,8 @@ demo: all
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS, new inputs kept in
 # build-fuzz/corpus-*; the checked-in corpora in fuzz/corpus are the seeds.
+# Each target's output is kept in build-fuzz/fuzz_NAME.log; the last lines
+# say how many runs a second each made (libFuzzer's "Done N runs in S s").
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@"$(TOP)/scripts/need-pkgs.sh" clang
@@ -139,7 +141,14 @@ fuzz: deps
 		mkdir -p "$(TOP)/build-fuzz/corpus-$$t"; \
 		"$(TOP)/build-fuzz/fuzz_$$t" -max_total_time=$(FUZZ_SECONDS) \
 			-print_final_stats=1 "$(TOP)/build-fuzz/corpus-$$t" \
-			"$(TOP)/fuzz/corpus/$$t" || exit 1; \
+			"$(TOP)/fuzz/corpus/$$t" 2>&1 | tee "$(TOP)/build-fuzz/fuzz_$$t.log"; \
+	done
+	@for t in replay api; do \
+		awk -v t=$$t '/^Done [0-9]+ runs in [0-9]+ second/ { \
+			printf "fuzz_%s: %d runs in %d s: %d runs a second\n", t, $$2, $$5, \
+			       $$5 ? $$2 / $$5 : $$2; found = 1 } \
+			END { if (!found) { print "fuzz_" t ": no run count in its log"; exit 1 } }' \
+			"$(TOP)/build-fuzz/fuzz_$$t.log"; \
 	done
 
 # The long stress: every variant of test_stress (threads x windows x

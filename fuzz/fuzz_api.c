@@ -1,13 +1,19 @@
 /*
  * fuzz_api.c - libFuzzer target: random sequences of API calls on the
- * simulated backend, every policy, with the expensive invariant check
- * (KM_CHECK: counts against the hash, the page tables and the TLB model)
- * after every call, and every page's bytes checked against a shadow copy.
+ * simulated or the host backend, every policy, with the expensive
+ * invariant check (KM_CHECK: counts against the hash, the page tables and
+ * the TLB model) after every call, and every page's bytes checked against
+ * a shadow copy. Bad input is mixed in: pages that are not the machine's
+ * (misaligned, past either end, another machine's), addresses that map
+ * nothing or run off the address space, destroyed and foreign tasks,
+ * offsets and lengths that overflow; each must be refused as documented
+ * and change no byte.
  *
  * The input drives a small machine: byte 0 picks the policy, the window
- * (2..16 slots), colours and profile; then each op byte picks a call and
- * the bytes after it its arguments. Three simulated tasks take turns, so a
- * full window puts a task to sleep instead of blocking the fuzzer.
+ * (2..16 slots), colours; byte 1 the profile and the backend; then each op
+ * byte picks a call and the bytes after it its arguments. Three simulated
+ * tasks take turns, so a full window puts a task to sleep instead of
+ * blocking the fuzzer.
  */
 #include <kmap.h>
 
@@ -21,22 +27,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NPAGES 24   /* highmem pages in play */
 #define NTASKS 3
+#define NLOCAL 32
 
 struct fz {
 	const uint8_t *p, *end;
 	km_machine *m;
+	km_machine *other;       /* for foreign pages and tasks */
+	km_task *foreign, *dead; /* other's task; one of m's, destroyed */
 	struct km_layout l;
 	km_task *task[NTASKS];
 	int cur;
 	uint64_t sleep_pfn[NTASKS];
-	/* each task's local addresses, bottom first: at most KM_LOCAL_MAX on
-	 * the stack, and pkmap ones beside them (the fuzzer stops at MAXLOC) */
-#define MAXLOC 64
-	void *local[NTASKS][MAXLOC];
-	uint64_t local_pfn[NTASKS][MAXLOC];
+	/* each task's local addresses, bottom first: up to 15 on the stack,
+	 * and (kmap_high_get) any number reusing a window slot; those past
+	 * NLOCAL are not recorded, so never unmapped */
+	void *local[NTASKS][NLOCAL];
+	uint64_t local_pfn[NTASKS][NLOCAL];
 	/* a pkmap address (kmap_high_get's reuse, Kirkwood): a user of the
 	 * page's slot, given back by any kunmap_local, in any order */
-	bool local_pk[NTASKS][MAXLOC];
+	bool local_pk[NTASKS][NLOCAL];
 	int nlocal[NTASKS];
 	uint8_t shadow[NPAGES + 1][8]; /* first bytes of each page; [NPAGES]: lowmem */
 };
@@ -50,6 +59,14 @@ static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_api: %s\n", what);
 	abort();
+}
+
+static uint64_t next64(struct fz *f, unsigned bytes)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < bytes; i++)
+		v = v << 8 | next(f);
+	return v;
 }
 
 /* page index i (0..NPAGES-1 highmem, NPAGES a lowmem page, more: beyond) */
@@ -120,6 +137,142 @@ static void do_kmap(struct fz *f, uint64_t pfn, uint8_t v)
 	write_through(f, va, pfn, v);
 }
 
+/* A pointer that is not one of m's pages, picked by @a. */
+static km_page *bad_page(struct fz *f, unsigned a)
+{
+	km_page *first = km_pfn_to_page(f->m, 0);
+	km_page *last = km_pfn_to_page(f->m, f->l.max_pfn - 1);
+	uintptr_t stride = (uintptr_t)km_pfn_to_page(f->m, 1) - (uintptr_t)first;
+	switch (a % 6) {
+	case 0: return NULL;
+	case 1: return (km_page *)((uintptr_t)km_pfn_to_page(f->m, pfn_of(f, a / 6 % NPAGES)) + 1 + a / 64 % (stride - 1));
+	case 2: return (km_page *)((uintptr_t)last + stride * (1 + a / 6));
+	case 3: return (km_page *)((uintptr_t)first - stride * (1 + a / 6));
+	case 4: return km_pfn_to_page(f->other, f->l.max_low_pfn + a / 6 % NPAGES);
+	default: return (km_page *)(uintptr_t)f;
+	}
+}
+
+/* Every call that takes a page, on one that is not m's: refused. */
+static void abuse_page(struct fz *f, unsigned a, unsigned b)
+{
+	km_page *pg = bad_page(f, a), *np;
+	void *va = NULL;
+	int r = 0;
+	switch (b % 10) {
+	case 0: r = km_kmap_ex(f->m, pg, b / 10 & 3, 1000, &va, NULL); break;
+	case 1: r = km_kunmap(f->m, pg); break;
+	case 2: r = km_kmap_local_page(f->m, pg, &va); break;
+	case 3: r = km_kmap_atomic(f->m, pg, &va); break;
+	case 4: r = km_kmap_high_get(f->m, pg, &va); break;
+	case 5: r = km_free_page(f->m, pg); break;
+	case 6: r = km_memcpy_to_page(f->m, pg, 0, f->shadow[0], 8); break;
+	case 7: np = km_pfn_to_page(f->m, pfn_of(f, b / 10 % NPAGES));
+	        r = np ? km_memcpy_page(f->m, np, 0, pg, 0, 8) : -EINVAL; break;
+	case 8:
+		if (km_page_to_pfn(f->m, pg) != UINT64_MAX ||
+		    km_page_zone(f->m, pg) != KM_ZONE_NONE ||
+		    km_page_highmem(f->m, pg) || km_page_flags(f->m, pg) ||
+		    km_lowmem_page_address(f->m, pg) || km_page_address(f->m, pg))
+			die("a page that is not the machine's was answered for");
+		return;
+	default: r = km_memset_page(f->m, pg, 0, (int)b, 8); break;
+	}
+	if (r != -EINVAL || va)
+		die("a page that is not the machine's was not refused");
+}
+
+/* An address that is seldom one of m's, picked by @a. */
+static void *bad_addr(struct fz *f, unsigned a)
+{
+	switch (a % 5) {
+	case 0: return (void *)(uintptr_t)(a / 5);
+	case 1: return (void *)(UINTPTR_MAX - a / 5);
+	case 2: /* a slot of the window, used or not */
+		return (void *)(uintptr_t)(f->l.pkmap_base +
+		        (uint64_t)(a / 5 % f->l.last_pkmap) * 4096 + a % 4096);
+	case 3: return (char *)f->shadow + a % sizeof(f->shadow);
+	default: /* about the end of lowmem */
+		return (void *)(uintptr_t)(f->l.high_memory - 4096 + a / 5 % 8192);
+	}
+}
+
+/* Is every page of [va, va + len) one that kmap_to_page knows (a slot
+ * with a page, the current task's local maps, lowmem)? In this one
+ * thread, exactly what may be read. */
+static bool all_mapped(struct fz *f, const void *va, size_t len)
+{
+	uintptr_t a = (uintptr_t)va;
+	if (len - 1 > UINTPTR_MAX - a)
+		return false;
+	for (uintptr_t p = a & ~(uintptr_t)4095;; p += 4096) {
+		if (!km_kmap_to_page(f->m, (void *)p))
+			return false;
+		if (p >= ((a + len - 1) & ~(uintptr_t)4095))
+			return true;
+	}
+}
+
+/* Reads and writes through addresses that map nothing, lengths that run
+ * off the address space, local unmaps of them: refused. */
+static void abuse_addr(struct fz *f, unsigned a, unsigned b)
+{
+	static uint8_t buf[128];
+	void *va = bad_addr(f, a);
+	/* asleep, the task's local maps are unknown to kmap_to_page */
+	if (km_task_state(f->m, f->task[f->cur]) != KM_TASK_RUNNING)
+		return;
+	size_t len = b & 0x80 ? SIZE_MAX - (b & 0x3f) : 1 + (b & 0x7f);
+	bool ok = all_mapped(f, va, len);
+	/* a read gets the bytes or -EFAULT; a write only where nothing is
+	 * mapped (bytes the shadow copy knows must not change) */
+	int r = km_read(f->m, va, buf, len);
+	if (ok ? r != 0 : r != -EFAULT)
+		die("km_read misjudged an address");
+	if (!ok && km_write(f->m, va, buf, len) != -EFAULT)
+		die("km_write through an address that maps nothing");
+	if (km_kmap_to_page(f->m, va))
+		return; /* a mapping: its unmap is the fuzzer's own business */
+	/* where the arch needs kmap_high_get, a window address is
+	 * kunmap_high()'s: not mapped */
+	r = b & 1 ? km_kunmap_local(f->m, va) : km_kunmap_atomic(f->m, va);
+	if (r != -EINVAL && r != -KM_ENOATOMIC && r != -KM_ENOTTOP &&
+	    r != -KM_ESLEEPING && !(r == -KM_ENOTMAPPED && f->l.kmap_high_get))
+		die("a local unmap of an address that maps nothing");
+}
+
+/* Task handles that are not m's: a destroyed one, another machine's. */
+static void abuse_task(struct fz *f, unsigned a)
+{
+	km_task *t = a & 1 ? f->dead : f->foreign;
+	if (km_task_switch(f->m, t) != -EINVAL ||
+	    km_task_destroy(f->m, t) != -EINVAL ||
+	    km_task_state(f->m, t) != KM_TASK_NONE ||
+	    km_task_local_depth(f->m, t) != -EINVAL)
+		die("a task that is not the machine's was not refused");
+}
+
+/* Offsets and lengths of the copy helpers, overflowing ones included. */
+static void copy_range(struct fz *f, uint64_t pfn, unsigned a)
+{
+	static uint8_t buf[4096];
+	km_page *pg = km_pfn_to_page(f->m, pfn);
+	size_t off = a & 1 ? SIZE_MAX - next64(f, 2) : next64(f, 2) % 8200;
+	size_t len = a & 2 ? SIZE_MAX - next64(f, 2) : next64(f, 2) % 8200;
+	if (!pg)
+		return;
+	bool fits = off <= 4096 && len <= 4096 - off;
+	int r = a & 4 ? km_memcpy_from_page(f->m, buf, pg, off, len) :
+	        km_memzero_page(f->m, pg, off, len);
+	/* a range that fits may still find the task asleep or its stack full */
+	if (fits ? r && r != -KM_ESTACKFULL && r != -EBUSY && r != -KM_ESLEEPING :
+	           r != -EINVAL)
+		die("a copy helper's range was misjudged");
+	int i = index_of(f, pfn);
+	if (!r && !(a & 4) && i >= 0 && off < 8)
+		memset(f->shadow[i] + off, 0, len < 8 - off ? len : 8 - off);
+}
+
 static void run_woken(struct fz *f)
 {
 	km_task *t;
@@ -144,6 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->end = data + size;
 	unsigned c0 = next(f), c1 = next(f);
 	km_config_init(&cfg);
+	cfg.backend = c1 & 4 ? KM_BACKEND_HOST : KM_BACKEND_SIM;
 	cfg.policy = km_policy_name(c0 % 3);
 	cfg.last_pkmap = 2u << ((c0 >> 2) & 3);
 	cfg.colors = 1u << ((c0 >> 4) & 3);
@@ -158,16 +312,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 16 MiB of lowmem (as with highmem=), then NPAGES of highmem */
 	cfg.lowmem_bytes = 16u << 20;
 	cfg.mem_bytes = cfg.lowmem_bytes + (uint64_t)NPAGES * 4096;
+	/* another machine, made once: only its pages and a task are used,
+	 * as handles m must refuse */
+	static km_machine *other;
+	static km_task *foreign;
+	if (!other && (km_machine_create(&cfg, &other) ||
+	               km_task_create(other, &foreign)))
+		die("another machine");
+	f->other = other;
+	f->foreign = foreign;
 	if (km_machine_create(&cfg, &f->m))
 		die("machine with highmem");
 	km_machine_layout(f->m, &f->l);
 	for (int t = 0; t < NTASKS; t++)
 		if (km_task_create(f->m, &f->task[t]))
 			die("task");
+	/* the last task made: its address is not given out again */
+	if (km_task_create(f->m, &f->dead) || km_task_destroy(f->m, f->dead))
+		die("task");
 	switch_to(f, 0);
 
 	while (f->p < f->end) {
-		unsigned op = next(f) % 14, a = next(f);
+		unsigned op = next(f) % 18, a = next(f);
 		uint64_t pfn = pfn_of(f, a % (NPAGES + 3));
 		km_page *pg = km_pfn_to_page(f->m, pfn);
 		int t = f->cur;
@@ -181,7 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				run_woken(f);
 			break;
 		case 4: case 5: { /* kmap_local or kmap_atomic */
-			if (!pg || f->nlocal[t] == MAXLOC)
+			if (!pg)
 				break;
 			int r = op == 4 ? km_kmap_local_page(f->m, pg, &va) :
 			                  km_kmap_atomic(f->m, pg, &va);
@@ -189,7 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			verify(f, va, pfn);
 			write_through(f, va, pfn, (uint8_t)(a + 1));
-			if (km_page_highmem(f->m, pg)) {
+			if (km_page_highmem(f->m, pg) && f->nlocal[t] < NLOCAL) {
 				f->local_pk[t][f->nlocal[t]] =
 					(uintptr_t)va >= f->l.pkmap_base &&
 					(uintptr_t)va < f->l.pkmap_end;
@@ -249,6 +415,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 13:
 			km_kmap_flush_unused(f->m);
 			run_woken(f);
+			break;
+		case 14:
+			abuse_page(f, a, next(f));
+			break;
+		case 15:
+			abuse_addr(f, a | next(f) << 8, next(f));
+			break;
+		case 16:
+			abuse_task(f, a);
+			break;
+		case 17:
+			copy_range(f, pfn, a);
 			break;
 		}
 		/* after every call: the invariants, and no stale translation */

@@ -97,7 +97,8 @@ enum km_backend_kind {
 
 struct km_config {
 	const char *profile;    /* a machine profile: km_profile_name(3) */
-	uint64_t mem_bytes;     /* physical memory; 0 = the profile's default */
+	uint64_t mem_bytes;     /* physical memory, whole 4 KiB pages (else
+	                         * -EINVAL); 0 = the profile's default */
 	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
 	unsigned nr_cpus;       /* local-map areas in the fixmap; 0 = default */
@@ -109,15 +110,22 @@ struct km_config {
 	 * backend: 0 means 64 MiB (or all memory when smaller). Simulated
 	 * machine: 0 means the profile's split (MAXMEM); a smaller value
 	 * moves the rest to highmem, as the kernel's highmem= boot option.
+	 * Whole pages, as mem_bytes.
 	 */
 	uint64_t lowmem_bytes;
 	/* host backend only */
 	const char *mem_path;   /* file holding physical memory; NULL: memfd.
-	                         * An empty or new file is grown to mem_bytes;
-	                         * mem_bytes 0 takes an existing file's size. */
+	                         * A regular file or a block device (anything
+	                         * else is -ENODEV, a directory -EISDIR; opening
+	                         * never blocks). An empty or new file is grown
+	                         * to mem_bytes; mem_bytes 0 takes an existing
+	                         * file's size in whole pages. */
 };
 
-/** Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend. */
+/**
+ * Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend.
+ * NULL is ignored.
+ */
 KM_API void km_config_init(struct km_config *cfg);
 
 /**
@@ -132,7 +140,8 @@ KM_API int km_config_check(const struct km_config *cfg, char *msg,
 /**
  * km_machine_create - build a machine: mem_map, zones, the pkmap window.
  * Returns 0, or -EINVAL for a bad profile, size, slot or colour count,
- * -ENOMEM when memory for the model cannot be had.
+ * -ENOMEM when memory for the model cannot be had; host backend: -ENODEV
+ * or -EISDIR for a mem_path that cannot hold memory, the file's -errno.
  */
 KM_API int km_machine_create(const struct km_config *cfg, km_machine **out);
 
@@ -225,6 +234,12 @@ KM_API int km_sync(km_machine *m);
 /** km_machine_layout - the virtual layout, zones and overhead figures. */
 KM_API int km_machine_layout(km_machine *m, struct km_layout *out);
 
+/*
+ * A km_page pointer is one of the machine's when km_pfn_to_page (or another
+ * function here) gave it: any other pointer, one into the middle of a page
+ * or another machine's page, is answered as the functions below say (NULL,
+ * 0, UINT64_MAX, KM_ZONE_NONE, -EINVAL), never used.
+ */
 /** pfn_to_page: the page of @pfn, or NULL when @pfn is beyond memory. */
 KM_API km_page *km_pfn_to_page(km_machine *m, uint64_t pfn);
 /** page_to_pfn: the pfn of @page (a page of this machine). */
@@ -338,7 +353,11 @@ KM_API int km_kmap_local_page(km_machine *m, km_page *page, void **addr);
 /**
  * km_kunmap_local - kunmap_local(): release the newest local mapping,
  * @addr. -KM_ENOTTOP when it is not the newest, -KM_EKIND when it was made
- * by kmap_atomic; nothing is unmapped then. Lowmem addresses are a no-op.
+ * by kmap_atomic; nothing is unmapped then. A lowmem address is a no-op.
+ * A window address is a persistent mapping's: where the architecture needs
+ * kmap_high_get (km_layout.kmap_high_get) it is that page's kunmap, with
+ * its errors; elsewhere a slot with users is a no-op and one without is
+ * -EINVAL, as is any other address.
  */
 KM_API int km_kunmap_local(km_machine *m, const void *addr);
 /** kmap_atomic(): as kmap_local_page, and opens an atomic section. */
@@ -358,7 +377,11 @@ KM_API int km_in_atomic(km_machine *m);
 /**
  * km_read / km_write - copy bytes through a mapped address: on the
  * simulated backend, through its page tables and TLB, so a wrong mapping
- * gives wrong bytes. -EFAULT when an address has no translation.
+ * gives wrong bytes. -EFAULT when a page of the range has no translation
+ * (host backend: it is not lowmem, a window slot that maps a page, or a
+ * live local mapping) or the range runs past the end of the address
+ * space; nothing is copied then. The mapping must stay while the copy
+ * runs: one the caller holds.
  */
 KM_API int km_read(km_machine *m, const void *addr, void *buf, size_t len);
 KM_API int km_write(km_machine *m, void *addr, const void *buf, size_t len);
@@ -394,8 +417,14 @@ enum km_task_state {
 	KM_TASK_RUNNING = 0,
 	KM_TASK_SLEEPING = 1, /* on a wait queue */
 	KM_TASK_WOKEN = 2,    /* woken, waiting to be picked up and retried */
+	KM_TASK_NONE = -1,    /* km_task_state: not a task of this machine */
 };
 
+/*
+ * A task handle is checked against the machine's own tasks: a destroyed
+ * task or another machine's is -EINVAL (km_task_state: KM_TASK_NONE),
+ * never used.
+ */
 KM_API int km_task_create(km_machine *m, km_task **out);
 /** Free a task; it must hold no local mapping, must not sleep or be current. */
 KM_API int km_task_destroy(km_machine *m, km_task *t);
@@ -403,6 +432,7 @@ KM_API int km_task_destroy(km_machine *m, km_task *t);
 KM_API int km_task_switch(km_machine *m, km_task *t);
 /** The next woken simulated task, FIFO; NULL when none. It is RUNNING now. */
 KM_API km_task *km_task_next_woken(km_machine *m);
+/** The state of @t; NULL: the calling thread's own task (running). */
 KM_API enum km_task_state km_task_state(km_machine *m, const km_task *t);
 /** Number of highmem local mappings on @t's stack. */
 KM_API int km_task_local_depth(km_machine *m, const km_task *t);

@@ -196,8 +196,10 @@ static int task_new(void *arg, struct rp *r, struct rp_task *rt)
 	t->th.name = rt->name;
 	t->th.name_len = rt->name_len;
 	t->th.on_sleep = line_done;
-	/* simulated: the core's own tasks; all run in CPU 0's area */
+	/* simulated: the core's own tasks (on its list, so kmap.h's task
+	 * functions know them); all run in CPU 0's area */
 	km__task_init(&t->kt.t, true);
+	list_add_tail(&t->kt.t.all, &km__core_of(rp_machine(r))->tasks);
 	t->kt.t.cpu = 0;
 	t->kt.th = &t->th;
 	t->th.task = &t->kt.t;

@@ -17,7 +17,7 @@ int km_memcpy_to_page(km_machine *m, km_page *page, size_t off,
                       const void *from, size_t len)
 {
 	void *va;
-	if (!in_page(off, len))
+	if (!in_page(off, len) || (!from && len))
 		return km__refuse(m ? &m->k : NULL, -EINVAL, "memcpy_to_page");
 	int r = km_kmap_local_page(m, page, &va);
 	if (r)
@@ -31,7 +31,7 @@ int km_memcpy_from_page(km_machine *m, void *to, km_page *page, size_t off,
                         size_t len)
 {
 	void *va;
-	if (!in_page(off, len))
+	if (!in_page(off, len) || (!to && len))
 		return km__refuse(m ? &m->k : NULL, -EINVAL, "memcpy_from_page");
 	int r = km_kmap_local_page(m, page, &va);
 	if (r)
@@ -45,7 +45,9 @@ int km_memcpy_page(km_machine *m, km_page *dst, size_t dst_off, km_page *src,
                    size_t src_off, size_t len)
 {
 	char buf[PAGE_SIZE];
-	if (!in_page(dst_off, len) || !in_page(src_off, len))
+	/* both pages checked first: a bad source must not map the target */
+	if (!in_page(dst_off, len) || !in_page(src_off, len) ||
+	    km_page_to_pfn(m, src) == UINT64_MAX)
 		return km__refuse(m ? &m->k : NULL, -EINVAL, "memcpy_page");
 	void *d, *s;
 	int r = km_kmap_local_page(m, dst, &d);

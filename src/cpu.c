@@ -361,14 +361,17 @@ int km_task_create(km_machine *m, km_task **out)
 
 int km_task_destroy(km_machine *m, km_task *t)
 {
-	if (!m || !t || !t->simulated)
+	if (!m || !t)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	int r = 0;
-	if (t->on_cpu || t->state != KM_TASK_RUNNING || t->kmap_ctrl.idx ||
-	    t->atomic_depth) {
+	if (!km__task_known(&m->k, t)) {
+		r = -EINVAL; /* destroyed already, or another machine's */
+	} else if (t->on_cpu || t->state != KM_TASK_RUNNING || t->kmap_ctrl.idx ||
+	           t->atomic_depth) {
 		r = -EBUSY;
 	} else {
+		km__task_forget(&m->k, t);
 		list_del_init(&t->all);
 		pthread_mutex_lock(&m->cpu_lock);
 		task_gone(m, t);
@@ -380,13 +383,17 @@ int km_task_destroy(km_machine *m, km_task *t)
 	return r;
 }
 
-int km_task_switch(km_machine *m, km_task *t)
+/*
+ * Under the kmap lock, so that @t is known to be this machine's until the
+ * switch is done (km_task_destroy takes the lock too), and whether it is
+ * on another thread's cpu is read consistently.
+ */
+static int task_switch_locked(km_machine *m, struct km_cpu *c, km_task *t)
 {
-	struct km_cpu *c = m ? get_cpu(m) : NULL;
-	if (!c)
-		return m ? -ENOMEM : -EINVAL;
 	if (!t)
 		t = &c->own;
+	else if (!km__task_known(&m->k, t))
+		return -EINVAL; /* destroyed, or another machine's */
 	if (t == c->current)
 		return 0;
 	if (t->simulated && t->on_cpu)
@@ -410,6 +417,17 @@ int km_task_switch(km_machine *m, km_task *t)
 	}
 	if (!r)
 		c->current = t;
+	return r;
+}
+
+int km_task_switch(km_machine *m, km_task *t)
+{
+	struct km_cpu *c = m ? get_cpu(m) : NULL;
+	if (!c)
+		return m ? -ENOMEM : -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	int r = task_switch_locked(m, c, t);
+	pthread_mutex_unlock(&m->lock);
 	return r;
 }
 

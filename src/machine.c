@@ -9,13 +9,16 @@
 #include "core/machine.h"
 #include "core/util.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *km_strerror(int err)
 {
 	const char *t = km__errtext(err);
-	return t ? t : strerror(err < 0 ? -err : err);
+	if (t)
+		return t;
+	return strerror(err < 0 && err != INT_MIN ? -err : err);
 }
 
 static const struct km_backend_ops *backend_of(enum km_backend_kind kind)
@@ -47,33 +50,14 @@ static void machine_free(km_machine *m)
 	free(m);
 }
 
-/*
- * The lowmem to give the layout: the backend's own default for a backend
- * with real addresses; on the simulated machine 0 (the profile's split) or
- * less, as the kernel's highmem= boot option: never more.
- */
-static int lowmem_of(const struct km_config *cfg,
-                     const struct km_backend_ops *be, uint64_t mem,
-                     unsigned nr_cpus, uint64_t *lowmem)
+/* The lowmem to give the layout: the config's (km__layout_compute checks
+ * it), else the backend's default for real addresses, else the split. */
+static uint64_t lowmem_of(const struct km_config *cfg,
+                          const struct km_backend_ops *be)
 {
-	*lowmem = cfg->lowmem_bytes;
-	if (be->caps & KM_BE_REAL) {
-		if (!*lowmem)
-			*lowmem = be->default_lowmem;
-		return 0;
-	}
-	if (!*lowmem)
-		return 0;
-	struct km_core probe;
-	memset(&probe, 0, sizeof(probe));
-	int r = km__layout_compute(&probe, km__profile_find(cfg->profile), mem,
-	                           cfg->last_pkmap, cfg->colors, nr_cpus, 0,
-	                           false);
-	if (r)
-		return r;
-	if (*lowmem > probe.lowmem_limit || *lowmem < PAGE_SIZE)
-		return -EINVAL;
-	return 0;
+	if (cfg->lowmem_bytes)
+		return cfg->lowmem_bytes;
+	return be->caps & KM_BE_REAL ? be->default_lowmem : 0;
 }
 
 int km_machine_create(const struct km_config *cfg, km_machine **out)
@@ -111,8 +95,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		if (!mem)
 			return -EINVAL; /* an empty file needs mem_bytes */
 	}
-	if ((r = lowmem_of(cfg, be, mem, nr_cpus, &lowmem)))
-		return r;
+	lowmem = lowmem_of(cfg, be);
 
 	km_machine *m = calloc(1, sizeof(*m));
 	if (!m)

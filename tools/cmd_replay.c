@@ -405,10 +405,10 @@ static void *check_half(void *arg)
 
 /*
  * Pass one: the whole input is checked before anything runs; a long one
- * in two halves at once. 0 and *h, or 2 after the message on stderr.
+ * in two halves at once. 0 and *h, or 2 after the message on @err.
  */
 static int check_trace(const char *file, const char *buf, size_t size,
-                       struct rp_header *h)
+                       struct rp_header *h, FILE *err)
 {
 	struct rp_part p[2] = { { .buf = buf, .begin = 0, .end = size },
 	                        { .buf = buf, .begin = size, .end = size } };
@@ -431,9 +431,9 @@ static int check_trace(const char *file, const char *buf, size_t size,
 	if (!rp_check_merge(p, threaded ? 2 : 1, h, &line, &e))
 		return 0;
 	if (e.token[0])
-		fprintf(stderr, "%s:%lu: %s: '%s'\n", file, line, e.msg, e.token);
+		fprintf(err, "%s:%lu: %s: '%s'\n", file, line, e.msg, e.token);
 	else
-		fprintf(stderr, "%s:%lu: %s\n", file, line, e.msg);
+		fprintf(err, "%s:%lu: %s\n", file, line, e.msg);
 	return 2;
 }
 
@@ -505,16 +505,16 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "kmap replay: %s: %s\n", name, strerror(errno));
 		return 2;
 	}
-	int rc = replay_buffer(name, buf, size, json, stdout);
+	int rc = replay_buffer(name, buf, size, json, stdout, stderr);
 	cli_release_input(buf, size, mapped);
 	return rc;
 }
 
 int replay_buffer(const char *name, const char *buf, size_t size, bool json,
-                  FILE *f)
+                  FILE *f, FILE *err)
 {
 	struct rp_header h;
-	int rc = check_trace(name, buf, size, &h);
+	int rc = check_trace(name, buf, size, &h, err);
 	if (rc)
 		return rc;
 	/* --policy, --last-pkmap: the same calls on another machine */
@@ -529,13 +529,13 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	rp_header_config(&h, &cfg);
 	char why[128];
 	if (overridden && km_config_check(&cfg, why, sizeof(why))) {
-		fprintf(stderr, "kmap replay: %s: %s\n", name, why);
+		fprintf(err, "kmap replay: %s: %s\n", name, why);
 		return 2;
 	}
 	km_machine *m;
 	struct out *o = calloc(1, sizeof(*o));
 	if (!o || km_machine_create(&cfg, &m)) {
-		fprintf(stderr, "kmap replay: out of memory\n");
+		fprintf(err, "kmap replay: out of memory\n");
 		free(o);
 		return 3;
 	}
@@ -558,7 +558,7 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	            &sink);
 
 	if (rc == 3)
-		fprintf(stderr, "kmap replay: out of memory\n");
+		fprintf(err, "kmap replay: out of memory\n");
 	ob_flush(&o->ob);
 	if (h.expects && overridden && !json)
 		fprintf(f, "expect lines: not checked, the run's %s from the "

@@ -55,10 +55,19 @@ struct host {
 	char *window;
 	size_t window_len;
 	unsigned nr_areas;
+	unsigned areas_used;    /* 1 + the highest area ever made: the areas to
+	                         * look through for an address */
 	char **area;            /* [nr_areas]: base of area_pages pages, or NULL */
 	unsigned area_pages;    /* a local-map area: KM_MAX_IDX slots a colour */
 	uint8_t *area_live;     /* [nr_areas * area_pages]: local page mapped;
 	                         * each area written by its one thread */
+	/*
+	 * [window pages]: the slot holds the page the core put there and is
+	 * accessible (not closed by debug mode; not merely mapped ahead or
+	 * left mapped for a remap in place). What host_access trusts: a copy
+	 * through any other window address is -EFAULT, never a fault.
+	 */
+	uint8_t *win_live;
 	pthread_mutex_t lock;   /* guards area[] and the counters */
 	uint64_t maps, unmaps;
 	/*
@@ -102,13 +111,50 @@ struct host_params {
 };
 
 
-static int host_mem_size(const struct km_backend_params *p, uint64_t *size)
+/*
+ * Open the file that holds memory, never blocking (a FIFO would wait for a
+ * writer forever): only a regular file or a block device can hold memory.
+ * A directory is -EISDIR, anything else -ENODEV (what mmap would answer).
+ * *size: its size in bytes. On an error *fd is -1 when the open failed,
+ * else still open, for the caller to close.
+ */
+static int mem_file_open(const char *path, int flags, int *fd, uint64_t *size)
 {
 	struct stat st;
-	if (stat(p->mem_path, &st))
-		return -errno;
-	*size = (uint64_t)st.st_size;
-	return 0;
+	int r = 0;
+	*fd = km__host_sys->open(path, flags | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return errno ? -errno : -EIO;
+	if (fstat(*fd, &st))
+		r = -errno;
+	else if (S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		r = -ENODEV;
+	else if (fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK))
+		r = -errno;
+	if (!r && S_ISBLK(st.st_mode)) {
+		off_t end = lseek(*fd, 0, SEEK_END);
+		if (end < 0)
+			r = -errno;
+		st.st_size = end;
+	}
+	if (!r)
+		*size = (uint64_t)st.st_size;
+	return r;
+}
+
+/* A file's size in whole pages: a tail past the last whole page is not
+ * memory. */
+static int host_mem_size(const struct km_backend_params *p, uint64_t *size)
+{
+	int fd;
+	int r = mem_file_open(p->mem_path, O_RDONLY, &fd, size);
+	if (fd >= 0)
+		close(fd);
+	if (!r)
+		*size &= ~(uint64_t)(PAGE_SIZE - 1);
+	return r;
 }
 
 static void host_destroy(void *be);
@@ -141,21 +187,20 @@ static int host_open(const struct host_params *p, void **out,
 
 	if (p->path) {
 		struct stat before;
+		uint64_t size;
 		created = stat(p->path, &before) && errno == ENOENT;
-		h->fd = sys->open(p->path, (p->rdonly ? O_RDONLY : O_RDWR | O_CREAT) |
-		                  O_CLOEXEC, 0644);
-		if (h->fd < 0) {
-			created = false;
-			goto fail_errno;
+		r = mem_file_open(p->path, p->rdonly ? O_RDONLY : O_RDWR | O_CREAT,
+		                  &h->fd, &size);
+		if (r) {
+			if (h->fd < 0)
+				created = false; /* the open failed: nothing made */
+			goto fail;
 		}
-		struct stat st;
-		if (fstat(h->fd, &st))
-			goto fail_errno;
 		if (!h->mem_bytes)
-			h->mem_bytes = (uint64_t)st.st_size & ~(uint64_t)(PAGE_SIZE - 1);
-		if ((uint64_t)st.st_size < h->mem_bytes) {
+			h->mem_bytes = size & ~(uint64_t)(PAGE_SIZE - 1);
+		if (size < h->mem_bytes) {
 			/* a new (empty) file is grown; an existing one must fit */
-			if (st.st_size || p->rdonly) {
+			if (size || p->rdonly) {
 				r = -EINVAL;
 				goto fail;
 			}
@@ -188,8 +233,11 @@ static int host_open(const struct host_params *p, void **out,
 		goto fail_errno;
 	h->readahead = p->sequential && !p->debug;
 	h->shadow = calloc(p->last_pkmap, sizeof(uint64_t));
-	if (!h->shadow)
+	h->win_live = calloc(p->last_pkmap, 1);
+	if (!h->shadow || !h->win_live) {
+		r = -ENOMEM;
 		goto fail;
+	}
 	h->last_idx = ~0u;
 	*out = h;
 	*mem_bytes = h->mem_bytes;
@@ -232,6 +280,7 @@ static void host_destroy(void *be)
 	free(h->area);
 	free(h->area_live);
 	free(h->shadow);
+	free(h->win_live);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -253,7 +302,8 @@ static long window_idx(const struct host *h, uintptr_t va)
 /* The index in area_live of a local-map page @va, or -1. */
 static long area_idx(const struct host *h, uintptr_t va)
 {
-	for (unsigned c = 0; c < h->nr_areas; c++) {
+	unsigned n = __atomic_load_n(&h->areas_used, __ATOMIC_ACQUIRE);
+	for (unsigned c = 0; c < n; c++) {
 		uintptr_t b = (uintptr_t)__atomic_load_n(&h->area[c], __ATOMIC_RELAXED);
 		if (b && va >= b && va - b < (uintptr_t)h->area_pages * PAGE_SIZE)
 			return (long)(c * h->area_pages + h->area_pages - 1 -
@@ -288,6 +338,7 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 		h->ra_hits++; /* mapped ahead: nothing to do */
 		h->last_idx = (unsigned)idx;
 		h->last_pfn = pfn;
+		__atomic_store_n(&h->win_live[idx], 1, __ATOMIC_RELEASE);
 		return 0;
 	}
 	size_t n = 1;
@@ -306,6 +357,7 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 			h->shadow[idx + (long)i] = pfn + 1 + i;
 		h->last_idx = (unsigned)idx;
 		h->last_pfn = pfn;
+		__atomic_store_n(&h->win_live[idx], 1, __ATOMIC_RELEASE);
 	} else {
 		area_mark(h, va, 1, 1);
 	}
@@ -313,20 +365,29 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 	return 0;
 }
 
+static void win_dead(struct host *h, long idx, unsigned nr)
+{
+	for (unsigned i = 0; i < nr; i++)
+		__atomic_store_n(&h->win_live[idx + (long)i], 0, __ATOMIC_RELEASE);
+}
+
 /* Replace a run of pages by a reservation: one call, one shootdown. */
 static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 {
 	struct host *h = be;
 	long idx = window_idx(h, va);
-	if (h->remap_in_place && idx >= 0)
+	if (h->remap_in_place && idx >= 0) {
+		win_dead(h, idx, nr);
 		return 0; /* left mapped: set_pte will replace it */
+	}
 	void *p = km__host_sys->mmap((void *)va, (size_t)nr * PAGE_SIZE,
 	                             PROT_NONE, RESERVE_FLAGS | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	if (idx >= 0)
+	if (idx >= 0) {
+		win_dead(h, idx, nr);
 		memset(&h->shadow[idx], 0, nr * sizeof(uint64_t));
-	else
+	} else
 		area_mark(h, va, nr, 0);
 	count(h, &h->unmaps);
 	return 0;
@@ -348,10 +409,36 @@ static int host_flush_one(void *be, uintptr_t va)
 	return 0;
 }
 
+/*
+ * Does [va, va + len), within one page, have a translation here: lowmem,
+ * a live window slot, a live page of a local-map area? What the backend
+ * knows, no fault taken: a copy through anything else would crash.
+ */
+static inline bool host_mapped(const struct host *h, uintptr_t va,
+                               size_t len)
+{
+	uintptr_t off = va - (uintptr_t)h->window;
+	if (off < h->window_len)
+		return __atomic_load_n(&h->win_live[off / PAGE_SIZE],
+		                       __ATOMIC_ACQUIRE);
+	off = va - (uintptr_t)h->lowmem; /* lowmem_len 0: never below */
+	if (off < h->lowmem_len)
+		return len <= h->lowmem_len - off;
+	long a = area_idx(h, va);
+	return a >= 0 && __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
+}
+
+static bool host_page_mapped(void *be, uintptr_t va)
+{
+	return host_mapped(be, va & ~(uintptr_t)(PAGE_SIZE - 1), 1);
+}
+
 static int host_access(void *be, uintptr_t va, void *buf, size_t len,
                        int write)
 {
 	struct host *h = be;
+	if (!host_mapped(h, va, len))
+		return -EFAULT;
 	if (write && !(h->prot & PROT_WRITE))
 		return -EROFS;
 	if (write)
@@ -391,6 +478,8 @@ static int host_local_area(void *be, unsigned cpu, uintptr_t *top)
 			r = -errno;
 		else
 			__atomic_store_n(&h->area[cpu], (char *)p, __ATOMIC_RELAXED);
+		if (!r && cpu >= h->areas_used)
+			__atomic_store_n(&h->areas_used, cpu + 1, __ATOMIC_RELEASE);
 	}
 	if (!r) /* index 0 at the top, growing down, as the fixmap does */
 		*top = (uintptr_t)h->area[cpu] + (h->area_pages - 1) * PAGE_SIZE;
@@ -424,9 +513,12 @@ static int host_sync(void *be)
 static int host_protect(void *be, uintptr_t va, bool accessible)
 {
 	struct host *h = be;
+	long idx = window_idx(h, va);
 	if (km__host_sys->mprotect((void *)va, PAGE_SIZE,
 	                           accessible ? h->prot : PROT_NONE))
 		return -errno;
+	if (idx >= 0)
+		__atomic_store_n(&h->win_live[idx], accessible, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -626,6 +718,7 @@ const struct km_backend_ops km__host_ops = {
 	.flush_tlb_range = host_flush_range,
 	.flush_tlb_one = host_flush_one,
 	.access = host_access,
+	.mapped = host_page_mapped,
 	.local_area = host_local_area,
 	.local_area_release = host_local_area_release,
 	.check_pte = host_check_pte,

@@ -147,6 +147,17 @@ static int translate(struct sim *s, uintptr_t va, uint64_t *pfn)
 	return 0;
 }
 
+static bool sim_mapped(void *be, uintptr_t va)
+{
+	struct sim *s = be;
+	pthread_mutex_lock(&s->lock);
+	long i = slot_of(s, va);
+	bool r = (va >= s->page_offset && va < s->high_memory) ||
+	         (i >= 0 && (s->tlb[i] || s->pte[i]));
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 static int sim_access(void *be, uintptr_t va, void *buf, size_t len,
                       int write)
 {
@@ -255,6 +266,7 @@ const struct km_backend_ops km__sim_ops = {
 	.flush_tlb_range = sim_flush_range,
 	.flush_tlb_one = sim_flush_one,
 	.access = sim_access,
+	.mapped = sim_mapped,
 	.check_pte = sim_check_pte,
 	.tlb_counts = sim_tlb_counts,
 };

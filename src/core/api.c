@@ -71,6 +71,8 @@ static void unlock(struct km_core *k) { k->drv->unlock(k->drv_ctx); }
 
 void km_config_init(struct km_config *cfg)
 {
+	if (!cfg)
+		return; /* nothing to fill: no error to return */
 	*cfg = (struct km_config){ .profile = "x86-32", .policy = "linux",
 	                           .backend = KM_BACKEND_SIM };
 }
@@ -102,7 +104,8 @@ int km_config_check(const struct km_config *cfg, char *msg, size_t n)
 	probe = (struct km_core){ 0 };
 	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
-	                       cfg->nr_cpus, 0, cfg->backend == KM_BACKEND_HOST))
+	                       cfg->nr_cpus, cfg->lowmem_bytes,
+	                       cfg->backend == KM_BACKEND_HOST))
 		return config_bad(msg, n, probe.why);
 	if (msg && n)
 		msg[0] = 0;
@@ -409,6 +412,21 @@ static int access_range(km_machine *m, uintptr_t va, void *buf, size_t len,
 	char *p = buf;
 	if (!k || (!buf && len))
 		return -EINVAL;
+	/* within one page (the common case): the backend checks it */
+	if (len <= PAGE_SIZE - (va & (PAGE_SIZE - 1)))
+		return len ? k->be->access(k->be_ctx, va, p, len, write) : 0;
+	/* past the end of the address space there is no translation */
+	if (len - 1 > UINTPTR_MAX - va)
+		return -EFAULT;
+	/* bad input changes nothing: a range over several pages is checked
+	 * whole before the first byte is copied */
+	uintptr_t last = va + (len - 1);
+	for (uintptr_t a = va; k->be->mapped; a += PAGE_SIZE) {
+		if (!k->be->mapped(k->be_ctx, a))
+			return -EFAULT;
+		if ((a ^ last) >> PAGE_SHIFT == 0)
+			break;
+	}
 	while (len) {
 		size_t n = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 		if (n > len)
@@ -458,19 +476,26 @@ km_task *km_task_next_woken(km_machine *m)
 enum km_task_state km_task_state(km_machine *m, const km_task *t)
 {
 	struct km_core *k = core(m);
-	if (!k || !t)
-		return KM_TASK_RUNNING;
+	if (!k)
+		return KM_TASK_NONE;
+	if (!t)
+		return KM_TASK_RUNNING; /* the calling thread's own task */
 	lock(k);
-	enum km_task_state s = (enum km_task_state)t->state;
+	enum km_task_state s = km__task_known(k, t) ?
+	                       (enum km_task_state)t->state : KM_TASK_NONE;
 	unlock(k);
 	return s;
 }
 
 int km_task_local_depth(km_machine *m, const km_task *t)
 {
-	if (!m || !t)
+	struct km_core *k = core(m);
+	if (!k || !t)
 		return -EINVAL;
-	return t->kmap_ctrl.idx;
+	lock(k);
+	int r = km__task_known(k, t) ? t->kmap_ctrl.idx : -EINVAL;
+	unlock(k);
+	return r;
 }
 
 /* ---------------------------------------------------------------------- */

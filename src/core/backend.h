@@ -83,6 +83,12 @@ struct km_backend_ops {
 	 * -EFAULT when it has none. */
 	int (*access)(void *be, uintptr_t vaddr, void *buf, size_t len,
 	              int write);
+	/*
+	 * Would access() find a translation for @vaddr's page? Changes
+	 * nothing (no TLB fill), so a range of pages is checked whole before
+	 * a byte is copied. NULL: access() alone says, page by page.
+	 */
+	bool (*mapped)(void *be, uintptr_t vaddr);
 
 	/* ---- local-map areas ---- */
 

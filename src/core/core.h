@@ -54,6 +54,9 @@
 #define KM_MAX_LAST_PKMAP 65536u
 /* Most local-map areas (CPUs) a machine may have. */
 #define KM_MAX_CPUS 1024u
+/* Entries of the cache of known task handles. */
+#define KM_TASK_SEEN_SHIFT 8
+#define KM_TASK_SEEN (1u << KM_TASK_SEEN_SHIFT)
 
 /* ---------------------------------------------------------------------- */
 /* The memory model                                                        */
@@ -231,6 +234,10 @@ struct km_core {
 	 * took off a queue, in the order they went to sleep (FIFO) */
 	struct list_head tasks, woken;
 	unsigned nr_woken;               /* on woken; read without the lock */
+	/* tasks found on the list lately, by a hash of their address, so a
+	 * handle is checked in O(1) (km__task_known); an entry is on the
+	 * list: km__task_forget clears it before its task leaves. Lock held. */
+	const struct km_task *task_seen[KM_TASK_SEEN];
 
 	const struct km_backend_ops *be;
 	void *be_ctx;

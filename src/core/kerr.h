@@ -18,6 +18,7 @@
 #define ENOMEM 12
 #define EFAULT 14
 #define EBUSY 16
+#define ENODEV 19
 #define EINVAL 22
 #define ENOSPC 28
 #define ENOSYS 38

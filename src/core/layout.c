@@ -288,7 +288,12 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		colors = 1;
 	if (!nr_cpus)
 		nr_cpus = p->nr_cpus;
-	mem_bytes &= ~(uint64_t)(PAGE_SIZE - 1);
+	/* memory comes in whole pages: a size that is not is refused, not
+	 * rounded, so the machine is the one the caller described */
+	if (mem_bytes & (PAGE_SIZE - 1))
+		return refused(k, "mem must be a multiple of the page size (4K)");
+	if (lowmem_bytes & (PAGE_SIZE - 1))
+		return refused(k, "lowmem must be a multiple of the page size (4K)");
 	if (mem_bytes < PAGE_SIZE || mem_bytes > p->mem_limit) {
 		/* "mem must be between 4K and 4G for x86-32" */
 		size_t o = km__fmt_msg(k->why_buf, sizeof(k->why_buf),
@@ -326,6 +331,10 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	                                 arm_layout(k, &lowmem_limit);
 	if (r)
 		return r;
+	/* on the profile's layout, lowmem can only shrink (highmem=); real
+	 * memory decides its own direct map */
+	if (lowmem_bytes && !real && lowmem_bytes > lowmem_limit)
+		return refused(k, "lowmem must not exceed the profile's lowmem limit");
 	if (lowmem_bytes)
 		lowmem_limit = lowmem_bytes;
 	lowmem_limit &= ~(uint64_t)(PAGE_SIZE - 1);

@@ -20,6 +20,33 @@ void km__task_init(struct km_task *t, bool simulated)
 	INIT_LIST_HEAD(&t->all);
 }
 
+static unsigned task_hash(const struct km_task *t)
+{
+	uint32_t a = (uint32_t)((uintptr_t)t >> 4);
+	return (a * GOLDEN_RATIO_32) >> (32 - KM_TASK_SEEN_SHIFT);
+}
+
+bool km__task_known(struct km_core *k, const struct km_task *t)
+{
+	unsigned h = task_hash(t);
+	if (k->task_seen[h] == t && t)
+		return true;
+	for (const struct list_head *p = k->tasks.next; p != &k->tasks;
+	     p = p->next)
+		if (km__container_of(p, const struct km_task, all) == t) {
+			k->task_seen[h] = t;
+			return true;
+		}
+	return false;
+}
+
+void km__task_forget(struct km_core *k, const struct km_task *t)
+{
+	unsigned h = task_hash(t);
+	if (k->task_seen[h] == t)
+		k->task_seen[h] = NULL;
+}
+
 /* The stack index of the local slot @va of @t's area: each index has a
  * slot per colour (km__local_addr). */
 int km__local_index(const struct km_core *k, const struct km_task *t,
@@ -82,12 +109,24 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 	return 0;
 }
 
+/* A pkmap address someone holds (kmap, kmap_high_get): its slot has users. */
+static bool pkmap_held(struct km_core *k, uintptr_t va)
+{
+	if (!km__in_pkmap(k, va))
+		return false;
+	k->drv->lock(k->drv_ctx);
+	bool held = km__count(k, PKMAP_NR(k, va)) >= 2;
+	k->drv->unlock(k->drv_ctx);
+	return held;
+}
+
 /*
  * kunmap_local_indexed(): only the newest entry may go. An address outside
  * the task's area unmaps nothing, as in the kernel: lowmem, or a pkmap
- * slot where the arch does not need kmap_high_get; where it does, a pkmap
- * slot is the page's kunmap_high(). kunmap_atomic closes its section
- * either way.
+ * slot with users where the arch does not need kmap_high_get; where it
+ * does, a pkmap slot is the page's kunmap_high(). kunmap_atomic closes its
+ * section either way. A pkmap slot without users (no kmap_high_get) cannot
+ * be one a caller holds: -EINVAL.
  */
 int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
                              uintptr_t va, int kind)
@@ -97,8 +136,6 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 		return -KM_ENOATOMIC;
 	int idx = km__local_index(k, t, va);
 	if (idx < 0) {
-		if (!km__in_lowmem(k, va) && !km__in_pkmap(k, va))
-			return -EINVAL;
 		if (km__in_pkmap(k, va) && k->profile->kmap_high_get) {
 			uint64_t pte = __atomic_load_n(&k->pkmap_page_table[PKMAP_NR(k, va)],
 			                               __ATOMIC_RELAXED);
@@ -106,6 +143,8 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 			              -KM_ENOTMAPPED;
 			if (r)
 				return r;
+		} else if (!km__in_lowmem(k, va) && !pkmap_held(k, va)) {
+			return -EINVAL;
 		}
 		if (kind == KM_KIND_ATOMIC)
 			t->atomic_depth--;

@@ -10,6 +10,14 @@
 #include "machine.h"
 
 void km__task_init(struct km_task *t, bool simulated);
+/*
+ * Is @t one of @k's tasks (on k->tasks)? Compares pointers only, so a
+ * freed task or another machine's is refused without being read. O(1)
+ * for a task seen lately, else O(tasks). The caller holds the kmap lock.
+ */
+bool km__task_known(struct km_core *k, const struct km_task *t);
+/* @t leaves k->tasks: no longer known (lock held). */
+void km__task_forget(struct km_core *k, const struct km_task *t);
 
 /*
  * km__kmap_local_page - push @page on @t's stack (kind KM_KIND_LOCAL or
@@ -20,9 +28,10 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
                         struct km_page *page, int kind, uintptr_t *vaddr);
 /*
  * km__kunmap_local_indexed - pop the newest entry, at @va. An address
- * outside the task's area (lowmem, a pkmap slot) unmaps nothing, as in the
- * kernel; kunmap_atomic still closes its section. -KM_ENOTTOP, -KM_EKIND,
- * -KM_ENOATOMIC, -EINVAL with nothing changed.
+ * outside the task's area (lowmem, a pkmap slot with users) unmaps
+ * nothing, as in the kernel; kunmap_atomic still closes its section.
+ * -KM_ENOTTOP, -KM_EKIND, -KM_ENOATOMIC, -EINVAL with nothing changed.
+ * Takes the kmap lock only to read a pkmap slot's count.
  */
 int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
                              uintptr_t va, int kind);

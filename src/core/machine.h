@@ -14,7 +14,8 @@ const struct km_profile *km__profile_at(unsigned i);
 /*
  * km__layout_compute - check a configuration and fill in the memory model
  * figures of @k (no arrays yet). @lowmem_bytes, when not 0, replaces the
- * profile's lowmem limit (real memory decides its own direct map).
+ * profile's lowmem limit: real memory decides its own direct map; on the
+ * profile's layout it may only be smaller (the kernel's highmem=).
  * @real: the addresses will be the host's (KM_BE_REAL), so the local-map
  * areas need not fit the profile's fixmap. Returns 0 or -EINVAL, and
  * k->why says what is wrong.
@@ -101,12 +102,17 @@ static inline uintptr_t lowmem_page_address(const struct km_core *k,
 {
 	return k->page_offset + ((uintptr_t)(page - k->mem_map) << PAGE_SHIFT);
 }
-/* Is @page one of this machine's struct pages? */
+/*
+ * Is @page one of this machine's struct pages: inside mem_map and at the
+ * start of an entry? A pointer into the middle of one (page + 1 byte) is
+ * not a page. One unsigned compare covers below, above and NULL.
+ */
 static inline bool km__page_valid(const struct km_core *k,
                                   const struct km_page *page)
 {
-	return page && page >= k->mem_map &&
-	       page < k->mem_map + km__nr_pages(k);
+	uintptr_t off = (uintptr_t)page - (uintptr_t)k->mem_map;
+	return off < (uintptr_t)km__nr_pages(k) * sizeof(struct km_page) &&
+	       !(off % sizeof(struct km_page));
 }
 /*
  * The local-map slot of index @idx in @cpu's area of the fixmap for a page

@@ -5,7 +5,7 @@
 
 const char *km__errtext(int err)
 {
-	if (err < 0)
+	if (err < 0 && err >= -__INT_MAX__) /* INT_MIN has no negation */
 		err = -err;
 	switch (err) {
 	case 0: return "success";
@@ -24,6 +24,7 @@ const char *km__errtext(int err)
 	case EFAULT: return "address not mapped";
 	case EBUSY: return "no local-map area free for this thread";
 	case EUCLEAN: return "invariant broken";
+	case ENODEV: return "not a regular file or block device";
 	default: return NULL;
 	}
 }

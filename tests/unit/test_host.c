@@ -2104,6 +2104,63 @@ static void destroy_munmap_fails(void **state)
 	KT_EQ(munmap((char *)lv - (KM_MAX_IDX - 1) * PG, KM_MAX_IDX * PG), 0);
 }
 
+/*
+ * km_read and km_write go by the slot's state, not by whether something
+ * happens to be mapped there: a slot mapped ahead (KM_SEQUENTIAL), one left
+ * mapped for a remap in place (KMAP_HOST_REMAP=1) and one debug mode closed
+ * are -EFAULT, nothing copied, though the memory is there.
+ */
+static void copies_by_slot_state(void **state)
+{
+	(void)state;
+	unsigned char b[16];
+	void *va[2];
+	km_machine *m = host(64 * MiB, L16, 16, KM_SEQUENTIAL);
+	uint64_t lo = kt_layout(m).max_low_pfn;
+	/* pfn lo, lo + 1 into slots 1, 2: pfn lo + 2.. mapped ahead into 3.. */
+	KT_OK(km_kmap(m, page_at(m, lo), &va[0]));
+	KT_OK(km_kmap(m, page_at(m, lo + 1), &va[1]));
+	KT_EQ((uintptr_t)va[1] - (uintptr_t)va[0], PG);
+	char *ahead = (char *)va[1] + PG;
+	KT_PERMS(ahead, "rw-s");
+	KT_SLOT(m, kt_slot_of(m, ahead), 0, NONE);
+	KT_RC(km_read(m, ahead, b, 8), -EFAULT);
+	KT_RC(km_write(m, ahead, b, 8), -EFAULT);
+	/* a range from a live slot into it: refused whole */
+	memset(b, 0x77, sizeof(b));
+	KT_RC(km_write(m, (char *)va[1] + PG - 8, b, 16), -EFAULT);
+	KT_EQ(((uint64_t *)va[1])[WORDS - 1], 0);
+	/* once the core maps that page there, it reads */
+	void *third;
+	KT_OK(km_kmap(m, page_at(m, lo + 2), &third));
+	assert_ptr_equal(third, ahead);
+	KT_OK(km_read(m, ahead, b, 8));
+	km_machine_destroy(m);
+
+	/* a remap in place leaves cleared slots mapped */
+	setenv("KMAP_HOST_REMAP", "1", 1);
+	m = host(64 * MiB, L16, 16, 0);
+	unsetenv("KMAP_HOST_REMAP");
+	KT_OK(km_kmap(m, page_at(m, lo), &va[0]));
+	KT_OK(km_kunmap(m, page_at(m, lo)));
+	KT_OK(km_kmap_flush_unused(m));
+	KT_PERMS(va[0], "rw-s");
+	KT_RC(km_read(m, va[0], b, 8), -EFAULT);
+	km_machine_destroy(m);
+
+	/* debug mode: a slot without users is closed */
+	m = host(64 * MiB, L16, 16, KM_DEBUG);
+	KT_OK(km_kmap(m, page_at(m, lo), &va[0]));
+	KT_OK(km_read(m, va[0], b, 8));
+	KT_OK(km_kunmap(m, page_at(m, lo)));
+	KT_PERMS(va[0], "---s");
+	KT_RC(km_read(m, va[0], b, 8), -EFAULT);
+	KT_OK(km_kmap(m, page_at(m, lo), &va[0])); /* a hit opens it again */
+	KT_OK(km_read(m, va[0], b, 8));
+	KT_OK(km_kunmap(m, page_at(m, lo)));
+	km_machine_destroy(m);
+}
+
 /* Small machines: all memory lowmem when it fits in lowmem_bytes */
 static void all_lowmem(void **state)
 {
@@ -2140,6 +2197,7 @@ int main(void)
 		cmocka_unit_test_teardown(threads, teardown),
 		cmocka_unit_test_teardown(policies_round_trip, teardown),
 		cmocka_unit_test_teardown(all_lowmem, teardown),
+		cmocka_unit_test_teardown(copies_by_slot_state, teardown),
 		cmocka_unit_test_teardown(persist_file, teardown),
 		cmocka_unit_test_teardown(persist_sigkill, teardown),
 		cmocka_unit_test_teardown(debug_use_after_kunmap, teardown),
