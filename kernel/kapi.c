@@ -175,10 +175,9 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	k->drv = &kernel_driver;
 	k->drv_ctx = &machine;
 	log_machine(k, pol->name);
-	r = mm_setup(k, !strcmp(cfg->profile, "x86-32-pae"));
+	r = mm_setup(k);
 	if (r)
 		kexit(r == -EADDRINUSE ? KEXIT_MOVE : KEXIT_NORUN);
-	mm_log_backing(k);
 	*out = &machine;
 	return 0;
 }
