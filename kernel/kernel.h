@@ -56,6 +56,7 @@ bool cmdline_has(const char *cmdline, const char *word);
 void mem_add_usable(uint64_t addr, uint64_t len);   /* bytes */
 void mem_init(uint64_t reserved_end);  /* kalloc from here (physical) */
 uint64_t mem_next_free(void);          /* where kalloc stands */
+uint64_t mem_first_frame(void);        /* the first usable frame */
 uint64_t mem_top_frame(void);          /* one past the last usable frame */
 void *kalloc(uint64_t bytes);          /* zeroed, page-aligned; panics */
 uint64_t mm_total_usable(void);
@@ -63,11 +64,12 @@ uint64_t mm_total_usable(void);
 void mem_freeze(uint64_t first_frame, uint64_t last_frame);
 /*
  * Back pfn P by frame P + @pfn0_frame where that is usable and not the
- * kernel's, else by spare frames past them; frames below @frame_limit
- * only (@why says which limit, for the boot log). 0 or -errno.
+ * kernel's, else by spare frames past them, from a multiple of @align (a
+ * power of two) on; frames below @frame_limit only (@why says which limit,
+ * for the boot log). 0 or -errno.
  */
 int mem_backing_setup(uint64_t max_pfn, uint64_t pfn0_frame,
-                      uint64_t frame_limit, const char *why);
+                      uint64_t frame_limit, uint64_t align, const char *why);
 unsigned mem_extents(void);
 void mem_extent(unsigned i, uint64_t *pfn, uint64_t *n, uint64_t *frame);
 uint64_t mem_frame_of(uint64_t pfn);

@@ -74,6 +74,11 @@ uint64_t mm_total_usable(void)
 	return n << PAGE_SHIFT;
 }
 
+uint64_t mem_first_frame(void)
+{
+	return nr_usable ? usable[0].a : 0;
+}
+
 uint64_t mem_top_frame(void)
 {
 	return nr_usable ? usable[nr_usable - 1].b : 0;
@@ -204,13 +209,14 @@ static int add_extent(uint64_t pfn, uint64_t n, uint64_t frame)
 }
 
 int mem_backing_setup(uint64_t max_pfn, uint64_t pfn0_frame, uint64_t limit,
-                      const char *limit_why)
+                      uint64_t align, const char *limit_why)
 {
 	static struct range good[MAX_RANGES], spare[MAX_RANGES];
 	frame_limit = limit;
-	/* natural frames, and spare ones past them */
+	/* natural frames, and spare ones past them, from an aligned frame */
+	uint64_t spare_lo = (pfn0_frame + max_pfn + align - 1) & ~(align - 1);
 	unsigned ng = good_frames(pfn0_frame, pfn0_frame + max_pfn, good);
-	unsigned ns = good_frames(pfn0_frame + max_pfn, UINT64_MAX, spare);
+	unsigned ns = good_frames(spare_lo, UINT64_MAX, spare);
 	unsigned gi = 0, si = 0;
 	uint64_t p = 0, sc = ns ? spare[0].a : 0;
 	while (p < max_pfn) {

@@ -239,7 +239,7 @@ int arch_mm_setup(struct km_core *k)
 	/* frames the PTEs can name: 4 GiB without PAE, MAXPHYADDR with it */
 	int r = mem_backing_setup(k->max_pfn, 0,
 	                          pae ? 1ull << (cpu_phys_bits() - PAGE_SHIFT) :
-	                                1ull << 20,
+	                                1ull << 20, 1,
 	                          pae ? "below MAXPHYADDR" : "below 4 GiB (no PAE)");
 	if (r)
 		return r;
