@@ -126,7 +126,17 @@ void arm_boot_mmu(uint64_t uart)
 /* ---------------------------------------------------------------------- */
 
 static uint32_t *l1;                     /* the machine's L1 table */
-static uintptr_t scratch_va;             /* a section for clearing frames */
+
+/*
+ * Clearing frames (arch_clear_frame): each frame through the next page of
+ * the scratch window, never mapped since the last TLBIALL, so the
+ * clearing needs no TLB maintenance of its own that could hide a stale
+ * translation the replay tests (under qemu, a TLBIMVA drops the whole TLB
+ * once 1 MiB sections are in it); one TLBIALL when the window wraps.
+ */
+#define SCRATCH_BYTES (8u << 20)
+static uintptr_t scratch_va;             /* the window's start */
+static unsigned scratch_next;            /* its next fresh page */
 
 /* The page-table page of the 2 MiB around @va, NULL when there is none;
  * made with @alloc. */
@@ -198,6 +208,8 @@ int arch_mm_setup(struct km_core *k)
 	l1 = kalloc(16384);
 	pte_pages(win_lo, win_hi);
 	pte_pages(loc_lo, loc_hi);
+	scratch_va = (uintptr_t)KMAP_PHYS_END;
+	pte_pages(scratch_va, scratch_va + SCRATCH_BYTES);
 	if (k->max_low_pfn & (HW_PTRS - 1))       /* lowmem's last, partial MiB */
 		pte_pages(k->page_offset + ((k->max_low_pfn & ~(uint64_t)(HW_PTRS - 1)) << PAGE_SHIFT),
 		          k->high_memory);
@@ -206,12 +218,11 @@ int arch_mm_setup(struct km_core *k)
 	uint64_t kstart = KMAP_PHYS_START;
 	uint64_t kend = (mem_next_free() + SECTION_SIZE - 1) & ~(uint64_t)(SECTION_SIZE - 1);
 	mem_freeze(kstart >> PAGE_SHIFT, kend >> PAGE_SHIFT);
-	scratch_va = (uintptr_t)KMAP_PHYS_END;
 	uint64_t uart = arm_uart_base();
 	if (mm_overlaps_machine(kstart, kend) ||
-	    mm_overlaps_machine(scratch_va, scratch_va + SECTION_SIZE) ||
+	    mm_overlaps_machine(scratch_va, scratch_va + SCRATCH_BYTES) ||
 	    mm_overlaps_machine(uart, uart + SECTION_SIZE)) {
-		klog("the kernel at 0x%08llx-0x%08llx, its scratch section or the "
+		klog("the kernel at 0x%08llx-0x%08llx, its scratch window or the "
 		     "UART is in the machine's lowmem, pkmap window or fixmap",
 		     (unsigned long long)kstart, (unsigned long long)kend);
 		return -EADDRINUSE;
@@ -342,23 +353,24 @@ void arch_flush_tlb_one(uintptr_t va)
 	isb();
 }
 
-/* clear_highpage(): the frame's MiB through the kernel's scratch section. */
+/* clear_highpage(): through a fresh page of the scratch window. */
 void arch_clear_frame(uint64_t frame)
 {
-	uint32_t *e = &l1[scratch_va >> SECTION_SHIFT];
-	*e = (uint32_t)((frame & ~(uint64_t)(HW_PTRS - 1)) << PAGE_SHIFT) |
-	     SECT_MEM | L1_S_XN;
+	if (scratch_next == SCRATCH_BYTES >> PAGE_SHIFT) {
+		/* every scratch page was used since the last TLBIALL */
+		dsb(ishst);
+		tlbiall();
+		dsb(nsh);
+		isb();
+		scratch_next = 0;
+	}
+	uintptr_t va = scratch_va + ((uintptr_t)scratch_next++ << PAGE_SHIFT);
+	uint32_t *page = pte_page(va, false);
+	pte_write(page, va, frame, true);
 	dsb(ishst);
-	tlbimva(scratch_va);
-	dsb(nsh);
-	isb();
-	memset((char *)scratch_va + ((frame & (HW_PTRS - 1)) << PAGE_SHIFT), 0,
-	       PAGE_SIZE);
-	*e = 0;
+	memset((void *)va, 0, PAGE_SIZE);
+	pte_write(page, va, 0, false);
 	dsb(ishst);
-	tlbimva(scratch_va);
-	dsb(nsh);
-	isb();
 }
 
 void arch_tlb_stats(char *buf, size_t n)
