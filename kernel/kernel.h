@@ -132,7 +132,8 @@ void km_switch_stack(uintptr_t *save_sp, uintptr_t next_sp);
 uintptr_t arch_thread_stack(void *stack_top, void (*entry)(void));
 
 /* replay.c: the trace in @buf (checked, see replay_check) on @m, the JSON
- * on COM1; @check: 0 never, 1 after every line, 2 auto (kernel/main.c) */
+ * on the JSON channel; @check: 0 never, 1 after every line, 2 auto
+ * (kernel/run.c) */
 struct rp_header;
 int replay_check(const char *name, const char *buf, size_t size,
                  struct rp_header *h);
