@@ -63,17 +63,20 @@ uint64_t mm_total_usable(void);
 /* No kalloc from here on: the kernel's frames are [first, last). */
 void mem_freeze(uint64_t first_frame, uint64_t last_frame);
 /*
- * Back pfn P by frame P + @pfn0_frame where that is usable and not the
- * kernel's, else by spare frames past them, from a multiple of @align (a
- * power of two) on; frames below @frame_limit only (@why says which limit,
- * for the boot log). 0 or -errno.
+ * Back the pfns [@first_pfn, @end_pfn): pfn P by its natural frame P +
+ * @delta where that is usable and not the kernel's, else by spare frames
+ * past the natural ones, from a multiple of @align (a power of two) on;
+ * frames below @frame_limit only (@why says which limit, for the boot
+ * log). 0 or -errno.
  */
-int mem_backing_setup(uint64_t max_pfn, uint64_t pfn0_frame,
+int mem_backing_setup(uint64_t first_pfn, uint64_t end_pfn, uint64_t delta,
                       uint64_t frame_limit, uint64_t align, const char *why);
 unsigned mem_extents(void);
 void mem_extent(unsigned i, uint64_t *pfn, uint64_t *n, uint64_t *frame);
 uint64_t mem_frame_of(uint64_t pfn);
-void mm_log_backing(const struct km_core *k, uint64_t pfn0_frame);
+/* Are the frames behind [pfn, pfn + n) consecutive? */
+bool mem_contiguous(uint64_t pfn, uint64_t n);
+void mm_log_backing(const struct km_core *k, uint64_t delta);
 /* The MMU backend (mem.c) over the architecture's page tables. */
 int mm_setup(struct km_core *k);       /* regions, then arch_mm_setup */
 bool mm_overlaps_machine(uint64_t lo, uint64_t hi);

@@ -11,7 +11,9 @@
  * frame, P + frame_of_pfn0, whenever that frame is usable RAM, not the
  * kernel's, and reachable by the paging mode; every other pfn is backed by
  * a spare frame from the usable RAM past the natural frames, in order. The
- * backing is a short list of extents printed in the boot log.
+ * backing is a short list of extents printed in the boot log. The
+ * machine's pfns are [pfn_offset, max_pfn): from 0 on x86, from
+ * PHYS_OFFSET's pfn where a profile puts RAM there (arm-virt).
  *
  * Physical memory starts zeroed in the trace's model; frames the firmware
  * or the loader used are not. A frame is cleared the first time the
@@ -208,28 +210,29 @@ static int add_extent(uint64_t pfn, uint64_t n, uint64_t frame)
 	return 0;
 }
 
-int mem_backing_setup(uint64_t max_pfn, uint64_t pfn0_frame, uint64_t limit,
-                      uint64_t align, const char *limit_why)
+int mem_backing_setup(uint64_t first_pfn, uint64_t end_pfn, uint64_t delta,
+                      uint64_t limit, uint64_t align, const char *limit_why)
 {
 	static struct range good[MAX_RANGES], spare[MAX_RANGES];
 	frame_limit = limit;
 	/* natural frames, and spare ones past them, from an aligned frame */
-	uint64_t spare_lo = (pfn0_frame + max_pfn + align - 1) & ~(align - 1);
-	unsigned ng = good_frames(pfn0_frame, pfn0_frame + max_pfn, good);
+	uint64_t nat_lo = first_pfn + delta, nat_hi = end_pfn + delta;
+	uint64_t spare_lo = (nat_hi + align - 1) & ~(align - 1);
+	unsigned ng = good_frames(nat_lo, nat_hi, good);
 	unsigned ns = good_frames(spare_lo, UINT64_MAX, spare);
 	unsigned gi = 0, si = 0;
-	uint64_t p = 0, sc = ns ? spare[0].a : 0;
-	while (p < max_pfn) {
-		if (gi < ng && good[gi].a == pfn0_frame + p) {
+	uint64_t p = first_pfn, sc = ns ? spare[0].a : 0;
+	while (p < end_pfn) {
+		if (gi < ng && good[gi].a == p + delta) {
 			if (add_extent(p, good[gi].b - good[gi].a, good[gi].a))
 				return -ENOSPC;
-			p = good[gi++].b - pfn0_frame;
+			p = good[gi++].b - delta;
 			continue;
 		}
-		uint64_t hole_end = gi < ng ? good[gi].a - pfn0_frame : max_pfn;
+		uint64_t hole_end = gi < ng ? good[gi].a - delta : end_pfn;
 		while (p < hole_end) {
 			if (si >= ns) {
-				uint64_t short_by = max_pfn - p;
+				uint64_t short_by = end_pfn - p;
 				for (unsigned i = gi; i < ng; i++)
 					short_by -= good[i].b - good[i].a;
 				klog("not enough RAM behind the machine: %llu more pages "
@@ -263,7 +266,8 @@ void mem_extent(unsigned i, uint64_t *pfn, uint64_t *n, uint64_t *frame)
 	*frame = ext[i].frame;
 }
 
-uint64_t mem_frame_of(uint64_t pfn)
+/* The extent holding @pfn (a pfn of the machine). */
+static const struct extent *extent_of(uint64_t pfn)
 {
 	unsigned lo = 0, hi = nr_ext;
 	while (hi - lo > 1) {
@@ -273,20 +277,33 @@ uint64_t mem_frame_of(uint64_t pfn)
 		else
 			hi = mid;
 	}
-	return ext[lo].frame + (pfn - ext[lo].pfn);
+	return &ext[lo];
 }
 
-void mm_log_backing(const struct km_core *k, uint64_t pfn0_frame)
+uint64_t mem_frame_of(uint64_t pfn)
+{
+	const struct extent *e = extent_of(pfn);
+	return e->frame + (pfn - e->pfn);
+}
+
+bool mem_contiguous(uint64_t pfn, uint64_t n)
+{
+	const struct extent *e = extent_of(pfn);
+	return pfn + n <= e->pfn + e->n;
+}
+
+void mm_log_backing(const struct km_core *k, uint64_t delta)
 {
 	char off[40] = "";
-	if (pfn0_frame)
-		snprintf(off, sizeof(off), " + 0x%llx", (unsigned long long)pfn0_frame);
-	klog("pfn backing: %u extent%s for pfns 0-%llu (frame = pfn%s unless "
+	if (delta)
+		snprintf(off, sizeof(off), " + 0x%llx", (unsigned long long)delta);
+	klog("pfn backing: %u extent%s for pfns %llu-%llu (frame = pfn%s unless "
 	     "shown)", nr_ext, nr_ext == 1 ? "" : "s",
-	     (unsigned long long)k->max_pfn - 1, off);
+	     (unsigned long long)k->pfn_offset, (unsigned long long)k->max_pfn - 1,
+	     off);
 	unsigned shown = 0;
 	for (unsigned i = 0; i < nr_ext; i++) {
-		if (ext[i].pfn + pfn0_frame == ext[i].frame)
+		if (ext[i].pfn + delta == ext[i].frame)
 			continue;
 		if (shown++ == 16) {
 			klog("  ...");
@@ -311,7 +328,7 @@ void mm_log_backing(const struct km_core *k, uint64_t pfn0_frame)
 static uintptr_t win_lo, win_hi;        /* the pkmap window */
 static uintptr_t loc_lo, loc_hi;        /* the fixmap's kmap area */
 static uintptr_t low_lo, low_hi;        /* the direct map */
-static uint64_t mmu_max_pfn;
+static uint64_t mmu_min_pfn, mmu_max_pfn;   /* the machine's pfns */
 
 static struct {
 	uint64_t pte_sets, pte_clears, range_flushes, one_flushes;
@@ -334,6 +351,7 @@ int mm_setup(struct km_core *k)
 	win_hi = PKMAP_ADDR(k, k->last_pkmap);
 	loc_lo = km__local_low(k, k->nr_cpus - 1);
 	loc_hi = k->kmap_area[0] + PAGE_SIZE;
+	mmu_min_pfn = k->pfn_offset;
 	mmu_max_pfn = k->max_pfn;
 	cleared_frames = mem_top_frame();
 	cleared = kalloc((cleared_frames + 7) / 8);
@@ -354,7 +372,7 @@ static bool in_mmu_range(uintptr_t va)
 static int mmu_set_pte(void *be, uintptr_t va, uint64_t pfn)
 {
 	(void)be;
-	if (!in_mmu_range(va) || pfn >= mmu_max_pfn)
+	if (!in_mmu_range(va) || pfn < mmu_min_pfn || pfn >= mmu_max_pfn)
 		return -EINVAL;
 	arch_set_pte(va, mem_frame_of(pfn));
 	st.pte_sets++;
@@ -421,7 +439,8 @@ static int mmu_check_pte(void *be, uintptr_t va, uint64_t pfn)
 	int mapped = !arch_translate(va, &frame);
 	if (pfn == UINT64_MAX)
 		return mapped ? -EUCLEAN : 0;
-	if (!mapped || pfn >= mmu_max_pfn || frame != mem_frame_of(pfn))
+	if (!mapped || pfn < mmu_min_pfn || pfn >= mmu_max_pfn ||
+	    frame != mem_frame_of(pfn))
 		return -EUCLEAN;
 	return 0;
 }

@@ -176,10 +176,8 @@ static void pte_write(uint32_t *page, uintptr_t va, uint64_t frame, bool map)
 
 static bool sectionable(uint64_t pfn, uint64_t max_low_pfn)
 {
-	if (pfn + HW_PTRS > max_low_pfn)
-		return false;
-	uint64_t f = mem_frame_of(pfn);
-	return !(f & (HW_PTRS - 1)) && mem_frame_of(pfn + HW_PTRS - 1) == f + HW_PTRS - 1;
+	return pfn + HW_PTRS <= max_low_pfn &&
+	       !(mem_frame_of(pfn) & (HW_PTRS - 1)) && mem_contiguous(pfn, HW_PTRS);
 }
 
 static void log_table_page(const char *what, uintptr_t va)
@@ -195,10 +193,12 @@ static void log_table_page(const char *what, uintptr_t va)
 
 int arch_mm_setup(struct km_core *k)
 {
-	uint64_t ram0 = mem_first_frame();
-	/* the profiles' pfns start at 0: pfn P's natural frame is RAM's
-	 * P-th, as Linux's with PHYS_OFFSET at RAM's start */
-	uint64_t pfn0 = ram0;
+	/*
+	 * pfn P's natural frame: P itself where the profile puts PHYS_OFFSET
+	 * at the board's RAM (arm-virt), else the RAM's (P - pfn_offset)-th
+	 * (arm, arm-2g: pfns from 0, as on a board with RAM at 0)
+	 */
+	uint64_t delta = mem_first_frame() - k->pfn_offset;
 	uintptr_t win_lo = PKMAP_ADDR(k, 0), win_hi = PKMAP_ADDR(k, k->last_pkmap);
 	uintptr_t loc_lo = km__local_low(k, k->nr_cpus - 1);
 	uintptr_t loc_hi = k->kmap_area[0] + PAGE_SIZE;
@@ -210,8 +210,9 @@ int arch_mm_setup(struct km_core *k)
 	pte_pages(loc_lo, loc_hi);
 	scratch_va = (uintptr_t)KMAP_PHYS_END;
 	pte_pages(scratch_va, scratch_va + SCRATCH_BYTES);
-	if (k->max_low_pfn & (HW_PTRS - 1))       /* lowmem's last, partial MiB */
-		pte_pages(k->page_offset + ((k->max_low_pfn & ~(uint64_t)(HW_PTRS - 1)) << PAGE_SHIFT),
+	uint64_t low_pages = k->max_low_pfn - k->pfn_offset;
+	if (low_pages & (HW_PTRS - 1))            /* lowmem's last, partial MiB */
+		pte_pages(k->page_offset + ((low_pages & ~(uint64_t)(HW_PTRS - 1)) << PAGE_SHIFT),
 		          k->high_memory);
 
 	/* from here on the kernel's frames are fixed: whole MiBs */
@@ -232,7 +233,8 @@ int arch_mm_setup(struct km_core *k)
 	     (unsigned long long)kstart, (unsigned long long)kend,
 	     (unsigned long long)(kstart >> PAGE_SHIFT),
 	     (unsigned long long)(kend >> PAGE_SHIFT) - 1);
-	int r = mem_backing_setup(k->max_pfn, pfn0, 1ull << (32 - PAGE_SHIFT),
+	int r = mem_backing_setup(k->pfn_offset, k->max_pfn, delta,
+	                          1ull << (32 - PAGE_SHIFT),
 	                          HW_PTRS, "below 4 GiB (short-descriptor "
 	                          "tables: 32-bit physical addresses)");
 	if (r)
@@ -243,8 +245,9 @@ int arch_mm_setup(struct km_core *k)
 		l1[a >> SECTION_SHIFT] = (uint32_t)a | SECT_MEM;
 	l1[uart >> SECTION_SHIFT] = (uint32_t)uart | SECT_DEV;
 	unsigned sections = 0, pages = 0;
-	for (uint64_t pfn = 0; pfn < k->max_low_pfn; pfn += HW_PTRS) {
-		uintptr_t va = k->page_offset + (uintptr_t)(pfn << PAGE_SHIFT);
+	for (uint64_t pfn = k->pfn_offset; pfn < k->max_low_pfn; pfn += HW_PTRS) {
+		uintptr_t va = k->page_offset +
+		               (uintptr_t)((pfn - k->pfn_offset) << PAGE_SHIFT);
 		if (sectionable(pfn, k->max_low_pfn)) {
 			l1[va >> SECTION_SHIFT] = (uint32_t)(mem_frame_of(pfn) << PAGE_SHIFT) |
 			                          SECT_MEM | L1_S_XN;
@@ -280,7 +283,7 @@ int arch_mm_setup(struct km_core *k)
 	for (uint64_t va = loc_lo & ~(uint64_t)(2 * SECTION_SIZE - 1); va < loc_hi;
 	     va += 2 * SECTION_SIZE)
 		log_table_page("fixmap", (uintptr_t)va);
-	mm_log_backing(k, pfn0);
+	mm_log_backing(k, delta);
 	return 0;
 }
 

@@ -237,7 +237,7 @@ int arch_mm_setup(struct km_core *k)
 	     (unsigned long long)kva_hi, (unsigned long long)kernel_first,
 	     (unsigned long long)kernel_last - 1);
 	/* frames the PTEs can name: 4 GiB without PAE, MAXPHYADDR with it */
-	int r = mem_backing_setup(k->max_pfn, 0,
+	int r = mem_backing_setup(k->pfn_offset, k->max_pfn, 0,
 	                          pae ? 1ull << (cpu_phys_bits() - PAGE_SHIFT) :
 	                                1ull << 20, 1,
 	                          pae ? "below MAXPHYADDR" : "below 4 GiB (no PAE)");
@@ -256,7 +256,8 @@ int arch_mm_setup(struct km_core *k)
 			uint64_t pfn = pfn0 + j;
 			if (pfn >= k->max_low_pfn)
 				break;
-			map_page(k->page_offset + (uintptr_t)(pfn << PAGE_SHIFT),
+			map_page(k->page_offset +
+			         (uintptr_t)((pfn - k->pfn_offset) << PAGE_SHIFT),
 			         frame + j, PTE_P | PTE_RW | g);
 		}
 	}
