@@ -6,21 +6,22 @@
 # Builds the kernel for ARCH, x86 (the default) or arm (kernel/, into
 # OUTDIR, default SRCDIR/build-bare) and boots it under qemu with each
 # trace. x86, under qemu-system-i386 with the trace as a multiboot module:
-#   - every examples/traces/*.trace as it is, and again on the x86 profiles
-#     it does not name (its machine line's profile swapped for x86-32 and
-#     x86-32-pae), so each example runs on two-level and on PAE tables;
+#   - every examples/traces/*.trace on x86-32 and on x86-32-pae (its
+#     machine line's profile swapped where it names another), so each
+#     example runs on two-level and on PAE tables;
 #     pae-6g.trace boots with 6 GiB and reads and writes pages above 4 GiB;
 #   - a window of 65536 slots, which moves the kernel to its low image;
 #   - tests/qemu/stale-tlb.trace normally, and with tlb=noflush, where it
 #     must read the wrong bytes (the TLB flushes are real and needed).
 # arm, under qemu-system-arm -M virt -cpu cortex-a15 with the trace as the
 # initrd:
-#   - every example trace on the ARM profiles arm and arm-2g (its machine
-#     line's profile swapped); the boot log names the CPU from MIDR, the
+#   - every example trace on the ARM profiles arm-virt (RAM and pfns from
+#     0x40000000, as on the board), arm and arm-2g (its machine line's
+#     profile swapped); the boot log names the CPU from MIDR, the
 #     short-descriptor tables and the pkmap window's page-table page;
 #   - a window of 65536 slots (128 page-table pages), and a machine too big
 #     for 32-bit physical addresses (exit 3, said in the boot log);
-#   - stale-tlb.trace on arm, normally and with tlb=noflush.
+#   - stale-tlb.trace on arm-virt, normally and with tlb=noflush.
 # Both: random traces under each policy, and an unreadable trace. The JSON
 # must equal `KMAP replay --json` and the exit status must be the same.
 #
@@ -141,9 +142,11 @@ profile_of() {
 	sed -e 's/#.*//' "$1" | awk '$1 == "machine" { print $2; exit }'
 }
 
-# on PROFILE TRACE OUT: TRACE with its machine line's profile swapped
+# on PROFILE TRACE OUT: TRACE with its machine line's profile swapped (OUT
+# - for stdout)
 on() {
-	sed "0,/^[[:space:]]*machine[[:space:]]\+[^[:space:]]\+/s//machine $1/" "$2" > "$3"
+	sed "0,/^[[:space:]]*machine[[:space:]]\+[^[:space:]]\+/s//machine $1/" "$2" |
+		if [ "$3" = - ]; then cat; else cat > "$3"; fi
 }
 
 x86_checks() {
@@ -151,16 +154,18 @@ x86_checks() {
 	for t in examples/traces/*.trace; do
 		n=$(basename "$t" .trace)
 		p=$(profile_of "$t")
-		compare "$n" "$t"
+		for q in x86-32 x86-32-pae; do
+			if [ "$q" = "$p" ]; then
+				compare "$n" "$t"
+			else
+				on "$q" "$t" "$tmp/$n-on-$q.trace"
+				compare "$n-on-$q" "$tmp/$n-on-$q.trace"
+			fi
+		done
 		case "$p" in
 		x86-32) ok "$n: two-level page tables" grep -q "paging: two levels" "$tmp/$n.boot" ;;
 		x86-32-pae) ok "$n: PAE page tables" grep -q "paging: PAE" "$tmp/$n.boot" ;;
 		esac
-		for q in x86-32 x86-32-pae; do
-			[ "$q" = "$p" ] && continue
-			on "$q" "$t" "$tmp/$n-on-$q.trace"
-			compare "$n-on-$q" "$tmp/$n-on-$q.trace"
-		done
 	done
 
 	# 6 GiB under PAE: the pages above 4 GiB are real frames above 4 GiB
@@ -204,24 +209,30 @@ arm_checks() {
 	for t in examples/traces/*.trace; do
 		n=$(basename "$t" .trace)
 		p=$(profile_of "$t")
-		for q in arm arm-2g; do
+		for q in arm-virt arm arm-2g; do
 			if [ "$q" = "$p" ]; then
-				cp "$t" "$tmp/$n-on-$q.trace"
+				compare "$n" "$t"
 			else
 				on "$q" "$t" "$tmp/$n-on-$q.trace"
+				compare "$n-on-$q" "$tmp/$n-on-$q.trace"
 			fi
-			compare "$n-on-$q" "$tmp/$n-on-$q.trace"
 		done
 	done
-	b=$tmp/colors-on-arm.boot
+	b=$tmp/arm-virt.boot
 	ok "arm: the boot log names the CPU from MIDR" \
 		grep -q "^\[boot\] kmap kernel .*: ARMv7 Cortex-A15 r[0-9]p[0-9] (MIDR 0x41" "$b"
-	ok "arm: short-descriptor tables, lowmem in 1 MiB sections" \
+	ok "arm-virt: RAM and pfns from PHYS_OFFSET" \
+		grep -q "RAM at physical 0x40000000 (PHYS_OFFSET): pfns 262144-524287" "$b"
+	ok "arm-virt: short-descriptor tables, lowmem in 1 MiB sections" \
 		grep -q "paging: ARMv7 short descriptors.*lowmem: 768 sections of 1 MiB" "$b"
-	ok "arm: the pkmap window's page-table page just below PAGE_OFFSET" \
+	ok "arm-virt: the pkmap window's page-table page just below PAGE_OFFSET" \
 		grep -q "pkmap  0xbfe00000-0xbfffffff: L1\[3070\] L1\[3071\] -> page" "$b"
+	ok "arm-virt: pfn P is frame P but for the kernel's" \
+		grep -q "pfns 262144-524287 (frame = pfn unless shown)" "$b"
+	ok "arm-virt: the window's flush by MVA, local maps flushed on map and unmap" \
+		grep -q "1 window flushes, 8 single-page flushes (4 TLBIMVAIS, 8 TLBIMVA)" "$b"
 	ok "arm: pfn P backed by RAM's frame 0x40000 + P" \
-		grep -q "frame = pfn + 0x40000 unless shown" "$b"
+		grep -q "frame = pfn + 0x40000 unless shown" "$tmp/colors.boot"
 	ok "arm-2g: lowmem from 0x80000000" \
 		grep -q "lowmem  : 0x80000000 - " "$tmp/colors-on-arm-2g.boot"
 
@@ -248,7 +259,7 @@ arm_checks() {
 
 	# Short-descriptor tables name 32-bit physical addresses: 3 GiB from
 	# 0x40000000, and the kernel's own beside it, do not fit below 4 GiB.
-	printf 'machine arm mem=3G\nA kmap 786433\nA kunmap 786433\n' > "$tmp/big.trace"
+	printf 'machine arm-virt mem=3G\nA kmap 1000000\nA kunmap 1000000\n' > "$tmp/big.trace"
 	kernel/run-qemu.sh --timeout 120 --boot "$tmp/big.boot" --json "$tmp/big.kern" \
 		"$elf" "$tmp/big.trace" 2> "$tmp/big.err"
 	local rc=$?
@@ -260,8 +271,10 @@ arm_checks() {
 			grep -q "not enough RAM behind the machine.*below 4 GiB (short-descriptor" "$tmp/big.boot"
 	fi
 
-	# The TLB maintenance matters on ARM too.
-	on arm tests/qemu/stale-tlb.trace "$tmp/stale-arm.trace"
+	# The TLB maintenance matters on ARM too (the trace's highmem pfns
+	# moved to arm-virt's highmem).
+	on arm-virt tests/qemu/stale-tlb.trace - |
+		sed 's/\<2300\([0-9][0-9]\)\>/4600\1/g' > "$tmp/stale-arm.trace"
 	compare stale-tlb-arm "$tmp/stale-arm.trace"
 	kernel/run-qemu.sh --timeout 120 --append tlb=noflush --json "$tmp/noflush.kern" \
 		--boot "$tmp/noflush.boot" "$elf" "$tmp/stale-arm.trace" 2> /dev/null
@@ -279,13 +292,13 @@ fi
 # Random traces (tests/ref/gentrace: tasks sleeping and waking, errors,
 # local maps) under each policy: the tasks block inside the kernel's kmap
 # and must write what kmap replay's parked tasks write. The generator is
-# built beside kmap; on arm its machine is arm, then arm-2g.
+# built beside kmap; on arm its machine is arm-virt, then arm-2g.
 gentrace=$(dirname "$kmap")/gentrace
 if [ -x "$gentrace" ]; then
 	for pol in linux lockfree clock; do
 		for seed in 1 2; do
 			prof=()
-			[ "$arch" = arm ] && prof=(--profile "$([ "$seed" = 1 ] && echo arm || echo arm-2g)")
+			[ "$arch" = arm ] && prof=(--profile "$([ "$seed" = 1 ] && echo arm-virt || echo arm-2g)")
 			"$gentrace" "$seed" 400 "${prof[@]}" --last-pkmap 4 \
 				--colors $((seed == 2 ? 2 : 1)) --tasks 4 --highmem-pages 40 --dirty |
 				sed "/^policy /d; /^[[:space:]]*machine[[:space:]]/a policy $pol" > "$tmp/random-$pol-$seed.trace"
