@@ -102,6 +102,7 @@ static void log_machine(const struct km_core *k, const char *policy)
 	klog("Machine %s, policy %s: %llu MiB of memory, %llu pages of %u bytes",
 	     l.profile, policy, (unsigned long long)(l.mem_bytes >> 20),
 	     (unsigned long long)(l.max_pfn - l.min_pfn), l.page_size);
+	klog("  it models %s", l.kernel);
 	if (l.phys_offset)
 		klog("RAM at physical 0x%llx (PHYS_OFFSET): pfns %llu-%llu",
 		     (unsigned long long)l.phys_offset,
