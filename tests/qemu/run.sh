@@ -149,12 +149,14 @@ on() {
 		if [ "$3" = - ]; then cat; else cat > "$3"; fi
 }
 
-x86_checks() {
+# examples_on PROFILE...: every example trace on each PROFILE, as it is
+# where it names that profile (run NAME), else swapped (run NAME-on-PROFILE)
+examples_on() {
 	local t n p q
 	for t in examples/traces/*.trace; do
 		n=$(basename "$t" .trace)
 		p=$(profile_of "$t")
-		for q in x86-32 x86-32-pae; do
+		for q in "$@"; do
 			if [ "$q" = "$p" ]; then
 				compare "$n" "$t"
 			else
@@ -162,7 +164,15 @@ x86_checks() {
 				compare "$n-on-$q" "$tmp/$n-on-$q.trace"
 			fi
 		done
-		case "$p" in
+	done
+}
+
+x86_checks() {
+	local t n
+	examples_on x86-32 x86-32-pae
+	for t in examples/traces/*.trace; do
+		n=$(basename "$t" .trace)
+		case "$(profile_of "$t")" in
 		x86-32) ok "$n: two-level page tables" grep -q "paging: two levels" "$tmp/$n.boot" ;;
 		x86-32-pae) ok "$n: PAE page tables" grep -q "paging: PAE" "$tmp/$n.boot" ;;
 		esac
@@ -205,20 +215,8 @@ x86_checks() {
 }
 
 arm_checks() {
-	local t n p q b
-	for t in examples/traces/*.trace; do
-		n=$(basename "$t" .trace)
-		p=$(profile_of "$t")
-		for q in arm-virt arm arm-2g; do
-			if [ "$q" = "$p" ]; then
-				compare "$n" "$t"
-			else
-				on "$q" "$t" "$tmp/$n-on-$q.trace"
-				compare "$n-on-$q" "$tmp/$n-on-$q.trace"
-			fi
-		done
-	done
-	b=$tmp/arm-virt.boot
+	local b=$tmp/arm-virt.boot
+	examples_on arm-virt arm arm-2g
 	ok "arm: the boot log names the CPU from MIDR" \
 		grep -q "^\[boot\] kmap kernel .*: ARMv7 Cortex-A15 r[0-9]p[0-9] (MIDR 0x41" "$b"
 	ok "arm-virt: RAM and pfns from PHYS_OFFSET" \
