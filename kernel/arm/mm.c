@@ -143,8 +143,11 @@ static unsigned scratch_next;            /* its next fresh page */
 static uint32_t *pte_page(uintptr_t va, bool alloc)
 {
 	uint32_t i = (uint32_t)(va >> SECTION_SHIFT) & ~1u;
+	/* either entry of the pair: a section may have replaced the other */
 	if ((l1[i] & 3u) == L1_TABLE)
 		return kvirt(l1[i] & ~0xfffu);
+	if ((l1[i + 1] & 3u) == L1_TABLE)
+		return kvirt(l1[i + 1] & ~0xfffu);
 	if (!alloc)
 		return NULL;
 	if (l1[i] || l1[i + 1])

@@ -255,6 +255,15 @@ arm_checks() {
 	ok "wide window: the flush is one TLBIMVAIS a page" \
 		grep -q "(65536 TLBIMVAIS," "$tmp/wide-window.boot"
 
+	# lowmem ending inside an odd MiB: the MiB before it a section, the last
+	# one small pages in the second half of the pair's page-table page
+	printf '%s\n' "machine arm-virt mem=785920K" "A kmap 458600" \
+		"A write 458600 4095 aa" "A read 458600 4095 1" "A kmap 458000" \
+		"A read 458000 0 1" > "$tmp/partial-mib.trace"
+	compare partial-mib "$tmp/partial-mib.trace"
+	ok "partial MiB: 767 sections and small pages" \
+		grep -q "lowmem: 767 sections of 1 MiB and small pages" "$tmp/partial-mib.boot"
+
 	# Short-descriptor tables name 32-bit physical addresses: 3 GiB from
 	# 0x40000000, and the kernel's own beside it, do not fit below 4 GiB.
 	printf 'machine arm-virt mem=3G\nA kmap 1000000\nA kunmap 1000000\n' > "$tmp/big.trace"
