@@ -5,6 +5,7 @@
 #   make test-normal | test-asan | test-tsan   one stage only
 #   make demo            ./build/kmap demo
 #   make qemu TRACE=FILE the trace replayed by kmap's own kernel under qemu
+#                        (i386, or ARMv7 for the ARM profiles)
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #   make clean
 #
@@ -84,7 +85,7 @@ else \
 fi
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak kernel qemu install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak kernel kernel-arm qemu install clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -168,22 +169,40 @@ soak: all
 bench: all
 	"$(TOP)/build/kmap" bench
 
-# kmap's own 32-bit kernel (kernel/, built into build-bare/), and a trace
-# replayed by it under qemu on real page tables: the boot log, then the
-# same JSON lines as `kmap replay --json TRACE`; exits with its status.
-# QEMU_APPEND=check=0 turns off the invariant check after every line.
+# kmap's own kernels (kernel/, built into build-bare/): i386 (gcc -m32)
+# and ARMv7-A (clang and ld.lld: gcc-arm-linux-gnueabihf cannot be
+# installed beside gcc-multilib on Debian 12). `make qemu TRACE=FILE`
+# replays the trace on real page tables under qemu, the machine chosen by
+# the trace's profile (arm* under qemu-system-arm -M virt, the others under
+# qemu-system-i386): the boot log, then the same JSON lines as
+# `kmap replay --json TRACE`; exits with its status.
+# QEMU_APPEND=check=0 turns off the invariant check after every line,
+# QEMU_APPEND=tlb=noflush skips every TLB flush.
 BARE := $(TOP)/build-bare
 QEMU_APPEND ?=
+TRACE_ARCH = $(shell sed -e 's/\#.*//' "$(TRACE)" 2>/dev/null | \
+	awk '$$1 == "machine" { print ($$2 ~ /^arm/) ? "arm" : "x86"; exit } NF { exit }')
 kernel:
 	@"$(TOP)/scripts/need-pkgs.sh" gcc gcc-multilib make
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C "$(TOP)/kernel" O="$(BARE)"
 
-qemu: kernel
+kernel-arm:
+	@"$(TOP)/scripts/need-pkgs.sh" clang lld make
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) -C "$(TOP)/kernel" O="$(BARE)" ARCH=arm
+
+qemu:
 	@if [ -z "$(TRACE)" ]; then echo "usage: make qemu TRACE=FILE" >&2; exit 2; fi
-	@command -v qemu-system-i386 >/dev/null 2>&1 || \
-		command -v qemu-system-x86_64 >/dev/null 2>&1 || \
-		"$(TOP)/scripts/need-pkgs.sh" qemu-system-x86
-	"$(TOP)/kernel/run-qemu.sh" --append "$(QEMU_APPEND)" "$(BARE)/kmap-kernel.elf" "$(TRACE)"
+	@if [ "$(TRACE_ARCH)" = arm ]; then \
+		$(MAKE) --no-print-directory kernel-arm; \
+		command -v qemu-system-arm >/dev/null 2>&1 || \
+			"$(TOP)/scripts/need-pkgs.sh" qemu-system-arm; \
+	else \
+		$(MAKE) --no-print-directory kernel; \
+		command -v qemu-system-i386 >/dev/null 2>&1 || \
+			command -v qemu-system-x86_64 >/dev/null 2>&1 || \
+			"$(TOP)/scripts/need-pkgs.sh" qemu-system-x86; \
+	fi
+	"$(TOP)/kernel/run-qemu.sh" --append "$(QEMU_APPEND)" "$(BARE)" "$(TRACE)"
 
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"

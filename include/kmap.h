@@ -491,7 +491,7 @@ struct km_stats {
 	uint64_t kunmaps;      /* successful kunmaps of highmem pages */
 	uint64_t flushes;      /* runs of flush_all_zero_pkmaps */
 	uint64_t tlb_flushes;  /* whole-window TLB flushes (runs that cleared) */
-	uint64_t tlb_flush_one;/* single-page TLB flushes (local unmaps) */
+	uint64_t tlb_flush_one;/* single-page TLB flushes (local unmaps; ARM: maps too) */
 	uint64_t slots_cleared;/* slots flush_all_zero_pkmaps cleared */
 	uint64_t sleeps;       /* times a task went to sleep */
 	uint64_t wakeups;      /* wake-ups of a queue */

@@ -101,7 +101,13 @@ static void log_machine(const struct km_core *k, const char *policy)
 	km__layout_fill(k, &l);
 	klog("Machine %s, policy %s: %llu MiB of memory, %llu pages of %u bytes",
 	     l.profile, policy, (unsigned long long)(l.mem_bytes >> 20),
-	     (unsigned long long)l.max_pfn, l.page_size);
+	     (unsigned long long)(l.max_pfn - l.min_pfn), l.page_size);
+	klog("  it models %s", l.kernel);
+	if (l.phys_offset)
+		klog("RAM at physical 0x%llx (PHYS_OFFSET): pfns %llu-%llu",
+		     (unsigned long long)l.phys_offset,
+		     (unsigned long long)l.min_pfn,
+		     (unsigned long long)l.max_pfn - 1);
 	klog("Zone ranges:");
 	for (unsigned i = 0; i < l.nr_zones; i++) {
 		const struct km_zone_info *z = &l.zones[i];
@@ -144,9 +150,10 @@ static void log_machine(const struct km_core *k, const char *policy)
 	     (unsigned long long)l.pkmap_base, l.colors, l.colors == 1 ? "" : "s",
 	     l.pa_hash_size, l.km_max_idx - 1, l.nr_cpus);
 	klog("mem_map: %llu pages x %zu B = %llu KiB (here; the kernel's struct "
-	     "page is %u B)", (unsigned long long)l.max_pfn,
+	     "page is %u B)", (unsigned long long)(l.max_pfn - l.min_pfn),
 	     sizeof(struct km_page),
-	     (unsigned long long)(l.max_pfn * sizeof(struct km_page) >> 10),
+	     (unsigned long long)((l.max_pfn - l.min_pfn) *
+	                          sizeof(struct km_page) >> 10),
 	     l.struct_page_size);
 }
 
@@ -166,7 +173,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors, 0,
 	                       0, false))
 		return -EINVAL;
-	struct km_page *mem_map = kalloc(k->max_pfn * sizeof(struct km_page));
+	struct km_page *mem_map = kalloc(km__nr_pages(k) * sizeof(struct km_page));
 	void *arena = kalloc(km__core_arena_size(k));
 	size_t ps = km__core_page_slot_size(k, pol);
 	km__core_init(k, mem_map, arena, ps ? kalloc(ps) : NULL, pol);
@@ -175,10 +182,9 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	k->drv = &kernel_driver;
 	k->drv_ctx = &machine;
 	log_machine(k, pol->name);
-	r = mm_setup(k, !strcmp(cfg->profile, "x86-32-pae"));
+	r = mm_setup(k);
 	if (r)
 		kexit(r == -EADDRINUSE ? KEXIT_MOVE : KEXIT_NORUN);
-	mm_log_backing(k);
 	*out = &machine;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * replay.c - `kmap replay --json` inside the kernel: the replay engine
  * (replay/engine.c) over kapi.c's kmap.h, the trace's tasks as kernel
- * threads, the JSON on COM1.
+ * threads, the JSON on the console's JSON channel.
  *
  * The boot thread is the dispatcher: the engine answers the lines no task
  * can run ("task is asleep", "pfn beyond memory") and hands every other

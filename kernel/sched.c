@@ -20,8 +20,6 @@ static struct list_head runq;
 static struct km_core *core;
 static uint64_t switches;
 
-void km_switch_stack(uint32_t *save_esp, uint32_t next_esp);
-
 void sched_init(struct km_core *k, struct kthread *boot, struct km_task *t)
 {
 	core = k;
@@ -43,12 +41,7 @@ __attribute__((noreturn)) static void kthread_entry(void)
 void kthread_create(struct kthread *th, void *stack, size_t stack_size,
                     void (*fn)(void *), void *arg)
 {
-	uint32_t *sp = (uint32_t *)((char *)stack + stack_size);
-	*--sp = 0;                              /* no return address */
-	*--sp = (uint32_t)(uintptr_t)kthread_entry;
-	for (int i = 0; i < 4; i++)             /* ebp, ebx, esi, edi */
-		*--sp = 0;
-	th->esp = (uint32_t)(uintptr_t)sp;
+	th->sp = arch_thread_stack((char *)stack + stack_size, kthread_entry);
 	th->fn = fn;
 	th->arg = arg;
 	th->state = KT_BLOCKED;
@@ -93,7 +86,7 @@ void schedule(void)
 	switch_local_maps(prev, next);
 	switches++;
 	current = next;
-	km_switch_stack(&prev->esp, next->esp);
+	km_switch_stack(&prev->sp, next->sp);
 	/* back on the CPU: the thread that switched here did our sched_in */
 }
 

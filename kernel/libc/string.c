@@ -1,20 +1,12 @@
 /*
- * string.c - memcpy and friends for the kernel. Compiled with
- * -fno-builtin -fno-tree-loop-distribute-patterns so that gcc does not turn
- * these loops back into calls to themselves.
+ * string.c - memmove and friends for the kernel; memcpy and memset, the
+ * hot ones, are the architecture's (x86/string.c, arm/string.c). Compiled
+ * with -fno-builtin (and, with gcc, -fno-tree-loop-distribute-patterns)
+ * so that the compiler does not turn these loops back into calls to
+ * themselves.
  */
 #include <stdint.h>
 #include <string.h>
-
-void *memcpy(void *restrict dst, const void *restrict src, size_t n)
-{
-	void *d = dst;
-	/* rep movs: real loads and stores, a dword at a time, then bytes */
-	size_t words = n >> 2, rest = n & 3;
-	__asm__ volatile("rep movsl" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(rest) : : "memory");
-	return dst;
-}
 
 void *memmove(void *dst, const void *src, size_t n)
 {
@@ -26,16 +18,6 @@ void *memmove(void *dst, const void *src, size_t n)
 		return memcpy(dst, src, n);
 	while (n--)
 		d[n] = s[n];
-	return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	void *d = dst;
-	uint32_t v = (unsigned char)c * 0x01010101u;
-	size_t words = n >> 2, rest = n & 3;
-	__asm__ volatile("rep stosl" : "+D"(d), "+c"(words) : "a"(v) : "memory");
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(rest) : "a"(v) : "memory");
 	return dst;
 }
 

@@ -68,6 +68,21 @@ static uintptr_t slot_addr(const struct km_core *k, const struct km_task *t,
 	return km__local_addr(k, t->cpu, i, t->kmap_ctrl.pteval[i] - 1);
 }
 
+/*
+ * arch_kmap_local_post_map(): ARM flushes the page just mapped from this
+ * CPU's TLB (local_flush_tlb_kernel_page), x86 does nothing. A failed
+ * flush takes the PTE back: the map did not happen.
+ */
+static int local_post_map(struct km_core *k, uintptr_t va)
+{
+	if (k->profile->arch != KM_ARCH_ARM)
+		return 0;
+	int r = k->be->flush_tlb_one(k->be_ctx, va);
+	if (r)
+		k->be->clear_ptes(k->be_ctx, va, 1);
+	return r;
+}
+
 int km__kmap_local_page(struct km_core *k, struct km_task *t,
                         struct km_page *page, int kind, uintptr_t *vaddr)
 {
@@ -96,6 +111,8 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 	uintptr_t va = r ? 0 : km__local_addr(k, t->cpu, kc->idx, pfn);
 	if (!r)
 		r = k->be->set_pte(k->be_ctx, va, pfn);
+	if (!r)
+		r = local_post_map(k, va);
 	if (r) {
 		t->sys_err = true;
 		return r;
@@ -197,8 +214,10 @@ int km__local_sched_out(struct km_core *k, struct km_task *t)
 int km__local_sched_in(struct km_core *k, struct km_task *t)
 {
 	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
-		int r = k->be->set_pte(k->be_ctx, slot_addr(k, t, i),
-		                       t->kmap_ctrl.pteval[i] - 1);
+		uintptr_t va = slot_addr(k, t, i);
+		int r = k->be->set_pte(k->be_ctx, va, t->kmap_ctrl.pteval[i] - 1);
+		if (!r)
+			r = local_post_map(k, va);
 		if (r)
 			return r;
 	}

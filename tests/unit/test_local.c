@@ -588,6 +588,45 @@ static void helpers_stack_full(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * The single-page flushes of a local map by architecture: x86 flushes at
+ * kunmap_local only, ARM at kmap_local too (arch_kmap_local_post_map), and
+ * both again when the task goes off the CPU and comes back (sched in and
+ * out are a map and an unmap).
+ */
+static void flushes_by_arch(void **state)
+{
+	(void)state;
+	static const struct { const char *profile; unsigned on_map; } cases[] = {
+		{ "x86-32", 0 }, { "x86-32-pae", 0 }, { "arm", 1 }, { "arm-virt", 1 },
+		{ "arm-2g", 1 }, { "arm-marvell", 1 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		km_machine *m = kt_machine(cases[c].profile, 0, 8, 0, KM_CHECK);
+		km_task *t = task_on(m);
+		void *va;
+		uint64_t one = kt_stats(m).tlb_flush_one;
+		KT_OK(km_kmap_local_page(m, kt_high(m, 0), &va));
+		KT_EQ(kt_stats(m).tlb_flush_one, one + cases[c].on_map);
+		KT_OK(km_memcpy_to_page(m, kt_high(m, 0), 0, "x", 1));
+		one = kt_stats(m).tlb_flush_one;
+		/* the helper maps and unmaps a second slot */
+		KT_EQ(kt_stats(m).local_maps, 2);
+		KT_OK(km_task_switch(m, NULL));   /* sched out: an unmap */
+		KT_EQ(kt_stats(m).tlb_flush_one, one + 1);
+		KT_OK(km_task_switch(m, t));      /* sched in: a map */
+		KT_EQ(kt_stats(m).tlb_flush_one, one + 1 + cases[c].on_map);
+		char ch;
+		KT_OK(km_read(m, va, &ch, 1));
+		KT_EQ(ch, 'x');
+		KT_OK(km_kunmap_local(m, va));
+		KT_EQ(kt_stats(m).tlb_flush_one, one + 2 + cases[c].on_map);
+		task_off(m, t);
+		KT_CHECK(m);
+		km_machine_destroy(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +641,7 @@ int main(void)
 		KT_TEST(strict_local),
 		KT_TEST(helpers),
 		KT_TEST(helpers_stack_full),
+		KT_TEST(flushes_by_arch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * higher half, the paging switch, context switches and exception stubs.
  */
 #ifndef KERNEL_VBASE
-#define KERNEL_VBASE 0xF8800000     /* kernel/kernel.h */
+#define KERNEL_VBASE 0xF8800000     /* kernel/x86/arch.h */
 #endif
 #define BOOT_MAP_MB 96              /* phys [0, 96M) at KERNEL_VBASE */
 #define MB_MAGIC 0x1BADB002
@@ -109,7 +109,7 @@ higher_half:
 	jmp 4b
 
 /*
- * void km_switch_stack(uint32_t *save_esp, uint32_t next_esp): the context
+ * void km_switch_stack(uintptr_t *save_sp, uintptr_t next_sp): the context
  * switch of the cooperative scheduler. Saves the callee-saved registers on
  * the current stack, stores ESP, loads the next thread's and returns into
  * it. A new thread's stack is laid out as if it had called this.

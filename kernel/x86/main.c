@@ -1,23 +1,14 @@
 /*
- * main.c - the kmap kernel: boot, the boot log, the replay, power off.
+ * main.c - the kmap kernel on x86: exceptions, the multiboot boot, the
+ * boot log's first lines.
  *
  * Booted by a multiboot loader (qemu -kernel) with the trace as the first
- * module: it reads the memory map, checks the trace, builds the trace's
- * machine on real page tables (kapi.c, mm.c), replays the trace with its
- * tasks as kernel threads (replay.c) and powers off with the replay's
- * exit status.
- *
- * Command line (qemu -append): check=0 turns off the invariant check
- * (km__core_check and the local-map PTEs) after every line, check=all
- * keeps it on every line of a long trace too; tlb=noflush
- * (a debugging aid) skips every TLB flush, to show what they are for.
+ * module and the command line of kernel/run.c: it reads the memory map
+ * and hands the trace to kernel_replay().
  */
 #include "arch.h"
 #include "kernel.h"
 #include "multiboot.h"
-
-#include <errno.h>
-#include "engine.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +76,18 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(d));
 }
 
+/* A new thread's stack, as km_switch_stack (boot.S) leaves it: ebp, ebx,
+ * esi, edi, then the return address, under no return address of its own. */
+uintptr_t arch_thread_stack(void *stack_top, void (*entry)(void))
+{
+	uint32_t *sp = stack_top;
+	*--sp = 0;
+	*--sp = (uint32_t)(uintptr_t)entry;
+	for (int i = 0; i < 4; i++)
+		*--sp = 0;
+	return (uintptr_t)sp;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Boot                                                                    */
 /* ---------------------------------------------------------------------- */
@@ -104,30 +107,14 @@ unsigned cpu_phys_bits(void)
 
 static uint32_t max32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
-static bool cmdline_has(const char *cmd, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = cmd; p && *p;) {
-		while (*p == ' ')
-			p++;
-		const char *e = p;
-		while (*e && *e != ' ')
-			e++;
-		if ((size_t)(e - p) == n && !memcmp(p, word, n))
-			return true;
-		p = e;
-	}
-	return false;
-}
-
 void kernel_main(uint32_t magic, uint32_t mbi_phys);
 
 void kernel_main(uint32_t magic, uint32_t mbi_phys)
 {
-	console_init();
+	arch_console_init();
 	idt_init();
 	klog("kmap kernel %s: x86 32-bit, one CPU, cooperative threads",
-	     "0.1.0");
+	     KMAP_KERNEL_VERSION);
 	if (magic != MB_BOOTLOADER_MAGIC)
 		kpanic(KEXIT_BUG, "not booted by a multiboot loader (magic 0x%08x)",
 		       magic);
@@ -180,27 +167,5 @@ void kernel_main(uint32_t magic, uint32_t mbi_phys)
 	size_t size = mods[0].mod_end - mods[0].mod_start;
 	const char *name = mods[0].string ? (const char *)kvirt(mods[0].string) :
 	                   "trace";
-	struct rp_header h;
-	int rc = replay_check(name, trace, size, &h);
-	if (rc)
-		kexit(rc);
-	struct km_config cfg;
-	km_config_init(&cfg);
-	rp_header_config(&h, &cfg);
-	km_machine *m;
-	if (km_machine_create(&cfg, &m))
-		kpanic(KEXIT_TRACE, "the machine line does not make a machine");
-	int check = cmdline_has(cmdline, "check=0") ? 0 :
-	            cmdline_has(cmdline, "check=all") ? 1 : 2;
-	if (cmdline_has(cmdline, "tlb=noflush")) {
-		mm_tlb_noflush = true;
-		klog("tlb=noflush: TLB flushes are SKIPPED; stale translations "
-		     "will show as wrong bytes");
-	}
-	klog("replaying%s", check == 1 ? ", checking the invariants after every "
-	     "line" : check ? ", checking the invariants after every line (every "
-	     "64th past 5000)" : "");
-	rc = replay_run(m, h.policy, trace, size, check);
-	mm_log_stats();
-	kexit(rc);
+	kernel_replay(name, trace, size, cmdline);
 }

@@ -1,8 +1,37 @@
-/* arch.h - the few x86 instructions the kernel needs. */
+/* arch.h - x86: where the kernel lives, the few instructions it needs. */
 #ifndef KARCH_H
 #define KARCH_H
 
 #include <stdint.h>
+
+/*
+ * Where the kernel lives: phys [0, BOOT_MAP_BYTES) at KERNEL_VBASE. Two
+ * images are built: kmap-kernel.elf at 0xf8800000, above every profile's
+ * lowmem and below its pkmap window, and kmap-kernel-low.elf at 0x40000000
+ * for the machines whose window is so large (8192 slots and more) that it
+ * and lowmem cover 0xf8800000 (see x86/mm.c).
+ */
+#ifndef KERNEL_VBASE
+#define KERNEL_VBASE 0xF8800000
+#endif
+#define BOOT_MAP_BYTES (96u << 20)
+#define KMAP_PHYS_START 0ull
+#define KMAP_PHYS_END ((uint64_t)BOOT_MAP_BYTES)
+
+static inline void *kvirt(uint64_t phys)
+{
+	return (void *)(uintptr_t)((uint32_t)KERNEL_VBASE + (uint32_t)phys);
+}
+static inline uint32_t kphys(const void *p)
+{
+	return (uint32_t)(uintptr_t)p - (uint32_t)KERNEL_VBASE;
+}
+
+/* main.c: MAXPHYADDR. mm.c: the multiboot memory map. */
+unsigned cpu_phys_bits(void);
+struct mb_info;
+void mm_early(const struct mb_info *mbi, uint32_t reserved_end);
+void mm_log_e820(void);
 
 static inline void outb(uint16_t port, uint8_t v)
 {
