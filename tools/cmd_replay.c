@@ -365,6 +365,8 @@ static void replay_help(FILE *f)
 	    "  TASK flush_unused\n"
 	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
+	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
+	    "writes the kernel's timestamps so; they never go back).\n"
 	    "'#' starts a comment. Profiles:");
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
