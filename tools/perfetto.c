@@ -481,6 +481,7 @@ void perfetto_flush(struct perfetto *p, const struct km_event *ev)
 /* Mappings held                                                           */
 /* ---------------------------------------------------------------------- */
 
+/* @e: the record that begins the hold (b), or NULL (e) */
 static void hold_event(struct perfetto *p, char ph, const struct hold *h,
                        uint64_t ts, const struct rec *e)
 {
@@ -490,16 +491,11 @@ static void hold_event(struct perfetto *p, char ph, const struct hold *h,
 	ev_head(p, ph, name, (size_t)n, "held", ts, PID_HELD, TID_HELD);
 	PUT_LIT(p, ",\"id\":");
 	put_u64(p, h->id);
-	if (e) {
+	if (ph == 'b') { /* the end's args would join these: none */
 		arg_str(p, "task", e->task, e->task_len);
 		arg_u64(p, "line", e->line);
 		arg_strz(p, "op", trace_op_names[e->op]);
-		if (ph == 'b') {
-			if (e->how)
-				arg_strz(p, "how", e->how);
-			if (e->has_vaddr)
-				arg_hex(p, "vaddr", e->vaddr);
-		}
+		arg_strz(p, "how", e->how);
 	}
 	ev_end(p);
 }
@@ -543,7 +539,7 @@ static void hold_end(struct perfetto *p, struct ptask *t, uint64_t ts,
 			}
 	if (!owner)
 		return;
-	hold_event(p, 'e', &owner->holds[k], ts, e);
+	hold_event(p, 'e', &owner->holds[k], ts, NULL);
 	memmove(&owner->holds[k], &owner->holds[k + 1],
 	        (owner->nholds - k - 1) * sizeof(owner->holds[0]));
 	owner->nholds--;
