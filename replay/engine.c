@@ -14,6 +14,15 @@
 /* Pass one                                                                */
 /* ---------------------------------------------------------------------- */
 
+/* A line whose @ time is before an earlier line's. */
+static void time_back(struct trace_err *err, uint64_t time)
+{
+	snprintf(err->msg, sizeof(err->msg),
+	         "time earlier than an earlier line's (times never go back)");
+	err->token[0] = '@';
+	*fmt_time(err->token + 1, time) = 0;
+}
+
 void rp_check_part(struct rp_part *p)
 {
 	struct stmt st;
@@ -32,6 +41,18 @@ void rp_check_part(struct rp_part *p)
 			p->ops++;
 			if (!p->first_op)
 				p->first_op = p->lines;
+		}
+		if (st.kind == ST_OP && st.has_time) {
+			if (p->first_time_line && st.time < p->last_time) {
+				time_back(&p->err, st.time);
+				p->err_line = p->lines;
+				break;
+			}
+			if (!p->first_time_line) {
+				p->first_time_line = p->lines;
+				p->first_time = st.time;
+			}
+			p->last_time = st.time;
 		}
 		if ((st.kind == ST_MACHINE || st.kind == ST_POLICY) &&
 		    p->nhdr < RP_MAX_HDR) {
@@ -93,6 +114,10 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 	 * numbered from the input's start */
 	unsigned long off = 0, bad = 0, first_op = 0, total = 0;
 	const struct trace_err *bad_err = NULL;
+	/* times across parts: a part's first may not be before the last */
+	struct trace_err time_err;
+	uint64_t last_time = 0;
+	bool timed = false;
 	struct {
 		unsigned long line;
 		const struct stmt *st;
@@ -108,10 +133,23 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 		h->ops += p[k].ops;
 		h->expects += p[k].expects;
 		total += p[k].lines;
+		unsigned long back = timed && p[k].first_time_line &&
+		                     p[k].first_time < last_time ?
+		                     p[k].first_time_line : 0;
+		if (back && (!p[k].err_line || back < p[k].err_line)) {
+			time_back(&time_err, p[k].first_time);
+			bad = off + back;
+			bad_err = &time_err;
+			break;
+		}
 		if (p[k].err_line) {
 			bad = off + p[k].err_line;
 			bad_err = &p[k].err;
 			break;
+		}
+		if (p[k].first_time_line) {
+			last_time = p[k].last_time;
+			timed = true;
 		}
 		off += p[k].lines;
 	}
@@ -204,6 +242,8 @@ struct rp {
 	bool oom;
 	struct rp_summary sum;
 	unsigned long line;        /* the line running */
+	bool has_time;             /* and its @ time, in ns */
+	uint64_t time;
 	/* checking expect lines: the flushes that ran since the last
 	 * operation line began, oldest first, for the expect lines after it */
 	bool check;
@@ -360,9 +400,11 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 	return e;
 }
 
-static void emit(struct rp *r, const struct rec *e)
+static void emit(struct rp *r, struct rec *e)
 {
 	struct rp_summary *s = &r->sum;
+	e->has_time = r->has_time;
+	e->time = r->time;
 	if (e->result == RES_ERROR)
 		s->errors += !e->resumed;
 	if (e->how && e->result == RES_OK) {
@@ -1052,6 +1094,8 @@ int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
 		if (st.kind != ST_OP)
 			continue;
 		r->line = ln;
+		r->has_time = st.has_time;
+		r->time = st.time;
 		run_line(r, ln, &st);
 		if (host->after_line)
 			host->after_line(host->arg, r, ln);

@@ -48,6 +48,10 @@ struct rp_part {
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
+	/* the @ times of its operation lines, which never go back: the first
+	 * (and its line, relative; 0 = none) and the last */
+	unsigned long first_time_line;
+	uint64_t first_time, last_time;
 	int nhdr;
 	struct {
 		unsigned long line;    /* relative */

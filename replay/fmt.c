@@ -68,6 +68,45 @@ int fmt_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+int fmt_parse_time(const char *s, size_t n, uint64_t *ns)
+{
+	uint64_t sec = 0, frac = 0;
+	size_t i = 0, digits = 0;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+		sec = sec * 10 + (uint64_t)(s[i] - '0');
+	if (!digits)
+		return FMT_EINVAL;
+	if (i < n && s[i] == '.') {
+		size_t k = 0;
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9' && k < 10; i++, k++)
+			frac = frac * 10 + (uint64_t)(s[i] - '0');
+		if (!k || k > 9)
+			return FMT_EINVAL;
+		for (; k < 9; k++)
+			frac *= 10;
+	}
+	if (i < n)
+		return FMT_EINVAL;
+	if (digits > 10) /* 10^10 s in ns still fits in 64 bits */
+		return FMT_ERANGE;
+	*ns = sec * 1000000000u + frac;
+	return 0;
+}
+
+char *fmt_time(char *p, uint64_t ns)
+{
+	p = fmt_u64(p, ns / 1000000000u);
+	unsigned frac = (unsigned)(ns % 1000000000u);
+	if (!frac)
+		return p;
+	*p++ = '.';
+	for (unsigned d = 100000000u; frac; d /= 10) {
+		*p++ = (char)('0' + frac / d);
+		frac %= d;
+	}
+	return p;
+}
+
 char *fmt_u64(char *p, uint64_t v)
 {
 	static const char pairs[201] =

@@ -18,6 +18,12 @@
 int fmt_parse_u64(const char *s, uint64_t *out);
 /* A number with an optional K, M or G suffix (powers of 1024). */
 int fmt_parse_size(const char *s, uint64_t *out);
+/*
+ * A time in decimal seconds, the @SECONDS of a trace line: at most 10
+ * digits, then optionally a point and 1 to 9 more. The @n bytes at @s
+ * (no @), in nanoseconds at *ns.
+ */
+int fmt_parse_time(const char *s, size_t n, uint64_t *ns);
 
 /*
  * Writers: each puts its text at @p (no terminating NUL) and returns the
@@ -28,5 +34,8 @@ int fmt_parse_size(const char *s, uint64_t *out);
 char *fmt_u64(char *p, uint64_t v);
 char *fmt_hex(char *p, uint64_t v);
 char *fmt_size(char *p, uint64_t bytes);
+/* @ns nanoseconds as decimal seconds, trailing zeros of the fraction left
+ * out ("12.5", "3"): what fmt_parse_time reads back; at most 31 bytes. */
+char *fmt_time(char *p, uint64_t ns);
 
 #endif

@@ -18,6 +18,10 @@ size_t rec_json(const struct rec *e, char *out)
 	char *p = out;
 	p = PUT_LIT(p, "{\"line\":");
 	p = fmt_u64(p, e->line);
+	if (e->has_time) {
+		p = PUT_LIT(p, ",\"time\":");
+		p = fmt_time(p, e->time);
+	}
 	p = PUT_LIT(p, ",\"task\":\"");
 	memcpy(p, e->task, e->task_len);
 	p += e->task_len;

@@ -33,6 +33,10 @@ struct rec {
 	const unsigned char *data; /* a read's bytes */
 	size_t data_len;
 	bool resumed;
+	/* the @ time of the line running when the record was made (for a
+	 * resumption, the kunmap's that woke it), in ns; none: no time */
+	bool has_time;
+	uint64_t time;
 };
 
 /* The record of line @line of @task, before it has run. */

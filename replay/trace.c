@@ -217,6 +217,23 @@ static int check_slots(const struct tok *t, struct trace_err *err)
 	return 0;
 }
 
+/* An operation's trailing @SECONDS, when @t is one: st->time. */
+static int parse_time(const struct tok *t, struct stmt *st,
+                      struct trace_err *err)
+{
+	if (t->s[0] != '@')
+		return 0;
+	int r = fmt_parse_time(t->s + 1, t->n - 1, &st->time);
+	if (r) {
+		set_err(err, r == FMT_ERANGE ?
+		        "time too large (at most 10 digits of seconds)" :
+		        "malformed time (@SECONDS, at most 9 decimals)", t->s, t->n);
+		return -1;
+	}
+	st->has_time = true;
+	return 0;
+}
+
 /*
  * expect TASK vaddr ADDR [HOW]   the task's latest mapping returned ADDR
  * expect flush [SLOTS|none]      flush_all_zero_pkmaps ran, clearing SLOTS
@@ -282,6 +299,8 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 	st->pfn = st->offset = st->len = 0;
 	st->hex = NULL;
 	st->hex_len = 0;
+	st->has_time = false;
+	st->time = 0;
 	while (i < len) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t'))
 			i++;
@@ -368,6 +387,15 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return -1;
 	st->task = t[0].s;
 	st->task_len = t[0].n;
+	if (nt >= 3 && parse_time(&t[nt - 1], st, err))
+		return -1;
+	nt -= st->has_time;
+	for (size_t k = 2; k < nt; k++)
+		if (t[k].s[0] == '@') {
+			set_err(err, "the time (@SECONDS) must come last", t[k].s,
+			        t[k].n);
+			return -1;
+		}
 	if (nt < 2) {
 		set_err(err, "missing operation after the task", t[0].s, t[0].n);
 		return -1;
@@ -440,9 +468,9 @@ static uint64_t num_checked(const char *s, size_t n)
 
 void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 {
-	const char *t[5];
-	size_t tl[5], nt = 0, i = 0;
-	while (i < len && nt < 5) {
+	const char *t[6];
+	size_t tl[6], nt = 0, i = 0;
+	while (i < len && nt < 6) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t'))
 			i++;
 		if (i >= len || line[i] == '#')
@@ -454,6 +482,7 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 		nt++;
 	}
 	st->kind = ST_BLANK;
+	st->has_time = false;
 	if (!nt || (tl[0] == 7 && !memcmp(t[0], "machine", 7)) ||
 	    (tl[0] == 6 && !memcmp(t[0], "policy", 6)))
 		return; /* header lines: pass one took them */
@@ -465,6 +494,12 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 	st->kind = ST_OP;
 	st->task = t[0];
 	st->task_len = tl[0];
+	st->has_time = nt > 2 && t[nt - 1][0] == '@';
+	st->time = 0;
+	if (st->has_time) {
+		nt--;
+		fmt_parse_time(t[nt] + 1, tl[nt] - 1, &st->time);
+	}
 	/* the op, by its length and a letter or two */
 	switch (tl[1]) {
 	case 4: st->op = t[1][0] == 'k' ? OP_KMAP : OP_READ; break;

@@ -38,6 +38,8 @@ struct stmt {
 	enum trace_op op;
 	uint64_t pfn, offset, len;
 	const char *hex; size_t hex_len; /* OP_WRITE: len = hex_len / 2 */
+	bool has_time;                   /* a trailing @SECONDS: when it ran */
+	uint64_t time;                   /* in ns */
 	/* ST_EXPECT: task and vaddr (with how, NULL for any), or a flush's
 	 * slots: a list checked by trace_parse_line, "none", or NULL for any */
 	enum expect_kind expect;

@@ -73,6 +73,7 @@ struct ev {
 	uint64_t a, b;
 	const char *ts;            /* the timestamp's text, in the input */
 	unsigned ts_len;
+	uint64_t time;             /* and its value, in ns */
 	const char *text;          /* EV_MARK: the text */
 	unsigned text_len;
 };
@@ -350,20 +351,18 @@ static int read_line(struct imp *im, const char *l, size_t n,
 	const char *q = memchr(cpu, ']', (size_t)(e - cpu)) + 1;
 	/* the flags column (irqs-off, need-resched, ...) may be absent */
 	const char *ts = NULL, *ts_end = NULL;
+	uint64_t time = 0;
 	for (int k = 0; k < 2 && !ts; k++) {
 		while (q < e && is_space(*q))
 			q++;
 		const char *w = q;
 		while (q < e && !is_space(*q))
 			q++;
-		if (q - w >= 2 && q[-1] == ':' && is_digit(w[0])) {
-			const char *d = w;
-			while (d < q - 1 && (is_digit(*d) || *d == '.'))
-				d++;
-			if (d == q - 1) {
-				ts = w;
-				ts_end = q - 1;
-			}
+		/* seconds.fraction: what a trace's @SECONDS takes */
+		if (q - w >= 2 && q[-1] == ':' && is_digit(w[0]) &&
+		    !fmt_parse_time(w, (size_t)(q - 1 - w), &time)) {
+			ts = w;
+			ts_end = q - 1;
 		}
 	}
 	if (!ts) {
@@ -387,6 +386,7 @@ static int read_line(struct imp *im, const char *l, size_t n,
 	ev->line = ln;
 	ev->ts = ts;
 	ev->ts_len = (unsigned)(ts_end - ts);
+	ev->time = time;
 	long task = task_of(im, p, (size_t)(id_end - p));
 	if (task < 0)
 		return -2;
@@ -521,6 +521,13 @@ static int read_events(struct imp *im)
 			return 2;
 		if (!r)
 			continue;
+		/* the trace's @ times never go back: neither may the input's */
+		if (im->nev && ev->time < ev[-1].time) {
+			fprintf(stderr, "%s:%lu: timestamp %.*s is before the event "
+			        "before it (line %lu): the events are out of order\n",
+			        im->file, ln, (int)ev->ts_len, ev->ts, ev[-1].line);
+			return 2;
+		}
 		im->nev++;
 		im->count[ev->kind]++;
 		if (ev->kind == EV_KMAP_RET) {
@@ -889,7 +896,7 @@ static int write_trace(struct imp *im, FILE *f)
 			t->in_kmap = true;
 			t->kmap_new = false;
 			t->kmap_page = ev->a;
-			fprintf(f, "%s kmap %llu  # %.*s page=0x%llx\n", t->name,
+			fprintf(f, "%s kmap %llu @%.*s  # page=0x%llx\n", t->name,
 			        (unsigned long long)pfn, ts, ev->ts,
 			        (unsigned long long)ev->a);
 			break;
@@ -916,7 +923,7 @@ static int write_trace(struct imp *im, FILE *f)
 		}
 		case EV_FLUSH:
 			if (!t->in_kmap)
-				fprintf(f, "%s flush_unused  # %.*s\n", t->name, ts, ev->ts);
+				fprintf(f, "%s flush_unused @%.*s\n", t->name, ts, ev->ts);
 			fl = (struct flush){ .open = true, .task = ev->task, .at = ev,
 			                     .slots = fl.slots, .cap = fl.cap };
 			break;
@@ -961,7 +968,7 @@ static int write_trace(struct imp *im, FILE *f)
 			}
 			pi->users--;
 			pfn_of(im, ev->a, &pfn);
-			fprintf(f, "%s kunmap %llu  # %.*s page=0x%llx\n", t->name,
+			fprintf(f, "%s kunmap %llu @%.*s  # page=0x%llx\n", t->name,
 			        (unsigned long long)pfn, ts, ev->ts,
 			        (unsigned long long)ev->a);
 			break;
@@ -977,7 +984,7 @@ static int write_trace(struct imp *im, FILE *f)
 			}
 			t->local_open = true;
 			t->local_pfn = ev->a;
-			fprintf(f, "%s kmap_local %llu  # %.*s\n", t->name,
+			fprintf(f, "%s kmap_local %llu @%.*s\n", t->name,
 			        (unsigned long long)ev->a, ts, ev->ts);
 			break;
 		case EV_LOCAL_RET:
@@ -1003,7 +1010,7 @@ static int write_trace(struct imp *im, FILE *f)
 				im->skipped[SK_LOCAL_UNSEEN]++;
 				break;
 			}
-			fprintf(f, "%s kunmap_local %llu  # %.*s addr=0x%llx\n", t->name,
+			fprintf(f, "%s kunmap_local %llu @%.*s  # addr=0x%llx\n", t->name,
 			        (unsigned long long)t->local[k - 1].pfn, ts, ev->ts,
 			        (unsigned long long)ev->a);
 			memmove(&t->local[k - 1], &t->local[k],
@@ -1060,8 +1067,9 @@ static void import_help(FILE *f)
 	    "its return, kunmap_high, flush_all_zero_pkmaps and set_page_address\n"
 	    "(and, to find each page's pfn, __kmap_local_page_prot and\n"
 	    "__kmap_local_pfn_prot). kmap(1) gives the probe commands.\n"
-	    "The trace goes to standard output: one line a call, the timestamp\n"
-	    "and page pointer kept as comments, and expect lines for what the\n"
+	    "The trace goes to standard output: one line a call, ending in its\n"
+	    "timestamp (@SECONDS), the page pointer kept as a comment, and\n"
+	    "expect lines for what the\n"
 	    "kernel did (each address kmap_high returned, each flush and the\n"
 	    "slots it cleared), which `kmap replay` compares with its run.\n\n"
 	    "  --machine PROFILE  the machine (default: the profile whose window\n"

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "json.h"
+#include "perfetto.h"
 #include "replay.h"
 #include "replay_pics.h"
 
@@ -274,6 +275,7 @@ struct out {
 	struct json_out json;      /* the writer, in --json */
 	bool is_json;
 	struct pics *pics;         /* --svg/--html */
+	struct perfetto *perfetto; /* --perfetto */
 };
 
 static void out_machine(void *arg, const struct km_layout *l,
@@ -295,6 +297,7 @@ static void out_record(void *arg, const struct rec *e)
 		text_record(&o->ob, e);
 	if (o->pics)
 		pics_record(o->pics, e);
+	perfetto_record(o->perfetto, e);
 }
 
 static void out_flush(void *arg, const struct km_event *ev)
@@ -304,6 +307,7 @@ static void out_flush(void *arg, const struct km_event *ev)
 		json_flush_event(&o->json, ev);
 	else
 		text_flush(&o->ob, ev);
+	perfetto_flush(o->perfetto, ev);
 }
 
 static void out_mismatch(void *arg, const struct rp_mismatch *mm)
@@ -313,6 +317,7 @@ static void out_mismatch(void *arg, const struct rp_mismatch *mm)
 		json_mismatch(&o->json, mm);
 	else
 		text_mismatch(&o->ob, mm);
+	perfetto_mismatch(o->perfetto, mm);
 }
 
 static void out_event(void *arg, const struct km_event *ev)
@@ -329,6 +334,7 @@ static void out_summary(void *arg, const struct rp_summary *s)
 		json_summary(&o->json, s);
 	else
 		text_summary(&o->ob, s);
+	perfetto_summary(o->perfetto, s);
 }
 
 static void *host_alloc(void *arg, size_t n)
@@ -351,7 +357,8 @@ static void replay_help(FILE *f)
 {
 	fprintf(f,
 	    "usage: kmap replay [--json] [--policy NAME] [--last-pkmap N]\n"
-	    "                   [--svg FILE] [--html FILE] FILE|-\n\n"
+	    "                   [--svg FILE] [--html FILE] [--perfetto FILE]\n"
+	    "                   FILE|-\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
 	    "the slot a page took, the address, flushes of the window, tasks\n"
@@ -365,6 +372,8 @@ static void replay_help(FILE *f)
 	    "  TASK flush_unused\n"
 	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
+	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
+	    "writes the kernel's timestamps so; they never go back).\n"
 	    "'#' starts a comment. Profiles:");
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
@@ -381,6 +390,11 @@ static void replay_help(FILE *f)
 	    "           sleeping tasks marked\n"
 	    "  --html FILE  also write a page that steps through the trace: the\n"
 	    "           slots, the page_address() hash, each task's local stack\n"
+	    "  --perfetto FILE  also write the run as Chrome trace-event JSON,\n"
+	    "           for Perfetto's UI or chrome://tracing: a track per slot\n"
+	    "           (the pages it held) and per task (its operations and\n"
+	    "           sleeps), flushes, the slots in use; 1 us a step, or the\n"
+	    "           trace's @ times\n"
 	    "  --policy NAME    run under this policy instead of the trace's\n"
 	    "  --last-pkmap N   run with a window of N slots instead\n"
 	    "           (either turns the expect lines' check off: the run is\n"
@@ -394,7 +408,7 @@ static void replay_help(FILE *f)
 	    "mismatches are records in\n"
 	    "the output, the run goes on); 2 when the trace cannot be read (the\n"
 	    "file, line and token are named on stderr and nothing runs); 3 when\n"
-	    "memory or writing a picture failed.\n");
+	    "memory or writing a picture or the --perfetto file failed.\n");
 }
 
 static void *check_half(void *arg)
@@ -437,8 +451,9 @@ static int check_trace(const char *file, const char *buf, size_t size,
 	return 2;
 }
 
-/* --svg FILE, --html FILE: the pictures replay_buffer() draws too */
-static const char *pics_svg, *pics_html;
+/* --svg FILE, --html FILE: the pictures replay_buffer() draws too;
+ * --perfetto FILE: the run for a timeline viewer */
+static const char *pics_svg, *pics_html, *perfetto_path;
 /* --policy NAME, --last-pkmap N: in place of the trace's */
 static const char *opt_policy;
 static unsigned opt_last_pkmap;
@@ -457,6 +472,8 @@ int cmd_replay(int argc, char **argv)
 		           i + 1 < argc) {
 			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
 			*dst = argv[++i];
+		} else if (!strcmp(argv[i], "--perfetto") && i + 1 < argc) {
+			perfetto_path = argv[++i];
 		} else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
 			opt_policy = argv[++i];
 			bool known = false;
@@ -542,8 +559,11 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	o->ob.f = f;
 	o->is_json = json;
 	o->json = (struct json_out){ ob_reserve, ob_commit, &o->ob };
-	if ((pics_svg || pics_html) &&
-	    !(o->pics = pics_open(pics_svg, pics_html, m, name, h.policy))) {
+	if ((perfetto_path && !(o->perfetto = perfetto_open(perfetto_path, m,
+	                                                      name, h.policy))) ||
+	    ((pics_svg || pics_html) &&
+	     !(o->pics = pics_open(pics_svg, pics_html, m, name, h.policy)))) {
+		perfetto_finish(o->perfetto);
 		km_machine_destroy(m);
 		free(o);
 		return 2;
@@ -567,6 +587,8 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 		        "policy differs" : "window differs");
 	fflush(f);
 	if (pics_finish(o->pics))
+		rc = 3;
+	if (perfetto_finish(o->perfetto))
 		rc = 3;
 	km_machine_destroy(m);
 	free(o);

@@ -115,6 +115,17 @@ compare mismatch.txt "$tmp/mismatch.txt"
 "$kmap" replay --json tests/import/mismatch.trace > "$tmp/mismatch.json" 2>&1
 echo "exit $?" >> "$tmp/mismatch.json"
 compare mismatch.json "$tmp/mismatch.json"
+# Times on the lines (@SECONDS): records of timed lines carry them in JSON
+# ("time"); the text is as without.
+for f in txt json; do
+	"$kmap" replay $([ $f = json ] && echo --json) tests/import/timed.trace \
+		> "$tmp/timed.$f" 2>&1
+	echo "exit $?" >> "$tmp/timed.$f"
+	compare timed.$f "$tmp/timed.$f"
+done
+ok "timed: the text is the same without the times" \
+	cmp -s "$tmp/timed.txt" <(sed 's/ @[0-9.]*$//' tests/import/timed.trace |
+	                          "$kmap" replay - 2>&1; echo "exit $?")
 # Another policy or window: the same calls, the expect lines not checked.
 "$kmap" replay --policy clock --last-pkmap 8 examples/traces/expect.trace \
 	> "$tmp/expect-clock.txt" 2>&1
