@@ -107,8 +107,8 @@ static const char *const skip_names[NR_SKIP] = {
 	"kunmap_high of pages the trace did not see mapped",
 	"set_page_address(page, NULL) outside a flush",
 	"kunmap_local of addresses no traced kmap_local returned (lowmem)",
-	"kmap_local events, used only to fit the pfns (no kunmap_local "
-	"probe in the trace)",
+	("kmap_local events, used only to fit the pfns (no kunmap_local "
+	 "probe in the trace)"),
 	"kmap_local deeper than 32 in one task",
 };
 
