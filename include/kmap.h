@@ -53,19 +53,33 @@ typedef struct km_task km_task; /* a simulated task (see km_task_create) */
 /* ---------------------------------------------------------------------- */
 
 /*
- * kmap reports misuse with these errno values; km_strerror() gives the
- * kmap meaning ("page has no users") rather than the libc one.
+ * Every function returns 0 or a negative code, of two kinds told apart by
+ * the value alone:
+ *  - below KM_EBASE: an errno value with its system meaning: -EINVAL for
+ *    an argument the function does not take (misuse, as below), -ENOMEM,
+ *    -EAGAIN (km_kmap_try), -ETIMEDOUT (km_kmap_timeout), -EBUSY, -EFAULT,
+ *    and whatever a system call of the host backend failed with (-ENOENT
+ *    for a mem_path that does not exist);
+ *  - KM_EBASE and above: kmap's own codes, below. All but KM_ESLEEPING
+ *    and KM_ECORRUPT are misuse of the API (where the kernel would BUG):
+ *    nothing is changed, km_stats.errors counts them, and a KM_STRICT
+ *    machine aborts.
+ * km_strerror() gives kmap's text for its own codes, the C library's for
+ * errno values.
  */
-#define KM_ENOTMAPPED  ENOENT    /* kunmap of a page that is not mapped */
-#define KM_ENOUSERS    EALREADY  /* kunmap of a page whose count is 1 */
-#define KM_EATOMIC     EDEADLK   /* may sleep, called in atomic context */
-#define KM_ENOTTOP     EILSEQ    /* local unmap that is not the newest */
-#define KM_EKIND       EPROTO    /* local/atomic unmap of the other kind */
-#define KM_ENOATOMIC   EPERM     /* kunmap_atomic with no section open */
-#define KM_ESTACKFULL  EOVERFLOW /* 16th local mapping on a task */
-#define KM_ESLEEPING   EINPROGRESS /* a simulated task went to sleep */
+#define KM_EBASE       4096 /* above every errno value (Linux's end at 133) */
+#define KM_ENOTMAPPED  (KM_EBASE + 1) /* kunmap of a page that is not mapped */
+#define KM_ENOUSERS    (KM_EBASE + 2) /* kunmap of a page whose count is 1 */
+#define KM_EATOMIC     (KM_EBASE + 3) /* may sleep, called in atomic context */
+#define KM_ENOTTOP     (KM_EBASE + 4) /* local unmap that is not the newest */
+#define KM_EKIND       (KM_EBASE + 5) /* local/atomic unmap of the other kind */
+#define KM_ENOATOMIC   (KM_EBASE + 6) /* kunmap_atomic with no section open */
+#define KM_ESTACKFULL  (KM_EBASE + 7) /* 16th local mapping on a task */
+#define KM_ESLEEPING   (KM_EBASE + 8) /* a simulated task went to sleep */
+#define KM_ECORRUPT    (KM_EBASE + 9) /* km_check: an invariant is broken */
 
-/** The text of a negative (or positive) error code, kmap's meaning first. */
+/** The text of an error code (negative or positive): kmap's for its own
+ * codes, strerror()'s for errno values. */
 KM_API const char *km_strerror(int err);
 
 /* ---------------------------------------------------------------------- */
@@ -511,8 +525,8 @@ KM_API int km_stats_get(km_machine *m, struct km_stats *out);
 
 /**
  * km_check - the expensive invariant check: counts against the hash,
- * the page tables and the TLB model. 0 when all hold, else -EUCLEAN with
- * a description in @msg (may be NULL).
+ * the page tables and the TLB model. 0 when all hold (@msg, unless NULL,
+ * is then ""), else -KM_ECORRUPT with a description in @msg.
  */
 KM_API int km_check(km_machine *m, char *msg, size_t msglen);
 
