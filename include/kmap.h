@@ -479,7 +479,9 @@ struct km_event {
 	 * during the call only */
 	const int *pkmap_count;
 	unsigned last_pkmap;
-	const km_task *task; /* KM_EV_SLEEP: the task; NULL for a thread */
+	/* KM_EV_SLEEP: the task that sleeps; KM_EV_FLUSH: the task whose
+	 * kmap or kmap_flush_unused flushed. NULL for a thread's own task. */
+	const km_task *task;
 	unsigned nr_woken;   /* KM_EV_WAKE */
 };
 

@@ -442,20 +442,31 @@ static void on_event(void *arg, const struct km_event *ev)
 	struct rp *r = arg;
 	if (r->sink->event)
 		r->sink->event(r->sink->arg, ev);
+	struct rp_task *t = ev->task ? task_of(r, ev->task) : NULL;
 	if (ev->type == KM_EV_FLUSH) {
 		r->sum.flushes++;
 		r->sum.tlb_flushes += ev->tlb_flush != 0;
-		if (r->sink->flush)
-			r->sink->flush(r->sink->arg, ev);
+		if (r->sink->flush) {
+			struct rec by;
+			if (t) {
+				struct stmt st = { .kind = ST_OP, .op = t->op,
+				                   .pfn = t->op_pfn };
+				by = rec_of(t->op_line, t->name, t->name_len,
+				            &st);
+				by.resumed = t->asleep;
+				by.has_time = r->has_time;
+				by.time = r->time;
+			}
+			r->sink->flush(r->sink->arg, ev, t ? &by : NULL);
+		}
 		if (r->check)
 			flush_ran(r, ev);
 		return;
 	}
-	struct rp_task *t;
-	if (ev->type != KM_EV_SLEEP || !(t = task_of(r, ev->task)))
+	if (ev->type != KM_EV_SLEEP || !t)
 		return;
 	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = t->sleep_pfn };
-	unsigned long line = t->asleep ? t->sleep_line : t->kmap_line;
+	unsigned long line = t->asleep ? t->sleep_line : t->op_line;
 	struct rec e = rec_of(line, t->name, t->name_len, &st);
 	e.resumed = t->asleep;
 	e.result = RES_SLEEP;
@@ -746,7 +757,9 @@ static void do_kmap(struct rp *r, struct rp_task *t, unsigned long line,
 	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = pfn };
 	void *va;
 	enum km_how how;
-	t->kmap_line = line;
+	t->op = OP_KMAP;
+	t->op_line = line;
+	t->op_pfn = pfn;
 	t->sleep_pfn = pfn;
 	int rc = km_kmap_ex(r->m, km_pfn_to_page(r->m, pfn), 0, 0, &va, &how);
 	if (rc == -KM_ESLEEPING)
@@ -965,6 +978,9 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
 	struct rec e = rec_of(line, t->name, t->name_len, st);
 	km_page *page = st->op == OP_FLUSH_UNUSED ? NULL :
 	                km_pfn_to_page(r->m, st->pfn);
+	t->op = st->op;
+	t->op_line = line;
+	t->op_pfn = st->pfn;
 	switch (st->op) {
 	case OP_KMAP:
 		return do_kmap(r, t, line, st->pfn);

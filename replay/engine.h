@@ -103,7 +103,11 @@ struct rp_task {
 	bool asleep;               /* on a wait queue, per the records */
 	unsigned long sleep_line;  /* the kmap it sleeps in */
 	uint64_t sleep_pfn;
-	unsigned long kmap_line;   /* the kmap it runs now */
+	/* the operation it runs now (a kmap retried after a wake-up: its
+	 * first line's), which a flush is written as caused by */
+	enum trace_op op;
+	unsigned long op_line;
+	uint64_t op_pfn;
 	/* its latest mapping's outcome, for expect lines; and an expect line
 	 * that waits for the kmap it sleeps in */
 	bool mapped, map_failed;
@@ -154,15 +158,17 @@ struct rp_mismatch {
 
 /*
  * Where records go. Each entry may be NULL. record(): an operation's or a
- * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH);
- * mismatch(): an expect line not borne out; event(): every event of the
- * library, as it happens (pictures).
+ * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH),
+ * inside the operation @by (its record before it has run, resumed for a
+ * retried kmap; NULL when no task of the trace ran it), whose own record
+ * comes after; event(): every event of the library, as it happens
+ * (pictures); mismatch(): an expect line not borne out.
  */
 struct rp_sink {
 	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
 	void (*record)(void *arg, const struct rec *e);
 	void (*mismatch)(void *arg, const struct rp_mismatch *mm);
-	void (*flush)(void *arg, const struct km_event *ev);
+	void (*flush)(void *arg, const struct km_event *ev, const struct rec *by);
 	void (*event)(void *arg, const struct km_event *ev);
 	void (*summary)(void *arg, const struct rp_summary *s);
 	void *arg;

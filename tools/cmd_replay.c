@@ -112,9 +112,27 @@ static void text_machine(struct ob *o, const struct km_layout *l,
 	ob_mem(o, head, (size_t)n);
 }
 
+/* Room for a whole line in the buffer, so that it can be trimmed there. */
+static size_t text_room(struct ob *o, size_t n)
+{
+	if (o->len + n > sizeof(o->buf))
+		ob_flush(o);
+	return o->len;
+}
+
+/* No line ends in spaces: the padding before an empty last column goes. */
+static void text_end_line(struct ob *o, size_t start)
+{
+	while (o->len > start && o->buf[o->len - 1] == ' ')
+		o->len--;
+	OB_LIT(o, "\n");
+}
+
 static void text_record(struct ob *o, const struct rec *e)
 {
 	char tmp[64];
+	size_t start = text_room(o, 256 + e->task_len + 2 * e->data_len +
+	                            (e->error ? strlen(e->error) : 0));
 	int n = snprintf(tmp, sizeof(tmp), "%6lu  ", e->line);
 	ob_mem(o, tmp, (size_t)n);
 	ob_mem(o, e->task, e->task_len);
@@ -159,12 +177,34 @@ static void text_record(struct ob *o, const struct rec *e)
 	}
 	if (e->resumed)
 		OB_LIT(o, "  (resumed after a wake-up)");
-	OB_LIT(o, "\n");
+	text_end_line(o, start);
 }
 
-static void text_flush(struct ob *o, const struct km_event *ev)
+/*
+ * A flush, above the record of the operation that ran it (as in the JSON
+ * lines), named by that operation's line: a kmap that wrapped the
+ * cursor, a retried kmap, or flush_unused.
+ */
+static void text_flush(struct ob *o, const struct km_event *ev,
+                       const struct rec *by)
 {
-	OB_LIT(o, "        flush_all_zero_pkmaps: cleared ");
+	OB_LIT(o, "        flush_all_zero_pkmaps");
+	if (by) {
+		OB_LIT(o, ", run by line ");
+		ob_u64(o, by->line);
+		OB_LIT(o, " (");
+		ob_mem(o, by->task, by->task_len);
+		OB_LIT(o, "'s ");
+		ob_str(o, trace_op_names[by->op]);
+		if (by->has_pfn) {
+			OB_LIT(o, " ");
+			ob_u64(o, by->pfn);
+		}
+		if (by->resumed)
+			OB_LIT(o, ", resumed");
+		OB_LIT(o, ")");
+	}
+	OB_LIT(o, ": cleared ");
 	if (!ev->nr_cleared)
 		OB_LIT(o, "nothing, no TLB flush");
 	for (unsigned i = 0; i < ev->nr_cleared; i++) {
@@ -193,25 +233,34 @@ static void text_flush(struct ob *o, const struct km_event *ev)
 	OB_LIT(o, "\n");
 }
 
+/* "1 hit", "2 hits" */
+static void ob_count(struct ob *o, uint64_t n, const char *one,
+                     const char *many)
+{
+	ob_u64(o, n);
+	OB_LIT(o, " ");
+	ob_str(o, n == 1 ? one : many);
+}
+
 static void text_summary(struct ob *o, const struct rp_summary *s)
 {
 	OB_LIT(o, "\nsummary: ");
-	ob_u64(o, s->ops);
-	OB_LIT(o, " operations, ");
-	ob_u64(o, s->errors);
-	OB_LIT(o, " errors; mappings: ");
+	ob_count(o, s->ops, "operation", "operations");
+	OB_LIT(o, ", ");
+	ob_count(o, s->errors, "error", "errors");
+	OB_LIT(o, "; mappings: ");
 	ob_u64(o, s->new_maps);
 	OB_LIT(o, " new, ");
-	ob_u64(o, s->hits);
-	OB_LIT(o, " hits, ");
+	ob_count(o, s->hits, "hit", "hits");
+	OB_LIT(o, ", ");
 	ob_u64(o, s->lowmem);
 	OB_LIT(o, " lowmem; ");
-	ob_u64(o, s->flushes);
-	OB_LIT(o, " flushes (");
+	ob_count(o, s->flushes, "flush", "flushes");
+	OB_LIT(o, " (");
 	ob_u64(o, s->tlb_flushes);
 	OB_LIT(o, " with a TLB flush); ");
-	ob_u64(o, s->sleeps);
-	OB_LIT(o, " sleeps\ndeadlocked:");
+	ob_count(o, s->sleeps, "sleep", "sleeps");
+	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
 		if (!s->tasks[i]->asleep)
@@ -300,13 +349,14 @@ static void out_record(void *arg, const struct rec *e)
 	perfetto_record(o->perfetto, e);
 }
 
-static void out_flush(void *arg, const struct km_event *ev)
+static void out_flush(void *arg, const struct km_event *ev,
+                      const struct rec *by)
 {
 	struct out *o = arg;
 	if (o->is_json)
 		json_flush_event(&o->json, ev);
 	else
-		text_flush(&o->ob, ev);
+		text_flush(&o->ob, ev, by);
 	perfetto_flush(o->perfetto, ev);
 }
 
@@ -361,8 +411,9 @@ static void replay_help(FILE *f)
 	    "                   FILE|-\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
-	    "the slot a page took, the address, flushes of the window, tasks\n"
-	    "going to sleep and waking. A trace is one statement a line:\n\n"
+	    "the slot a page took, the address, tasks going to sleep and\n"
+	    "waking, and each flush of the window, above the line that ran it.\n"
+	    "A trace is one statement a line:\n\n"
 	    "  machine PROFILE [mem=SIZE] [last_pkmap=N] [colors=N]   (first)\n"
 	    "  policy NAME                                            (optional)\n"
 	    "  TASK kmap|kunmap|kmap_local|kunmap_local PFN\n"

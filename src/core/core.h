@@ -246,6 +246,9 @@ struct km_core {
 
 	km_event_fn event;
 	void *event_arg;
+	/* the task whose kmap or kmap_flush_unused is flushing now, for the
+	 * KM_EV_FLUSH event (NULL: none known); under the kmap lock */
+	struct km_task *flusher;
 
 	struct km_stats stats;           /* under the kmap lock */
 	/* counted outside the lock, atomically */

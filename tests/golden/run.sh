@@ -51,6 +51,16 @@ for t in examples/traces/*.trace; do
 	echo "exit $?" >> "$tmp/$n.txt"
 	compare "$n.txt" "$tmp/$n.txt"
 	ok "$n: nothing on stderr" test ! -s "$tmp/$n.err"
+	ok "$n: no line ends in a space" bash -c "! grep -q ' \$' '$tmp/$n.txt'"
+	# a flush is printed above the record of the line that ran it, as the
+	# JSON lines have it: "run by line N" and the next record is line N's
+	ok "$n: each flush above the line that ran it" awk '
+		/^        flush_all_zero_pkmaps, run by line / {
+			want = $5; next }
+		/^ *[0-9]+  / && want != "" {
+			if ($1 != want) bad = 1; want = "" }
+		/^        flush_all_zero_pkmaps:/ { bad = 1 }
+		END { exit bad || want != "" }' "$tmp/$n.txt"
 	# the same input gives byte-identical output, from a pipe too
 	"$kmap" replay --json - < "$t" > "$tmp/$n.again" 2>/dev/null
 	echo "exit $?" >> "$tmp/$n.again"

@@ -122,11 +122,11 @@ static void check_sets_msg_on_success(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(codes_apart_from_errno),
-		cmocka_unit_test(errno_values_keep_their_meaning),
-		cmocka_unit_test(missing_file_is_a_system_error),
-		cmocka_unit_test(misuse_counted_system_errors_not),
-		cmocka_unit_test(check_sets_msg_on_success),
+		KT_TEST(codes_apart_from_errno),
+		KT_TEST(errno_values_keep_their_meaning),
+		KT_TEST(missing_file_is_a_system_error),
+		KT_TEST(misuse_counted_system_errors_not),
+		KT_TEST(check_sets_msg_on_success),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
