@@ -432,8 +432,8 @@ static void replay_help(FILE *f)
 	for (unsigned i = 0; km_policy_name(i); i++)
 		fprintf(f, " %s", km_policy_name(i));
 	fprintf(f,
-	    ".\nThe format is shared/spec/trace.md; examples are in\n"
-	    "examples/traces/.\n\n"
+	    ".\nThe format, the records and the errors are described whole in\n"
+	    "replay/trace-format.md; examples are in examples/traces/.\n\n"
 	    "  --json   one JSON object a line: the machine, each operation,\n"
 	    "           resumption and flush as it happens, then a summary\n"
 	    "  --svg FILE   also draw the window over time into FILE: a row per\n"

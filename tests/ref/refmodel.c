@@ -1,8 +1,8 @@
 /*
  * refmodel.c - independent reference model of `kmap replay` (policy linux).
  *
- * Written from ../shared/spec/trace.md and Linux's mm/highmem.c as quoted in
- * ../shared/seeds/001* (kmap_high, map_new_virtual, flush_all_zero_pkmaps,
+ * Written from the trace format (replay/trace-format.md) and Linux's
+ * mm/highmem.c (kmap_high, map_new_virtual, flush_all_zero_pkmaps,
  * kunmap_high) with xtensa's colour hooks:
  *
  *   get_pkmap_color(page)      = pfn % N
@@ -12,7 +12,7 @@
  *   get_pkmap_entries_count(c) = LAST_PKMAP / N
  *   one wait queue per colour
  *
- * Decisions beyond trace.md (from the brief that asked for this model):
+ * Decisions, all also in replay/trace-format.md:
  *  - error checks, in order: the task is asleep; pfn >= max_pfn; then per op
  *    (see the op functions below);
  *  - a kunmap that leaves a count at 1 wakes every task asleep on the page's

@@ -459,7 +459,7 @@ static void endless_timeout(void **state)
 				         km_strerror(w.rc));
 			km_machine_destroy(m);
 			KT_KNOWN_BUG("km_kmap_timeout(%llu ns) returned -ETIMEDOUT after "
-			             "%llu ns with nobody unmapping: src/api.c "
+			             "%llu ns with nobody unmapping: src/cpu.c "
 			             "deadline_after() overflows a %u-bit time_t",
 			             (unsigned long long)forever[f],
 			             (unsigned long long)w.elapsed_ns,
@@ -679,7 +679,7 @@ static void thread_exits_with_task_current(void **state)
 		km_machine_destroy(m);
 		KT_KNOWN_BUG("after a thread exited with a simulated task current, "
 		             "the next thread's local map of pfn %llu shows \"%.4s\" "
-		             "(expected \"BBBB\"), tlb_stale %llu: src/api.c "
+		             "(expected \"BBBB\"), tlb_stale %llu: src/cpu.c "
 		             "cpu_release() switches out only the thread's own task",
 		             (unsigned long long)pfn, e2.got,
 		             (unsigned long long)stale);
