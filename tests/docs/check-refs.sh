@@ -18,8 +18,8 @@ trap 'rm -rf "$tmp"' EXIT
 # --- paths --------------------------------------------------------------
 # A path is a word with a folder and a file name with an extension; it is
 # found at the top of the tree, beside the file naming it, one folder up
-# (man3/x.3 from man/man1/), or in the folder its own users work in
-# (core/x.h from src/, man1/kmap.1 from man/). Paths of Linux's own
+# (man3/km_kmap.3 from man/man1/), or in the folder its users work in
+# (core/kerr.h from src/, man1/kmap.1 from man/). Paths of Linux's own
 # tree (mm/highmem.c, include/linux/...) and system headers are the
 # kernel's, not ours; NAME and FILE are placeholders.
 git ls-files 2>/dev/null | grep -Ev '^fuzz/corpus/' |
@@ -29,25 +29,37 @@ git ls-files 2>/dev/null | grep -Ev '^fuzz/corpus/' |
 	sed 's,^\./,,' > "$tmp/files"
 ok "documents and sources to look at" test -s "$tmp/files"
 kernel_paths='^(mm|arch|include/(linux|uapi|asm-generic)|kernel|lib|sys)/'
-while read -r f; do
-	dir=$(dirname "$f")
-	grep -v '^[[:space:]]*#[[:space:]]*include' "$f" |
-		grep -oE '(^|[^A-Za-z0-9_./$-])[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+\.(md|c|h|sh|trace|svg|html|1|3|pc|in)\b' |
-		sed -E 's/^[^A-Za-z0-9_.-]//' | sort -u |
-	while read -r p; do
-		[[ $p =~ $kernel_paths ]] && continue
-		[[ $p == *NAME* || $p == *FILE* ]] && continue
-		if [ -e "$p" ] || [ -e "$dir/$p" ] || [ -e "$(dirname "$dir")/$p" ] ||
-		   [ -e "src/$p" ] || [ -e "man/$p" ]; then
-			echo "ok $f $p"
-		else
-			echo "missing $f $p"
-		fi
-	done
-done < "$tmp/files" > "$tmp/paths"
+# one awk for every file: "FILE PATH" for each path named outside #include
+xargs awk '
+	/^[ \t]*#[ \t]*include/ { next }
+	{
+		line = $0
+		while (match(line, /[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+\.(md|c|h|sh|trace|svg|html|1|3|pc|in)([^A-Za-z0-9_]|$)/)) {
+			p = substr(line, RSTART, RLENGTH)
+			sub(/[^A-Za-z0-9_]$/, "", p)
+			before = RSTART > 1 ? substr(line, RSTART - 1, 1) : ""
+			line = substr(line, RSTART + RLENGTH)
+			if (before !~ /[\/$]/)
+				print FILENAME, p
+		}
+	}' < "$tmp/files" | sort -u |
+while read -r f p; do
+	[[ $p =~ $kernel_paths ]] && continue
+	[[ $p == *NAME* || $p == *FILE* ]] && continue
+	dir=${f%/*}
+	[ "$dir" = "$f" ] && dir=.
+	up=${dir%/*}
+	[ "$up" = "$dir" ] && up=.
+	if [ -e "$p" ] || [ -e "$dir/$p" ] || [ -e "$up/$p" ] ||
+	   [ -e "src/$p" ] || [ -e "man/$p" ]; then
+		echo "ok $f $p"
+	else
+		echo "missing $f $p"
+	fi
+done > "$tmp/paths"
 ok "paths named in the tree were found" grep -q '^ok ' "$tmp/paths"
 while read -r _ f p; do
-	ok "$f names $p, which exists" false
+	ok "$f: the path it names, $p, exists" false
 done < <(grep '^missing ' "$tmp/paths")
 
 # --- the trace format's reference ----------------------------------------
