@@ -73,7 +73,8 @@ FILE *pic_create(const char *who, const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		fprintf(stderr, "%s: %s: %s\n", who, path, strerror(errno));
+		fprintf(stderr, "%s: cannot create %s: %s\n", who, path,
+		        strerror(errno));
 	return f;
 }
 
@@ -271,12 +272,9 @@ static const char *vname(const struct km_layout *l, uint64_t a)
 	return NULL;
 }
 
-int layout_svg_write(const char *path, const struct km_layout *l)
+int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 {
 	const char *who = "kmap layout";
-	FILE *f = pic_create(who, path);
-	if (!f)
-		return -1;
 	char t[256], a[32], b[32];
 	const uint64_t TOP = 1ull << 32;
 

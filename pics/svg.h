@@ -36,9 +36,10 @@ int pic_close(const char *who, const char *path, FILE *f);
 /*
  * layout_svg_write - `kmap layout --svg FILE`: physical memory and its
  * zones on the left, the kernel's 32-bit virtual space on the right, the
- * direct map and the pkmap/kmap_local mappings as arrows. 0, or -1 after a
- * message.
+ * direct map and the pkmap/kmap_local mappings as arrows, into @f (from
+ * pic_create(path)), which it closes. 0, or -1 after a message when the
+ * file could not be written.
  */
-int layout_svg_write(const char *path, const struct km_layout *l);
+int layout_svg_write(FILE *f, const char *path, const struct km_layout *l);
 
 #endif

@@ -12,6 +12,7 @@
 #include "replay_pics.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -403,12 +404,14 @@ static void host_free(void *arg, void *p)
 /* Reading and checking the trace                                          */
 /* ---------------------------------------------------------------------- */
 
+static const char usage[] =
+	"kmap replay [--json] [--policy NAME] [--last-pkmap N] [--svg FILE] "
+	"[--html FILE] [--perfetto FILE] FILE|-";
+
 static void replay_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap replay [--json] [--policy NAME] [--last-pkmap N]\n"
-	    "                   [--svg FILE] [--html FILE] [--perfetto FILE]\n"
-	    "                   FILE|-\n\n"
+	    "usage: %s\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
 	    "the slot a page took, the address, tasks going to sleep and\n"
@@ -425,7 +428,7 @@ static void replay_help(FILE *f)
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
 	    "writes the kernel's timestamps so; they never go back).\n"
-	    "'#' starts a comment. Profiles:");
+	    "'#' starts a comment. Profiles:", usage);
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
 	fprintf(f, ". Policies:");
@@ -456,10 +459,11 @@ static void replay_help(FILE *f)
 	    "were equal.\n\n"
 	    "Exit status: 0 when every line ran without error, nothing is left\n"
 	    "asleep or mapped and every expect line held; 1 when not (errors and\n"
-	    "mismatches are records in\n"
-	    "the output, the run goes on); 2 when the trace cannot be read (the\n"
-	    "file, line and token are named on stderr and nothing runs); 3 when\n"
-	    "memory or writing a picture or the --perfetto file failed.\n");
+	    "mismatches are records in the output, the run goes on); 2 when the\n"
+	    "command line is wrong, the trace cannot be read (the file, line and\n"
+	    "token are named on stderr) or a picture's or the --perfetto file\n"
+	    "cannot be created: nothing runs then; 3 when memory ran out or\n"
+	    "writing a picture or the --perfetto file failed.\n");
 }
 
 static void *check_half(void *arg)
@@ -519,52 +523,55 @@ int cmd_replay(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
-		} else if ((!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) &&
-		           i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) {
 			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
-			*dst = argv[++i];
-		} else if (!strcmp(argv[i], "--perfetto") && i + 1 < argc) {
-			perfetto_path = argv[++i];
-		} else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
-			opt_policy = argv[++i];
+			const char *opt = argv[i];
+			if (!(*dst = cli_value(argc, argv, &i)))
+				return cli_usage_error("replay", usage,
+				                       "%s needs a FILE to write", opt);
+		} else if (!strcmp(argv[i], "--perfetto")) {
+			if (!(perfetto_path = cli_value(argc, argv, &i)))
+				return cli_usage_error("replay", usage,
+				                       "--perfetto needs a FILE to write");
+		} else if (!strcmp(argv[i], "--policy")) {
+			char names[256];
+			cli_list(names, sizeof(names), km_policy_name);
+			opt_policy = cli_value(argc, argv, &i);
 			bool known = false;
-			for (unsigned k = 0; km_policy_name(k); k++)
+			for (unsigned k = 0; opt_policy && km_policy_name(k); k++)
 				known |= !strcmp(opt_policy, km_policy_name(k));
-			if (!known) {
-				fprintf(stderr, "kmap replay: unknown policy '%s' (",
-				        opt_policy);
-				for (unsigned k = 0; km_policy_name(k); k++)
-					fprintf(stderr, "%s%s", k ? ", " : "",
-					        km_policy_name(k));
-				fprintf(stderr, ")\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--last-pkmap") && i + 1 < argc) {
-			uint64_t v;
-			if (fmt_parse_u64(argv[++i], &v) || v < 2 || v > (1u << 20) ||
-			    (v & (v - 1))) {
-				fprintf(stderr, "kmap replay: bad --last-pkmap '%s' (a "
-				        "power of two, at least 2)\n", argv[i]);
-				return 2;
-			}
-			opt_last_pkmap = (unsigned)v;
+			if (!opt_policy)
+				return cli_usage_error("replay", usage,
+				                       "--policy needs a NAME (one of: "
+				                       "%s)", names);
+			if (!known)
+				return cli_usage_error("replay", usage,
+				                       "unknown policy '%s' (one of: %s)",
+				                       opt_policy, names);
+		} else if (!strcmp(argv[i], "--last-pkmap")) {
+			/* its range is km_config_check's, once the machine is known */
+			const char *v = cli_value(argc, argv, &i);
+			uint64_t n;
+			if (!v || fmt_parse_u64(v, &n) || !n || n > UINT_MAX)
+				return cli_usage_error("replay", usage,
+				                       "--last-pkmap needs a number of "
+				                       "window slots%s%s%s", v ? " ('" : "",
+				                       v ? v : "", v ? "')" : "");
+			opt_last_pkmap = (unsigned)n;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "kmap replay: unknown option '%s'\n", argv[i]);
-			replay_help(stderr);
-			return 2;
+			return cli_usage_error("replay", usage,
+			                       "unknown option '%s'", argv[i]);
 		} else if (file) {
-			fprintf(stderr, "kmap replay: one trace at a time ('%s')\n",
-			        argv[i]);
-			return 2;
+			return cli_usage_error("replay", usage,
+			                       "one trace at a time ('%s' and '%s')",
+			                       file, argv[i]);
 		} else {
 			file = argv[i];
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "kmap replay: no trace given\n");
-		replay_help(stderr);
-		return 2;
-	}
+	if (!file)
+		return cli_usage_error("replay", usage,
+		                       "no trace given (a file, or - for stdin)");
 	const char *name = strcmp(file, "-") ? file : "<stdin>";
 	size_t size;
 	bool mapped;

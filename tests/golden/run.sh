@@ -161,15 +161,63 @@ ok "layout: mem beyond the limit exits 2" test $? = 2
 "$kmap" layout --machine nope > /dev/null 2>&1
 ok "layout: unknown profile exits 2" test $? = 2
 
-for c in replay layout demo; do
+for c in replay layout demo bench; do
 	"$kmap" "$c" --help > "$tmp/help" 2>&1
 	ok "$c --help exits 0" test $? = 0
 	ok "$c --help explains" grep -q "usage: kmap $c" "$tmp/help"
+	ok "$c --help gives the exit status" grep -q "^Exit status: 0 " "$tmp/help"
+	# every option of the usage line is explained below it
+	for o in $(head -1 "$tmp/help" | grep -o -- '--[a-z-]*' | sort -u); do
+		ok "$c --help explains $o" grep -q -- "^  $o " "$tmp/help"
+	done
 done
 "$kmap" --help > /dev/null
 ok "kmap --help exits 0" test $? = 0
-"$kmap" frobnicate > /dev/null 2>&1
-ok "unknown command exits 2" test $? = 2
+
+# Wrong command lines: one style everywhere. The expected stderr is the
+# cause (with the valid values), the one-line usage and where to read
+# more, never the whole help; the exit status is 2 and nothing is written
+# on stdout.
+while IFS='|' read -r name args; do
+	[ -z "$name" ] && continue
+	args=${args//SRC/$PWD}
+	# shellcheck disable=SC2086
+	(cd "$tmp" && "$kmap" $args) > "$tmp/cli.out" 2> "$tmp/cli-$name.err"
+	echo "exit $?" >> "$tmp/cli-$name.err"
+	compare "cli-$name.err" "$tmp/cli-$name.err"
+	ok "cli $name: nothing on stdout" test ! -s "$tmp/cli.out"
+	ok "cli $name: a few lines, not the help" test "$(wc -l < "$tmp/cli-$name.err")" -le 4
+done <<'CASES'
+no-command|
+unknown-command|frobnicate
+replay-svg-no-value|replay --svg
+replay-html-then-option|replay --html --json x.trace
+replay-unknown-option|replay --frob x.trace
+replay-no-trace|replay --json
+replay-two-traces|replay a.trace b.trace
+replay-unwritable-svg|replay --svg /nonexistent-dir/x.svg SRC/examples/traces/story.trace
+layout-last-pkmap-3|layout --last-pkmap 3
+layout-colors-3|layout --machine arm --colors 3
+layout-mem-too-big|layout --machine x86-32 --mem 5G
+layout-bad-mem|layout --mem 5Q
+layout-unknown-profile|layout --machine nope
+layout-machine-no-value|layout --machine
+layout-unwritable-svg|layout --svg /nonexistent-dir/x.svg
+demo-unknown-profile|demo --machine bogus
+demo-mem-too-big|demo --machine x86-32 --mem 5G
+demo-all-lowmem|demo --mem 64M
+demo-unknown-option|demo --frob
+bench-unknown-workload|bench --workload nope
+bench-rounds|bench --rounds 0
+CASES
+
+# --svg without --machine: the default profile, drawn
+(cd "$tmp" && "$kmap" layout --svg layout-default.svg) > "$tmp/ld.out" 2>&1
+ok "layout --svg without --machine exits 0" test $? = 0
+ok "layout --svg without --machine draws the default profile" \
+	grep -q "x86-32" "$tmp/layout-default.svg"
+ok "layout without --machine is x86-32's" \
+	cmp -s "$tmp/ld.out" "$exp/layout-x86-32.txt"
 
 # examples/filesum.c: a file's records through kmap, checked against pread
 fsum=$(dirname "$kmap")/example_filesum
