@@ -115,7 +115,10 @@ struct km_config {
 	                         * -EINVAL); 0 = the profile's default */
 	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
-	unsigned nr_cpus;       /* local-map areas in the fixmap; 0 = default */
+	unsigned nr_cpus;       /* local-map areas: a thread takes one with its
+	                         * first highmem local map, until it exits;
+	                         * 0 = 64 on the host backend, the profile's 8
+	                         * simulated; at most 1024 */
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
 	const char *policy;     /* slot policy; NULL = "linux" */
 	enum km_backend_kind backend;
@@ -366,12 +369,13 @@ KM_API km_page *km_kmap_to_page(km_machine *m, const void *addr);
 KM_API int km_kmap_local_page(km_machine *m, km_page *page, void **addr);
 /**
  * km_kunmap_local - kunmap_local(): release the newest local mapping,
- * @addr. -KM_ENOTTOP when it is not the newest, -KM_EKIND when it was made
- * by kmap_atomic; nothing is unmapped then. A lowmem address is a no-op.
+ * @addr. -KM_ENOTTOP when it is an older one, -KM_EKIND when it was made
+ * by kmap_atomic, -EINVAL when it is none of the task's (released already,
+ * or never mapped); nothing is unmapped then. A lowmem address is a no-op.
  * A window address is a persistent mapping's: where the architecture needs
  * kmap_high_get (km_layout.kmap_high_get) it is that page's kunmap, with
  * its errors; elsewhere a slot with users is a no-op and one without is
- * -EINVAL, as is any other address.
+ * -EINVAL.
  */
 KM_API int km_kunmap_local(km_machine *m, const void *addr);
 /** kmap_atomic(): as kmap_local_page, and opens an atomic section. */
@@ -536,12 +540,14 @@ KM_API int km_check(km_machine *m, char *msg, size_t msglen);
 struct km_leak {
 	uint64_t pfn;
 	int users;            /* persistent: pkmap_count - 1 */
-	const km_task *task;  /* local: the simulated task, NULL for a thread */
+	const km_task *task;  /* local: the simulated task; NULL: a thread's,
+	                       * lost when it exited */
 	int local;
 };
 /**
- * km_leaks - list mappings still held, persistent ones in slot order then
- * each simulated task's local ones bottom-up. Returns how many there are
+ * km_leaks - list mappings still held, persistent ones in slot order, then
+ * each simulated task's local ones bottom-up, then the local ones of
+ * threads that exited holding them (task NULL). Returns how many there are
  * (which may exceed @max; only @max are stored) or -errno.
  */
 KM_API int km_leaks(km_machine *m, struct km_leak *out, unsigned max);

@@ -46,6 +46,7 @@ static void machine_free(km_machine *m)
 	free(m->wait_cond);
 	free(m->area_used);
 	free(m->page_slot);
+	free(m->k.lost_local);
 	free(m);
 }
 

@@ -594,6 +594,10 @@ int km_leaks(km_machine *m, struct km_leak *out, unsigned max)
 			n++;
 		}
 	}
+	for (unsigned i = 0; i < k->nr_lost_local; i++, n++)
+		if (n < max)
+			out[n] = (struct km_leak){ .pfn = k->lost_local[i],
+			                           .local = 1, .users = 1 };
 	unlock(k);
 	return (int)n;
 }
