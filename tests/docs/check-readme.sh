@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # README.md's table of folders matches the tree: every folder it names
 # exists, and every folder of the tree that holds code or tests (the top
-# level, src/, tests/) is in it.
+# level, src/, tests/) is in it. And the commands it tells a user to run
+# succeed: each `build/kmap replay` and `build/kmap layout` line, and the
+# trace of each `make qemu TRACE=` line (the kernel exits with the
+# replay's status), exit 0.
 #
-#   check-readme.sh SRCDIR
+#   check-readme.sh SRCDIR [KMAP]
 set -u
 src=$(realpath "$1")
+kmap=${2:+$(realpath "$2")}
 . "$src/tests/docs/lib.sh"
 cd "$src" || exit 2
 readme=README.md
@@ -24,4 +28,22 @@ for d in $(git ls-files | grep / | cut -d/ -f1 | sort -u) \
 	ok "folder $d/ is in README's table" grep -q "^$d\(/\|\$\)" /tmp/kmap-readme.$$
 done
 rm -f /tmp/kmap-readme.$$
+
+if [ -n "$kmap" ]; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	ln -s "$src/examples" "$tmp/examples"
+	mkdir "$tmp/build"
+	ln -s "$kmap" "$tmp/build/kmap"
+	grep -E '^    build/kmap (replay|layout) ' "$readme" | sed 's/ *#.*//' > "$tmp/cmds"
+	grep -oE '^    make qemu TRACE=[a-z][^ ]*' "$readme" |
+		sed 's/.*TRACE=/build\/kmap replay /' >> "$tmp/cmds"
+	ok "README gives commands to run" test -s "$tmp/cmds"
+	while read -r cmd; do
+		# shellcheck disable=SC2086
+		(cd "$tmp" && $cmd) > /dev/null 2> "$tmp/err"
+		ok "README's '$cmd' exits 0" test $? = 0
+		ok "README's '$cmd' says nothing on stderr" test ! -s "$tmp/err"
+	done < "$tmp/cmds"
+fi
 finish
