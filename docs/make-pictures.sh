@@ -15,3 +15,6 @@ for t in story sleep-wake; do
 	"$kmap" replay --svg "$out/$t.svg" --html "$out/$t.html" \
 		"examples/traces/$t.trace" > /dev/null || [ $? = 1 ]
 done
+# misuse on purpose: exit 1
+"$kmap" replay --svg "$out/local-misuse.svg" \
+	examples/traces/local-misuse.trace > /dev/null || [ $? = 1 ]

@@ -99,7 +99,8 @@ int pic_close(const char *who, const char *path, FILE *f)
 #define VIRT_X     620
 #define BAR_W      190
 #define MIN_NAMED  36
-#define MIN_GAP    7
+/* a gap is tall enough for the labels of both its bounds (addr_label) */
+#define MIN_GAP    13
 
 enum region_kind { R_USER, R_LOWMEM, R_VMALLOC, R_PKMAP, R_FIXMAP, R_LDT,
                    R_CEA, R_BTMAP, R_GAP };
@@ -493,7 +494,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 			continue;
 		}
 		if (r->kind == R_FIXMAP && l->kmap_local_end > l->kmap_local_start) {
-			/* the kmap_local area inside the fixmap, as a band */
+			/* the kmap_local area inside the fixmap, as a band at its
+			 * left, where the arrow comes in without crossing the name */
 			double span = r->end - r->start;
 			double ly0 = r->y1 - h * (double)(l->kmap_local_end - r->start) / span;
 			double ly1 = r->y1 - h * (double)(l->kmap_local_start - r->start) / span;
@@ -504,8 +506,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 			}
 			fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
 			           "fill=\"#6baed6\" stroke=\"#2171b5\"/>\n",
-			        VIRT_X + BAR_W - 46, ly0, 40, ly1 - ly0);
-			text_attr(f, VIRT_X + BAR_W - 26, ly1 + 11,
+			        VIRT_X + 6, ly0, 40, ly1 - ly0);
+			text_attr(f, VIRT_X + 26, ly1 + 11,
 			          "text-anchor=\"middle\" font-size=\"9\" fill=\"#08306b\"",
 			          "local");
 		}
@@ -519,7 +521,7 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 			          "(each process's own)");
 			continue;
 		}
-		double nx = VIRT_X + (r->kind == R_FIXMAP ? (BAR_W - 50) / 2.0 :
+		double nx = VIRT_X + (r->kind == R_FIXMAP ? 50 + (BAR_W - 50) / 2.0 :
 		                                           BAR_W / 2.0);
 		text_attr(f, nx, cy - 2, "text-anchor=\"middle\" font-weight=\"bold\"",
 		          name);
@@ -580,7 +582,7 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 		           "stroke-width=\"1.4\" stroke-dasharray=\"5,3\" "
 		           "marker-end=\"url(#arrow-local)\"/>\n",
 		        PHYS_X + BAR_W + 3, sy, PHYS_X + BAR_W + 200, sy,
-		        VIRT_X - 100, ty, VIRT_X + BAR_W - 48, ty);
+		        VIRT_X - 100, ty, VIRT_X + 4, ty);
 		fprintf(f, "<circle cx=\"%d\" cy=\"%.1f\" r=\"3\" fill=\"#2171b5\"/>\n",
 		        PHYS_X + BAR_W, sy);
 		snprintf(t, sizeof(t), "kmap_local_page(), kmap_atomic(): %u slots "
@@ -607,9 +609,14 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 			show[ns++] = 0;
 		}
 		double zy1 = zy0 + row * ns;
-		fprintf(f, "<path d=\"M%d,%.1f L%d,%.1f M%d,%.1f L%d,%.1f\" "
-		           "stroke=\"#d94801\" stroke-dasharray=\"2,2\" fill=\"none\"/>\n",
-		        VIRT_X + BAR_W, pk->y0, ZX, zy0, VIRT_X + BAR_W, pk->y1, ZX, zy1);
+		/* from the window's middle (the address labels sit at its
+		 * bounds) across to a bracket along the zoomed slots */
+		double pm = (pk->y0 + pk->y1) / 2;
+		const int BX = ZX - 12;
+		fprintf(f, "<path d=\"M%d,%.1f H%d M%d,%.1f V%.1f M%d,%.1f H%d "
+		           "M%d,%.1f H%d\" stroke=\"#d94801\" stroke-dasharray=\"2,2\" "
+		           "fill=\"none\"/>\n",
+		        VIRT_X + BAR_W, pm, BX, BX, zy0, zy1, BX, zy0, ZX, BX, zy1, ZX);
 		for (int i = 0; i < ns; i++) {
 			double yy = zy0 + row * i;
 			fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "

@@ -140,6 +140,15 @@ ok "replay --svg: the story's flush is marked" has "$tmp/story.svg" "flush: 6 cl
 ok "replay --svg: a sleeping task is marked" has "$tmp/sleep-wake.svg" "<title>asleep</title>"
 ok "replay --svg: a woken task is marked" has "$tmp/sleep-wake.svg" "<title>woken</title>"
 ok "replay --svg: the deadlock's sleepers are marked" has "$tmp/deadlock.svg" "<title>asleep</title>"
+# local-misuse: the slot it used, not 1024; the local stacks; the errors
+d=$tmp/local-misuse.svg
+ok "replay --svg: a big window shows the slots used" has "$d" "Only the 1 slot the trace used is drawn, of 1024."
+ok "replay --svg: a task's local stack is drawn" has "$d" "<title>running, 2 local maps</title>"
+ok "replay --svg: an atomic section is drawn" has "$d" "<title>running, 1 local map, in an atomic section</title>"
+ok "replay --svg: an error's text is shown, not only in a tooltip" \
+	grep -q '<tspan fill="#cb181d">not the newest local mapping</tspan>' "$d"
+ok "replay --svg: a resumed step says so in words" grep -q '230100 ok new resumed<title>' "$tmp/sleep-wake.svg"
+ok "replay --svg: the legend explains resumed" has "$tmp/sleep-wake.svg" '"resumed": a kmap retried after a wake-up'
 
 # A 1024-slot window and more steps than the picture has rows.
 {
