@@ -227,6 +227,11 @@ if [ -x "$fsum" ]; then
 	"$fsum" --pread "$tmp/records.dat" 100 > "$tmp/fs.pread"
 	ok "filesum: kmap and pread agree" cmp -s "$tmp/fs.kmap" "$tmp/fs.pread"
 	ok "filesum: counts the records" grep -q "^records 31458 " "$tmp/fs.kmap"
+	for bad in /tmp /nonexistent-dir/file; do
+		"$fsum" "$bad" > "$tmp/fs.out" 2> "$tmp/fs.err"
+		ok "filesum $bad: exit 1" test $? = 1
+		ok "filesum $bad: its error once" test "$(wc -l < "$tmp/fs.err")" = 1
+	done
 fi
 
 echo "$pass passed, $fail failed"
