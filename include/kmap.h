@@ -6,7 +6,8 @@
  * kmap() of a highmem page enters it in the window; kunmap() releases it;
  * kmap_local_page()/kmap_atomic() give short-lived task-local mappings.
  *
- * Conventions: functions return 0 or a negative errno value; pointers and
+ * Conventions: functions return 0 or a negative code (see Errors below: an
+ * errno value with its system meaning, or one of kmap's own); pointers and
  * other results come back through out-parameters. Every function is safe to
  * call from several threads on one machine, except where a comment says
  * otherwise. Nothing here aborts unless the machine was created KM_STRICT.
