@@ -507,9 +507,10 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 			fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
 			           "fill=\"#6baed6\" stroke=\"#2171b5\"/>\n",
 			        VIRT_X + 6, ly0, 40, ly1 - ly0);
-			text_attr(f, VIRT_X + 26, ly1 + 11,
-			          "text-anchor=\"middle\" font-size=\"9\" fill=\"#08306b\"",
-			          "local");
+			/* its name inside it, or under it when it is thin */
+			text_attr(f, VIRT_X + 26, ly1 - ly0 >= 14 ? (ly0 + ly1) / 2 + 3 :
+			          ly1 + 11, "text-anchor=\"middle\" font-size=\"9\" "
+			          "fill=\"#08306b\"", "local");
 		}
 		const char *name = region_name(r->kind);
 		if (r->kind == R_USER) {
@@ -677,9 +678,10 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	         (unsigned long long)l->pkmap_pgtable_bytes);
 	text_attr(f, 20, fy + 18, "", t);
 	snprintf(t, sizeof(t), "page->flags holds the zone in bits %u-%u "
-	         "(ZONES_PGSHIFT %u); %u CPUs, each with %u kmap_local slots.",
+	         "(ZONES_PGSHIFT %u); %u CPU%s, each with %u kmap_local slots.",
 	         l->zones_pgshift, l->zones_pgshift + l->zones_width - 1,
-	         l->zones_pgshift, l->nr_cpus, l->km_max_idx - 1);
+	         l->zones_pgshift, l->nr_cpus, l->nr_cpus == 1 ? "" : "s",
+	         l->km_max_idx - 1);
 	text_attr(f, 20, fy + 36, "", t);
 	text_attr(f, 20, fy + 62, "font-size=\"10\" fill=\"#777777\"",
 	          "kmap layout --svg: the same figures as `kmap layout`, drawn.");

@@ -25,7 +25,7 @@ static void layout_help(FILE *f)
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
 	fprintf(f,
-	    " (default x86-32)\n"
+	    "\n                     (default x86-32)\n"
 	    "  --mem SIZE         physical memory (K, M, G suffixes); default:\n"
 	    "                     the profile's own\n"
 	    "  --last-pkmap N     window slots, a power of two from 2 to 65536;\n"

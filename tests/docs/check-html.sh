@@ -80,7 +80,7 @@ echo "browser: $browser ($("$browser" --version 2>/dev/null | head -1))"
 		"$kmap" replay --svg "$tmp/pic-$n.svg" "$t" > /dev/null
 		echo "replay-$n" >> "$tmp/pics"
 	done
-	for m in x86-32 x86-32-pae arm arm-2g; do
+	for m in $("$kmap" layout --help | sed -n 's/.*--machine PROFILE  one of: //p'); do
 		"$kmap" layout --machine "$m" --svg "$tmp/pic-layout-$m.svg" > /dev/null
 		echo "layout-$m" >> "$tmp/pics"
 	done

@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 # (man3/km_kmap.3 from man/man1/), or in the folder its users work in
 # (core/kerr.h from src/, man1/kmap.1 from man/). Paths of Linux's own
 # tree (mm/highmem.c, include/linux/...) and system headers are the
-# kernel's, not ours; NAME and FILE are placeholders.
+# kernel's, not ours; NAME, FILE, SRC and the like are placeholders.
 git ls-files 2>/dev/null | grep -Ev '^fuzz/corpus/' |
 	grep -E '\.(md|c|h|S|sh|1|3|in)$|(^|/)(Makefile|CMakeLists\.txt)$' > "$tmp/files"
 [ -s "$tmp/files" ] || find . -path ./.git -prune -o -path './build*' -prune -o \
@@ -29,6 +29,7 @@ git ls-files 2>/dev/null | grep -Ev '^fuzz/corpus/' |
 	sed 's,^\./,,' > "$tmp/files"
 ok "documents and sources to look at" test -s "$tmp/files"
 kernel_paths='^(mm|arch|include/(linux|uapi|asm-generic)|kernel|lib|sys)/'
+placeholder='(^|/)(NAME|FILE|SRC|SRCDIR|ALIAS|TRACE|PREFIX|DIR)(/|[.]|$)'
 # one awk for every file: "FILE PATH" for each path named outside #include
 xargs awk '
 	/^[ \t]*#[ \t]*include/ { next }
@@ -45,7 +46,7 @@ xargs awk '
 	}' < "$tmp/files" | sort -u |
 while read -r f p; do
 	[[ $p =~ $kernel_paths ]] && continue
-	[[ $p == *NAME* || $p == *FILE* ]] && continue
+	[[ $p =~ $placeholder ]] && continue
 	dir=${f%/*}
 	[ "$dir" = "$f" ] && dir=.
 	up=${dir%/*}
