@@ -118,8 +118,8 @@ struct km_config {
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
 	unsigned nr_cpus;       /* local-map areas: a thread takes one with its
 	                         * first highmem local map, until it exits;
-	                         * 0 = 64 on the host backend, the profile's 8
-	                         * simulated; at most 1024 */
+	                         * 0 = 64 on the host backend, the profile's
+	                         * NR_CPUS simulated; at most 1024 */
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
 	const char *policy;     /* slot policy; NULL = "linux" */
 	enum km_backend_kind backend;
