@@ -86,7 +86,7 @@ done
 # ```console blocks run and print what is shown, from a clone whose
 # build/ is the build under test
 mkdir -p "$tmp/clone"
-for d in examples docs; do ln -s "$src/$d" "$tmp/clone/$d"; done
+for d in examples docs tests; do ln -s "$src/$d" "$tmp/clone/$d"; done
 ln -s "$build" "$tmp/clone/build"
 ok "the guide's build/kmap is the one under test" \
 	test "$(realpath "$tmp/clone/build/kmap")" = "$kmap"
