@@ -37,6 +37,8 @@ void rp_check_part(struct rp_part *p)
 			break;
 		}
 		p->expects += st.kind == ST_EXPECT;
+		if ((st.kind == ST_OP || st.kind == ST_EXPECT) && !p->first_stmt)
+			p->first_stmt = p->lines;
 		if (st.kind == ST_OP) {
 			p->ops++;
 			if (!p->first_op)
@@ -112,7 +114,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 
 	/* the parts' lines, headers, first operation and first bad line,
 	 * numbered from the input's start */
-	unsigned long off = 0, bad = 0, first_op = 0, total = 0;
+	unsigned long off = 0, bad = 0, first_op = 0, first_stmt = 0, total = 0;
 	const struct trace_err *bad_err = NULL;
 	/* times across parts: a part's first may not be before the last */
 	struct trace_err time_err;
@@ -126,6 +128,8 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 	for (int k = 0; k < n; k++) {
 		if (!first_op && p[k].first_op)
 			first_op = off + p[k].first_op;
+		if (!first_stmt && p[k].first_stmt)
+			first_stmt = off + p[k].first_stmt;
 		for (int i = 0; i < p[k].nhdr && nh < (int)(sizeof(hs) / sizeof(hs[0])); i++) {
 			hs[nh].line = off + p[k].hdr[i].line;
 			hs[nh++].st = &p[k].hdr[i].st;
@@ -157,11 +161,12 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 	unsigned long machine_line = 0;
 	bool seen_policy = false;
 	for (int i = 0; i <= nh; i++) {
-		/* the first operation, in its place among the headers */
+		/* the first operation or expect line, in its place among the
+		 * headers: an expect line has no machine to be checked on */
 		unsigned long next = i < nh ? hs[i].line : ~0ul;
-		if (first_op && first_op < next && !machine_line &&
-		    (!bad || first_op < bad))
-			return rule(line, err, first_op,
+		if (first_stmt && first_stmt < next && !machine_line &&
+		    (!bad || first_stmt < bad))
+			return rule(line, err, first_stmt,
 			            "the machine line is missing (it must come first)",
 			            NULL, 0);
 		if (i == nh || (bad && next > bad))

@@ -48,6 +48,7 @@ struct rp_part {
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
+	unsigned long first_stmt;  /* first operation or expect line, ditto */
 	/* the @ times of its operation lines, which never go back: the first
 	 * (and its line, relative; 0 = none) and the last */
 	unsigned long first_time_line;

@@ -28,7 +28,7 @@ git ls-files 2>/dev/null | grep -Ev '^fuzz/corpus/' |
 	-type f \( -name '*.md' -o -name '*.[chS13]' -o -name '*.sh' \) -print |
 	sed 's,^\./,,' > "$tmp/files"
 ok "documents and sources to look at" test -s "$tmp/files"
-kernel_paths='^(mm|arch|include/(linux|uapi|asm-generic)|kernel|lib|sys)/'
+kernel_paths='^(mm|arch|asm|include/(linux|uapi|asm-generic)|kernel|lib|sys)/'
 placeholder='(^|/)(NAME|FILE|SRC|SRCDIR|ALIAS|TRACE|PREFIX|DIR)(/|[.]|$)'
 # one awk for every file: "FILE PATH" for each path named outside #include
 xargs awk '
@@ -90,14 +90,38 @@ while read -r e; do
 	ok "$doc: error '$e'" has "$doc" "\`$e\`"
 done < "$tmp/errors"
 
-# every key of every JSON line of the example traces
-for t in examples/traces/*.trace; do
+# every key of every JSON line of the example traces, and of the expect
+# lines' mismatches and the timed lines (tests/import's)
+for t in examples/traces/*.trace tests/import/mismatch.trace tests/import/timed.trace; do
 	cat "tests/golden/expected/$(basename "$t" .trace).json"
 done | grep '^{' | grep -o '"[a-z_]*":' | tr -d '":' |
 	sort -u > "$tmp/keys"
+ok "JSON keys of the mismatch and time records" grep -qx time "$tmp/keys"
 while read -r k; do
 	ok "$doc: JSON key $k" has "$doc" "\`$k\`"
 done < "$tmp/keys"
+
+# the expect lines: both forms, every how, every word a mismatch uses
+ok "$doc: expect TASK vaddr" grep -q '^expect TASK vaddr ADDR \[lowmem|hit|new|local\]$' "$doc"
+ok "$doc: expect flush" grep -q '^expect flush \[SLOTS|none\]$' "$doc"
+sed -n '/trace_how_names\[[A-Z_]*\] = {/,/};/p' replay/trace.c |
+	grep -o '"[a-z_]*"' | tr -d '"' | grep -vx any > "$tmp/hows"
+ok "the reader's hows" test "$(wc -l < "$tmp/hows")" -ge 4
+while read -r w; do
+	ok "$doc: how $w" has "$doc" "\`$w\`"
+done < "$tmp/hows"
+grep -Eo 'memcpy\((r->got|r->want|w|start), "[^"]*"' replay/engine.c |
+	cut -d'"' -f2 | sort -u > "$tmp/words"
+ok "the mismatch words" test "$(wc -l < "$tmp/words")" -ge 6
+while read -r w; do
+	ok "$doc: mismatch word '$w'" has "$doc" "\`$w"
+done < "$tmp/words"
+# times, the replay's overrides, kmap import
+for w in '@SECONDS' '--policy NAME' '--last-pkmap N' 'kmap import'; do
+	ok "$doc: $w" has "$doc" "$w"
+done
+"$kmap" import --help > "$tmp/import-help"
+ok "kmap import --help names the trace format" has "$tmp/import-help" "$doc"
 
 # the exit statuses
 for s in 0 1 2 3; do
