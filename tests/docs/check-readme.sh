@@ -29,6 +29,15 @@ for d in $(git ls-files | grep / | cut -d/ -f1 | sort -u) \
 done
 rm -f /tmp/kmap-readme.$$
 
+# The first screen (40 lines): how to build, run the demo and test; which
+# kernel the linux policy is checked against; FIFO wake-up as kmap's own
+head -40 "$readme" > /tmp/kmap-readme.$$
+for w in '    make demo ' '    make test ' 'Linux 6.1 as Debian 12' 'tests/linux' \
+         "FIFO order: kmap's choice"; do
+	ok "README's first screen: $w" has /tmp/kmap-readme.$$ "$w"
+done
+rm -f /tmp/kmap-readme.$$
+
 if [ -n "$kmap" ]; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
@@ -45,5 +54,21 @@ if [ -n "$kmap" ]; then
 		ok "README's '$cmd' exits 0" test $? = 0
 		ok "README's '$cmd' says nothing on stderr" test ! -s "$tmp/err"
 	done < "$tmp/cmds"
+
+	# Every lowmem figure the README and the man pages give ("875 MB of
+	# lowmem") is one that kmap layout prints as a profile's MAXMEM; an
+	# older kernel's is said to be one (2.6's) on its line.
+	for p in $("$kmap" layout --help | sed -n 's/.*--machine PROFILE *one of: //p'); do
+		"$kmap" layout --machine "$p" |
+			sed -n 's/.*at most *\([0-9]*\) MB of lowmem (MAXMEM).*/\1/p'
+	done | sort -u > "$tmp/maxmem"
+	ok "kmap layout prints each profile's MAXMEM" test "$(wc -l < "$tmp/maxmem")" -ge 3
+	for f in README.md man/man1/kmap.1 man/man3/*.3; do
+		while read -r n; do
+			ok "$f: $n MB of lowmem is a profile's MAXMEM" \
+				grep -qx "$n" "$tmp/maxmem"
+		done < <(grep -v "2\.6" "$f" | tr '\n' ' ' |
+		         grep -oE '[0-9]+ MB (of lowmem|split)' | cut -d' ' -f1)
+	done
 fi
 finish
