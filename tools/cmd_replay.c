@@ -604,7 +604,9 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	rp_header_config(&h, &cfg);
 	char why[128];
 	if (overridden && km_config_check(&cfg, why, sizeof(why))) {
-		fprintf(err, "kmap replay: %s: %s\n", name, why);
+		/* the trace's own machine passed: the option is what broke it */
+		fprintf(err, "kmap replay: --last-pkmap %u on %s's machine: %s\n",
+		        opt_last_pkmap, name, why);
 		return 2;
 	}
 	km_machine *m;

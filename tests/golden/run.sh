@@ -161,7 +161,7 @@ ok "layout: mem beyond the limit exits 2" test $? = 2
 "$kmap" layout --machine nope > /dev/null 2>&1
 ok "layout: unknown profile exits 2" test $? = 2
 
-for c in replay layout demo bench; do
+for c in replay layout import demo bench; do
 	"$kmap" "$c" --help > "$tmp/help" 2>&1
 	ok "$c --help exits 0" test $? = 0
 	ok "$c --help explains" grep -q "usage: kmap $c" "$tmp/help"
@@ -178,6 +178,7 @@ ok "kmap --help exits 0" test $? = 0
 # cause (with the valid values), the one-line usage and where to read
 # more, never the whole help; the exit status is 2 and nothing is written
 # on stdout.
+cp examples/traces/story.trace "$tmp/" # named as a user would name it
 while IFS='|' read -r name args; do
 	[ -z "$name" ] && continue
 	args=${args//SRC/$PWD}
@@ -209,6 +210,17 @@ demo-all-lowmem|demo --mem 64M
 demo-unknown-option|demo --frob
 bench-unknown-workload|bench --workload nope
 bench-rounds|bench --rounds 0
+replay-policy-unknown|replay --policy nope x.trace
+replay-policy-no-value|replay --policy
+replay-last-pkmap-word|replay --last-pkmap many x.trace
+replay-last-pkmap-3|replay --last-pkmap 3 story.trace
+replay-perfetto-no-value|replay --perfetto --json x.trace
+import-unknown-option|import --frob x.ftrace
+import-no-trace|import --mem 1G
+import-two-traces|import a.ftrace b.ftrace
+import-unknown-profile|import --machine nope x.ftrace
+import-bad-mem|import --mem 5Q x.ftrace
+import-mem-map-no-value|import --mem-map
 CASES
 
 # --svg without --machine: the default profile, drawn
