@@ -289,10 +289,10 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 	if (!s->checked)
 		return;
 	OB_LIT(o, "checked against the trace's expect lines: ");
-	ob_u64(o, s->checked_vaddrs);
-	OB_LIT(o, " addresses, ");
-	ob_u64(o, s->checked_flushes);
-	OB_LIT(o, " flushes; ");
+	ob_count(o, s->checked_vaddrs, "address", "addresses");
+	OB_LIT(o, ", ");
+	ob_count(o, s->checked_flushes, "flush", "flushes");
+	OB_LIT(o, "; ");
 	if (s->mismatches) {
 		ob_u64(o, s->mismatches);
 		ob_str(o, s->mismatches == 1 ? " mismatch\n" : " mismatches\n");

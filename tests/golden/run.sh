@@ -125,6 +125,13 @@ compare mismatch.txt "$tmp/mismatch.txt"
 "$kmap" replay --json tests/import/mismatch.trace > "$tmp/mismatch.json" 2>&1
 echo "exit $?" >> "$tmp/mismatch.json"
 compare mismatch.json "$tmp/mismatch.json"
+# One of each checked: the summary counts in the singular
+printf '%s\n' 'machine x86-32 mem=2G last_pkmap=2' 'A kmap 300000' \
+	'expect A vaddr 0xfec01000 new' 'A kunmap 300000' 'A kmap 300001' \
+	'expect flush 1' 'A kunmap 300001' > "$tmp/one.trace"
+ok "expect lines: '1 address, 1 flush' checked" \
+	grep -qx "checked against the trace's expect lines: 1 address, 1 flush; all equal" \
+	<("$kmap" replay "$tmp/one.trace")
 # Times on the lines (@SECONDS): records of timed lines carry them in JSON
 # ("time"); the text is as without.
 for f in txt json; do
