@@ -112,35 +112,10 @@ struct pics {
 	int nstrs;
 };
 
-static bool vec_grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	void *nv = realloc(*v, c * elem);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 #define VEC_PUSH(p, vec, val)                                                 \
-	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,                    \
+	(pic_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,                    \
 	          sizeof(*(vec).v)) ? ((vec).v[(vec).n++] = (val), true) :       \
 	                              ((p)->oom = true, false))
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
 
 /* A copy of @s that lives as long as @p (the few distinct messages). */
 static const char *intern(struct pics *p, const char *s)
@@ -152,7 +127,7 @@ static const char *intern(struct pics *p, const char *s)
 			return p->strs[i];
 	if (p->nstrs == (int)(sizeof(p->strs) / sizeof(p->strs[0])))
 		return "(error)";
-	char *d = dup_n(s, strlen(s));
+	char *d = pic_dup(s, strlen(s));
 	if (!d)
 		return "(error)";
 	return p->strs[p->nstrs++] = d;
@@ -174,12 +149,12 @@ struct pics *pics_open(const char *svg_path, const char *html_path,
 	p->cur = calloc(p->nslots, sizeof(*p->cur));
 	p->touched = calloc(p->nslots, sizeof(*p->touched));
 	p->touched_list = calloc(p->nslots, sizeof(*p->touched_list));
-	p->trace_name = dup_n(trace_name, strlen(trace_name));
-	p->policy = dup_n(policy, strlen(policy));
+	p->trace_name = pic_dup(trace_name, strlen(trace_name));
+	p->policy = pic_dup(policy, strlen(policy));
 	if (svg_path)
-		p->svg_path = dup_n(svg_path, strlen(svg_path));
+		p->svg_path = pic_dup(svg_path, strlen(svg_path));
 	if (html_path)
-		p->html_path = dup_n(html_path, strlen(html_path));
+		p->html_path = pic_dup(html_path, strlen(html_path));
 	if (!p->cur || !p->touched || !p->touched_list || !p->trace_name ||
 	    !p->policy || (svg_path && !p->svg_path) ||
 	    (html_path && !p->html_path)) {
@@ -247,7 +222,7 @@ static struct ptask *task_find(struct pics *p, const char *name, size_t n,
 			return t;
 		}
 	}
-	struct ptask nt = { .name = dup_n(name, n), .name_len = n };
+	struct ptask nt = { .name = pic_dup(name, n), .name_len = n };
 	if (!nt.name || !VEC_PUSH(p, p->tasks, nt)) {
 		free(nt.name);
 		p->oom = true;
@@ -1347,16 +1322,10 @@ static int check_window(struct pics *p)
 {
 	if (p->full || p->oom)
 		return 0;
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct km_slot s;
-		if (km_pkmap_slot(p->m, i, &s))
-			continue;
-		if (s.count != p->cur[i].count || s.pfn != p->cur[i].pfn) {
-			fprintf(stderr, "kmap replay: pictures: slot %u was tracked as "
-			        "count %d but is %d\n", i, p->cur[i].count, s.count);
+	for (unsigned i = 0; i < p->nslots; i++)
+		if (pic_check_slot(p->m, i, p->cur[i].count, p->cur[i].pfn,
+		                   "pictures"))
 			return -1;
-		}
-	}
 	return 0;
 }
 

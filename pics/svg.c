@@ -12,6 +12,7 @@
 #include "svg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -86,6 +87,43 @@ int pic_close(const char *who, const char *path, FILE *f)
 		return -1;
 	}
 	return 0;
+}
+
+char *pic_dup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+bool pic_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
+int pic_check_slot(km_machine *m, unsigned nr, int count, uint64_t pfn,
+                   const char *what)
+{
+	struct km_slot s;
+	if (km_pkmap_slot(m, nr, &s) || (s.count == count && s.pfn == pfn))
+		return 0;
+	fprintf(stderr, "kmap replay: %s: slot %u was tracked as count %d, pfn "
+	        "%lld, but is %d, %lld\n", what, nr, count, (long long)pfn,
+	        s.count, (long long)s.pfn);
+	return -1;
 }
 
 /* ---------------------------------------------------------------------- */
