@@ -13,7 +13,8 @@
  * (2..16 slots), colours; byte 1 the profile and the backend; then each op
  * byte picks a call and the bytes after it its arguments. Three simulated
  * tasks take turns, so a full window puts a task to sleep instead of
- * blocking the fuzzer.
+ * blocking the fuzzer. The copy helpers read and write the same pages,
+ * every way they may go.
  */
 #include <kmap.h>
 
@@ -298,7 +299,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned c0 = next(f), c1 = next(f);
 	km_config_init(&cfg);
 	cfg.backend = c1 & 4 ? KM_BACKEND_HOST : KM_BACKEND_SIM;
-	cfg.policy = km_policy_name(c0 % 3);
+	unsigned npol = 0;
+	while (km_policy_name(npol))
+		npol++;
+	cfg.policy = km_policy_name(c0 % npol);
 	cfg.last_pkmap = 2u << ((c0 >> 2) & 3);
 	cfg.colors = 1u << ((c0 >> 4) & 3);
 	if (cfg.colors > cfg.last_pkmap)
@@ -333,7 +337,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch_to(f, 0);
 
 	while (f->p < f->end) {
-		unsigned op = next(f) % 18, a = next(f);
+		unsigned op = next(f) % 20, a = next(f);
 		uint64_t pfn = pfn_of(f, a % (NPAGES + 3));
 		km_page *pg = km_pfn_to_page(f->m, pfn);
 		int t = f->cur;
@@ -428,6 +432,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 17:
 			copy_range(f, pfn, a);
 			break;
+		case 18: { /* the copy helpers: from the window, the memory, or
+		            * through a slot the admission rule gives the page */
+			uint8_t got[8];
+			int i = index_of(f, pfn);
+			if (pg && i >= 0 && !km_page_read(f->m, pg, 0, got, 8, NULL) &&
+			    memcmp(got, f->shadow[i], 8))
+				die("wrong bytes from km_page_read");
+			break;
+		}
+		case 19: {
+			int i = index_of(f, pfn);
+			uint8_t v[8];
+			memset(v, a ^ 0x5a, 8);
+			if (pg && i >= 0 && !km_page_write(f->m, pg, 0, v, 8, NULL))
+				memcpy(f->shadow[i], v, 8);
+			break;
+		}
 		}
 		/* after every call: the invariants, and no stale translation */
 		char msg[256];

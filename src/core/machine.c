@@ -8,7 +8,10 @@
 
 /* The window's arrays, carved from one arena in this order. */
 #define ARENA_ALIGN 16u
-#define ARENA_PIECES 12u /* the carve() calls of km__core_init */
+#define ARENA_PIECES 13u /* the carve() calls of km__core_init */
+
+/* The admission rule every machine runs (admit.h). */
+static const struct km_admit *const admit_rule = &km__admit_tinylfu;
 
 size_t km__core_arena_size(const struct km_core *k)
 {
@@ -16,7 +19,8 @@ size_t km__core_arena_size(const struct km_core *k)
 	                        sizeof(struct page_address_map) +
 	                        2 * sizeof(unsigned) + 1) +
 	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
-	       k->nr_cpus * sizeof(uintptr_t) + ARENA_PIECES * ARENA_ALIGN;
+	       k->nr_cpus * sizeof(uintptr_t) +
+	       admit_rule->size(k->last_pkmap) + ARENA_PIECES * ARENA_ALIGN;
 }
 
 size_t km__core_page_slot_size(const struct km_core *k,
@@ -60,6 +64,8 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	k->free_slots = carve(&p, k->last_pkmap * sizeof(unsigned));
 	k->free_top = carve(&p, k->colors * sizeof(unsigned));
 	k->clock_hand = carve(&p, k->colors * sizeof(unsigned));
+	k->adm = admit_rule;
+	k->adm->init(k, carve(&p, k->adm->size(k->last_pkmap)));
 	for (unsigned c = 0; c < k->colors; c++)
 		INIT_LIST_HEAD(&k->pkmap_map_wait[c]);
 	for (unsigned i = 0; i < PA_HASH_SIZE; i++)
