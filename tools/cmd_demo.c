@@ -125,7 +125,8 @@ static int pass(km_machine *m, const struct km_layout *l, int fd, bool rd,
 	unsigned words = l->page_size / 8;
 	for (uint64_t i = 0; i < pages; i++) {
 		uint64_t pfn = l->max_low_pfn + i;
-		off_t off = (off_t)(pfn * l->page_size);
+		/* the memory's file starts at RAM's first page */
+		off_t off = (off_t)((pfn - l->min_pfn) * l->page_size);
 		int r = 0;
 		if (!rd)
 			fill(buf, words, pfn, gen);

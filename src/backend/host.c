@@ -482,12 +482,13 @@ static int host_copy(void *be, uint64_t pfn, size_t off, void *buf,
                      size_t len, int write)
 {
 	struct host *h = be;
-	if (pfn >= h->mem_bytes / PAGE_SIZE || off > PAGE_SIZE ||
-	    len > PAGE_SIZE - off)
+	uint64_t fpage = pfn - h->pfn_offset; /* as set_pte: the file's page */
+	if (pfn < h->pfn_offset || fpage >= h->mem_bytes / PAGE_SIZE ||
+	    off > PAGE_SIZE || len > PAGE_SIZE - off)
 		return -EINVAL;
 	if (write && !(h->prot & PROT_WRITE))
 		return -EROFS;
-	off_t pos = (off_t)(pfn * PAGE_SIZE + off);
+	off_t pos = (off_t)(fpage * PAGE_SIZE + off);
 	char *p = buf;
 	while (len) {
 		ssize_t n = write ? km__host_sys->pwrite(h->fd, p, len, pos) :
@@ -517,8 +518,9 @@ static int host_map_run(void *be, unsigned cpu, uint64_t pfn, unsigned n,
 {
 	struct host *h = be;
 	const size_t len = (size_t)KM_RUN_PAGES * PAGE_SIZE;
-	if (cpu >= h->nr_areas || !n || n > KM_RUN_PAGES ||
-	    pfn > h->mem_bytes / PAGE_SIZE - n)
+	uint64_t fpage = pfn - h->pfn_offset;
+	if (cpu >= h->nr_areas || !n || n > KM_RUN_PAGES || pfn < h->pfn_offset ||
+	    fpage > h->mem_bytes / PAGE_SIZE - n)
 		return -EINVAL;
 	pthread_mutex_lock(&h->lock);
 	char *run = h->run[cpu];
@@ -538,7 +540,7 @@ static int host_map_run(void *be, unsigned cpu, uint64_t pfn, unsigned n,
 	__atomic_store_n(&h->run_live[cpu], 0, __ATOMIC_RELEASE);
 	void *p = km__host_sys->mmap(run, (size_t)n * PAGE_SIZE, h->prot,
 	                             MAP_SHARED | MAP_FIXED | MAP_POPULATE, h->fd,
-	                             (off_t)(pfn * PAGE_SIZE));
+	                             (off_t)(fpage * PAGE_SIZE));
 	if (p == MAP_FAILED)
 		return -errno;
 	__atomic_store_n(&h->run_live[cpu], n, __ATOMIC_RELEASE);

@@ -148,9 +148,9 @@ static unsigned tinylfu_estimate(const struct km_core *k, uint64_t pfn)
 /*
  * A free slot: to a page refused before and remembered, which then leaves
  * the list; a page refused now is remembered. The list is a hash table of
- * fingerprints in sets of GHOST_WAYS; a full set loses the entry a
- * machine-wide cursor names, so no two pages can keep pushing each other
- * out. Lock held, so the list needs no atomics.
+ * fingerprints in sets of GHOST_WAYS; a full set loses an entry chosen at
+ * random (a round robin would let five pages read in turn push each other
+ * out for ever). Lock held, so the list needs no atomics.
  */
 static bool ghost_admit(struct km_core *k, uint64_t pfn)
 {
@@ -166,7 +166,12 @@ static bool ghost_admit(struct km_core *k, uint64_t pfn)
 		if (!set[i])
 			empty = i;
 	}
-	set[empty < GHOST_WAYS ? empty : k->ghost_cursor++ % GHOST_WAYS] = fp;
+	if (empty == GHOST_WAYS) {
+		k->ghost_rnd = k->ghost_rnd * 6364136223846793005ull +
+		               1442695040888963407ull; /* an LCG: its high bits */
+		empty = (unsigned)(k->ghost_rnd >> 32) % GHOST_WAYS;
+	}
+	set[empty] = fp;
 	return false;
 }
 

@@ -255,7 +255,8 @@ struct km_core {
 	 * the ghost list of pages refused lately (under the lock) */
 	const struct km_admit *adm;
 	uint32_t *ghost;                 /* [ghost_mask + 1] fingerprints */
-	unsigned ghost_mask, ghost_cursor;
+	unsigned ghost_mask;
+	uint64_t ghost_rnd;              /* picks an entry of a full set */
 	uint8_t *sketch;                 /* [4][sketch_mask + 1] counters */
 	unsigned sketch_mask;            /* counters a row - 1 (a power of 2) */
 	uint32_t sketch_period;          /* increments between two halvings */
