@@ -17,8 +17,8 @@
  * refused lately, one entry a slot, found by hashing the pfn (a newer
  * refusal may take an older one's place). So a page read once is never
  * mapped, whatever its counters share with others. A page takes an
- * occupied slot when the sketch counts it MARGIN times more often than
- * the page there. A scan reads each page once: it never passes the ghost,
+ * occupied slot when the sketch counts it more than MARGIN accesses more
+ * than the page there. A scan reads each page once: it never passes the ghost,
  * never outcounts the hot pages, and the hot set stays.
  *
  * Why these figures (bench/README.md has the measurements): a mapping
@@ -40,7 +40,7 @@
 #define ROWS 4
 #define COUNT_MAX 255u
 #define SAMPLE 100u    /* increments a slot between two halvings */
-#define MARGIN 4u      /* a page displaces one counted 4 times less */
+#define MARGIN 4u      /* a page displaces one counted 5 or more less */
 #define GHOST_WAYS 4u  /* fingerprints a set of the ghost list */
 
 /* Counters a row: a power of two, twice the window, at least 256. */
