@@ -670,7 +670,11 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 	double ops[MAX_POL + 3];
 	struct km_stats s1;
 	memset(res, 0, sizeof(*res));
-	if (!want(b, name) && !want(b, base))
+	snprintf(names[0], sizeof(names[0]), "pread_%s", base);
+	snprintf(names[1], sizeof(names[1]), "full_mmap_%s", base);
+	snprintf(names[2], sizeof(names[2]), "oracle_%s", base);
+	if (!want(b, name) && !want(b, names[0]) && !want(b, names[1]) &&
+	    !want(b, names[2]))
 		return 0;
 	for (unsigned pi = 0; pi < npol && want(b, name); pi++) {
 		struct ctx *c = cs[n++] = calloc(1, sizeof(*c));
@@ -682,9 +686,6 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 			return 1;
 		c->warm = b->warm;
 	}
-	snprintf(names[0], sizeof(names[0]), "pread_%s", base);
-	snprintf(names[1], sizeof(names[1]), "full_mmap_%s", base);
-	snprintf(names[2], sizeof(names[2]), "oracle_%s", base);
 	op_loop bl[3] = { pread_loop, b->full != MAP_FAILED ? full_loop : NULL,
 	                  b->oracle[0] ? oracle_loop : NULL };
 	for (int k = 0; k < 3; k++) {
