@@ -171,7 +171,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 		return r ? r : -EINVAL;
 	if (km__layout_compute(k, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors, 0,
-	                       0, false))
+	                       0, 0, false))
 		return -EINVAL;
 	struct km_page *mem_map = kalloc(km__nr_pages(k) * sizeof(struct km_page));
 	void *arena = kalloc(km__core_arena_size(k));

@@ -1041,7 +1041,7 @@ static int summary(struct rp *r)
 		km_leaks(r->m, kl, (unsigned)n);
 	size_t nl = 0;
 	for (int i = 0; i < n; i++)
-		if (!kl[i].local)
+		if (!kl[i].local && !kl[i].vmap) /* areas: by name, below */
 			leaks[nl++] = (struct rp_leak){ .pfn = kl[i].pfn,
 			                                .users = kl[i].users };
 	for (size_t i = 0; i < r->ntasks; i++) {

@@ -13,6 +13,7 @@
 #include "local.h"
 #include "pkmap.h"
 #include "util.h"
+#include "vmalloc.h"
 
 #define KM_STR_(x) #x
 #define KM_STR(x) KM_STR_(x)
@@ -31,7 +32,8 @@ static bool is_misuse(int err)
 {
 	switch (-err) {
 	case KM_ENOTMAPPED: case KM_ENOUSERS: case KM_EATOMIC: case KM_ENOTTOP:
-	case KM_EKIND: case KM_ENOATOMIC: case KM_ESTACKFULL: case EINVAL:
+	case KM_EKIND: case KM_ENOATOMIC: case KM_ESTACKFULL: case KM_ENOAREA:
+	case EINVAL:
 		return true;
 	default:
 		return false;
@@ -104,7 +106,7 @@ int km_config_check(const struct km_config *cfg, char *msg, size_t n)
 	probe = (struct km_core){ 0 };
 	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
-	                       cfg->nr_cpus, cfg->lowmem_bytes,
+	                       cfg->nr_cpus, cfg->lowmem_bytes, cfg->vmalloc_bytes,
 	                       cfg->backend == KM_BACKEND_HOST))
 		return config_bad(msg, n, probe.why);
 	if (msg && n)
@@ -402,6 +404,57 @@ int km_in_atomic(km_machine *m)
 }
 
 /* ---------------------------------------------------------------------- */
+/* vmap                                                                    */
+/* ---------------------------------------------------------------------- */
+
+int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	uintptr_t va;
+	if (!k || !pages || !addr)
+		return km__refuse(k, -EINVAL, "vmap");
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vmap(k, t, pages, count, &va);
+	if (r)
+		return km__refuse(k, r, "vmap");
+	*addr = (void *)va;
+	return 0;
+}
+
+int km_vunmap(km_machine *m, const void *addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vunmap(k, t, (uintptr_t)addr);
+	return r ? km__refuse(k, r, "vunmap") : 0;
+}
+
+int km_vm_unmap_aliases(km_machine *m)
+{
+	struct km_core *k = core(m);
+	return k ? km__vm_unmap_aliases(k) : -EINVAL;
+}
+
+km_page *km_vmalloc_to_page(km_machine *m, const void *addr)
+{
+	struct km_core *k = core(m);
+	if (!k)
+		return NULL;
+	lock(k);
+	km_page *p = km__vmalloc_to_page(k, (uintptr_t)addr);
+	unlock(k);
+	return p;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Bytes                                                                   */
 /* ---------------------------------------------------------------------- */
 
@@ -553,6 +606,8 @@ int km_check(km_machine *m, char *msg, size_t msglen)
 		return -EINVAL;
 	lock(k);
 	int r = km__pkmap_check(k, msg, msglen);
+	if (!r)
+		r = km__vm_check(k, msg, msglen);
 	for (struct list_head *p = k->tasks.next; !r && p != &k->tasks;
 	     p = p->next)
 		r = check_task(k, km__container_of(p, struct km_task, all), msg,
@@ -589,6 +644,7 @@ int km_leaks(km_machine *m, struct km_leak *out, unsigned max)
 			n++;
 		}
 	}
+	n = km__vm_leaks(k, out, n, max);
 	unlock(k);
 	return (int)n;
 }

@@ -18,7 +18,7 @@
  *   driver.h   the driver contract     policy.h   the slot policies
  *   machine.h  memory model, layout    pkmap.h    the window's slots
  *   highmem.h  kmap/kunmap, whole      local.h    kmap_local, kmap_atomic
- *   util.h     error texts, messages
+ *   util.h     error texts, messages   vmalloc.h  vmap, vunmap, purge
  */
 #ifndef KMAP_CORE_H
 #define KMAP_CORE_H
@@ -52,6 +52,8 @@
 
 /* Largest window accepted: 65536 slots, 256 MiB of address space. */
 #define KM_MAX_LAST_PKMAP 65536u
+/* Largest vmalloc area a backend with real addresses may reserve. */
+#define KM_MAX_VMALLOC (1ull << 30)
 /* Most local-map areas (CPUs) a machine may have. */
 #define KM_MAX_CPUS 1024u
 /* Entries of the cache of known task handles. */
@@ -224,6 +226,19 @@ struct km_core {
 	unsigned *clock_hand;            /* clock: per colour, in its slots */
 	unsigned *free_slots;            /* clock: per colour stacks of count-0 */
 	unsigned *free_top;              /* slots, colour c at c * per_color */
+
+	/*
+	 * The vmalloc area (vmalloc.c): vm_pages pages from vmalloc_start,
+	 * tiled by extents in address order: free, an area (its pages and
+	 * the guard page after them), or an area lazily freed, whose PTEs
+	 * are clear but whose range waits for a purge's TLB flush. Each
+	 * extent has a boundary tag at its first and its last page (one
+	 * tag when both are the same page); every other tag is 0.
+	 */
+	unsigned vm_pages;
+	uint32_t *vm_tag;
+	uint32_t *vm_pte;                /* pfn + 1 mapped at each page, 0 */
+	uint64_t vm_lazy_max;            /* lazy_max_pages() */
 
 	/* local maps: area of cpu c holds idx i of colour x at kmap_area[c] -
 	 * (i * colors + colors - 1 - x) pages (km__local_addr) */

@@ -14,6 +14,7 @@
 #define EPERM 1
 #define ENOENT 2
 #define EIO 5
+#define ENXIO 6
 #define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14

@@ -276,7 +276,8 @@ static void zones_init(struct km_core *k, const struct km_profile *p)
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes, bool real)
+                       uint64_t lowmem_bytes, uint64_t vmalloc_bytes,
+                       bool real)
 {
 	if (!p)
 		return refused(k, "unknown profile");
@@ -311,6 +312,12 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		return refused(k, "colors must divide last_pkmap");
 	if (nr_cpus < 1 || nr_cpus > KM_MAX_CPUS)
 		return refused(k, "nr_cpus must be from 1 to 1024");
+	if (vmalloc_bytes && !real)
+		return refused(k, "vmalloc_bytes is for the host backend: the "
+		               "simulated machine's vmalloc area is the profile's");
+	if ((vmalloc_bytes & (PAGE_SIZE - 1)) || vmalloc_bytes > KM_MAX_VMALLOC)
+		return refused(k, "vmalloc_bytes must be a multiple of the page "
+		               "size, at most 1G");
 
 	k->profile = p;
 	k->real = real;
@@ -351,6 +358,9 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	else
 		k->vmalloc_start = (k->high_memory + ARM_VMALLOC_OFFSET) &
 		                   ~(ARM_VMALLOC_OFFSET - 1);
+	/* real addresses: the backend reserves the area (its own size) */
+	k->vm_pages = (unsigned)((real ? vmalloc_bytes :
+	                          k->vmalloc_end - k->vmalloc_start) >> PAGE_SHIFT);
 	zones_init(k, p);
 	return 0;
 }
@@ -401,6 +411,7 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 	o->pa_hash_size = PA_HASH_SIZE;
 	o->struct_page_size = p->struct_page_size;
 	o->mem_map_bytes = (k->max_pfn - k->pfn_offset) * p->struct_page_size;
+	o->vmap_lazy_max = k->vm_lazy_max;
 	o->pte_size = p->pte_size;
 	o->pkmap_pgtable_bytes = (uint64_t)k->last_pkmap * p->pte_size;
 	o->zones_pgshift = k->zones_pgshift;

@@ -5,10 +5,11 @@
  */
 #include "machine.h"
 #include "util.h"
+#include "vmalloc.h"
 
 /* The window's arrays, carved from one arena in this order. */
 #define ARENA_ALIGN 16u
-#define ARENA_PIECES 12u /* the carve() calls of km__core_init */
+#define ARENA_PIECES 14u /* the carve() calls of km__core_init */
 
 size_t km__core_arena_size(const struct km_core *k)
 {
@@ -16,7 +17,9 @@ size_t km__core_arena_size(const struct km_core *k)
 	                        sizeof(struct page_address_map) +
 	                        2 * sizeof(unsigned) + 1) +
 	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
-	       k->nr_cpus * sizeof(uintptr_t) + ARENA_PIECES * ARENA_ALIGN;
+	       k->nr_cpus * sizeof(uintptr_t) +
+	       (size_t)k->vm_pages * 2 * sizeof(uint32_t) +
+	       ARENA_PIECES * ARENA_ALIGN;
 }
 
 size_t km__core_page_slot_size(const struct km_core *k,
@@ -60,6 +63,9 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	k->free_slots = carve(&p, k->last_pkmap * sizeof(unsigned));
 	k->free_top = carve(&p, k->colors * sizeof(unsigned));
 	k->clock_hand = carve(&p, k->colors * sizeof(unsigned));
+	k->vm_tag = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
+	k->vm_pte = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
+	km__vm_init(k);
 	for (unsigned c = 0; c < k->colors; c++)
 		INIT_LIST_HEAD(&k->pkmap_map_wait[c]);
 	for (unsigned i = 0; i < PA_HASH_SIZE; i++)

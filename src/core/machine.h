@@ -16,6 +16,8 @@ const struct km_profile *km__profile_at(unsigned i);
  * figures of @k (no arrays yet). @lowmem_bytes, when not 0, replaces the
  * profile's lowmem limit: real memory decides its own direct map; on the
  * profile's layout it may only be smaller (the kernel's highmem=).
+ * @vmalloc_bytes is the vmalloc area a backend with real addresses
+ * reserves (0 otherwise).
  * @real: the addresses will be the host's (KM_BE_REAL), so the local-map
  * areas need not fit the profile's fixmap. Returns 0 or -EINVAL, and
  * k->why says what is wrong.
@@ -24,7 +26,8 @@ const struct km_profile *km__profile_at(unsigned i);
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes, bool real);
+                       uint64_t lowmem_bytes, uint64_t vmalloc_bytes,
+                       bool real);
 /* Bytes the driver must give km__core_init: the window's arrays (@arena)
  * and, for a lockless policy, page_slot (0 otherwise). */
 size_t km__core_arena_size(const struct km_core *k);
