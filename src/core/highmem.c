@@ -193,11 +193,11 @@ void km__wake_up(struct km_core *k, unsigned color)
 /* ---------------------------------------------------------------------- */
 
 /* KM_CHECK: the expensive check after an operation, under the lock. */
-static __attribute__((noinline)) void check_now(struct km_core *k,
-                                                const char *op)
+void km__check_now(struct km_core *k, const char *op,
+                   int (*check)(struct km_core *k, char *msg, size_t n))
 {
 	char what[320], msg[256];
-	if (!km__pkmap_check(k, msg, sizeof(msg)))
+	if (!check(k, msg, sizeof(msg)))
 		return;
 	size_t o = km__strlcpy(what, "invariant broken after ", sizeof(what));
 	o += km__strlcpy(what + o, op, sizeof(what) - o);
@@ -209,7 +209,7 @@ static __attribute__((noinline)) void check_now(struct km_core *k,
 static inline void check_after(struct km_core *k, const char *op)
 {
 	if (__builtin_expect(k->flags & KM_CHECK, 0))
-		check_now(k, op);
+		km__check_now(k, op, km__pkmap_check);
 }
 
 /* Debug mode: a slot's first user makes it accessible, its last one not. */

@@ -17,6 +17,8 @@ const char *km__errtext(int err)
 	case KM_ENOATOMIC: return "no atomic section open";
 	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
 	case KM_ESLEEPING: return "task is asleep";
+	case KM_ENOAREA: return "no vmap area at the address";
+	case ENOSPC: return "no room in the vmalloc area";
 	case EAGAIN: return "every slot of the colour is in use";
 	case ETIMEDOUT: return "timed out waiting for a slot";
 	case EINVAL: return "invalid argument";

@@ -29,6 +29,13 @@ static unsigned tag_state(uint32_t t) { return t & VM_STATE; }
 static void lock(struct km_core *k) { k->drv->lock(k->drv_ctx); }
 static void unlock(struct km_core *k) { k->drv->unlock(k->drv_ctx); }
 
+/* KM_CHECK: the area's invariants after each change (lock held). */
+static void check_after(struct km_core *k, const char *op)
+{
+	if (__builtin_expect(k->flags & KM_CHECK, 0))
+		km__check_now(k, op, km__vm_check);
+}
+
 static uintptr_t vm_addr(const struct km_core *k, unsigned idx)
 {
 	return (uintptr_t)k->vmalloc_start + ((uintptr_t)idx << PAGE_SHIFT);
@@ -139,8 +146,8 @@ static int purge(struct km_core *k, enum km_purge_reason why)
 /*
  * vmap_pages_range(): the PTEs of @count pages from @idx, a run of
  * consecutive pfns in one backend call where it has map_range. On an
- * error the PTEs set are cleared again; *set is how many stay set (0,
- * unless the clearing failed too).
+ * error the PTEs set are cleared and flushed again; *set is how many
+ * pages that failed for (0 when it did not).
  */
 static int map_pages(struct km_core *k, unsigned idx,
                      struct km_page *const *pages, unsigned count,
@@ -171,12 +178,14 @@ static int map_pages(struct km_core *k, unsigned idx,
 	*set = 0;
 	if (!r)
 		return 0;
-	if (i && be->clear_ptes(k->be_ctx, vm_addr(k, idx), i)) {
-		*set = i;
-		return r;
-	}
 	for (unsigned j = 0; j < i; j++)
 		k->vm_pte[idx + j] = 0;
+	/* the translations made may be cached: cleared and flushed, or the
+	 * range must wait for a purge */
+	if (i && (be->clear_ptes(k->be_ctx, vm_addr(k, idx), i) ||
+	          be->flush_tlb_range(k->be_ctx, vm_addr(k, idx),
+	                              vm_addr(k, idx + i))))
+		*set = i;
 	return r;
 }
 
@@ -215,13 +224,11 @@ int km__vmap(struct km_core *k, struct km_task *t, struct km_page *const *pages,
 	unsigned set;
 	int r = map_pages(k, idx, pages, count, &set);
 	if (r) {
-		/* PTEs that could not be cleared: the range waits for a purge,
-		 * as the kernel's vunmap() of the half-made area does */
+		/* translations not cleared and flushed: the range waits for a
+		 * purge, as the kernel's vunmap() of the half-made area does */
 		if (set) {
 			put_extent(k, idx, (unsigned)need, VM_LAZY);
 			k->stats.vmap_lazy_pages += need;
-			for (unsigned j = 0; j < set; j++)
-				k->vm_pte[idx + j] = 0;
 		} else {
 			release_free(k, idx, (unsigned)need);
 		}
@@ -232,6 +239,7 @@ int km__vmap(struct km_core *k, struct km_task *t, struct km_page *const *pages,
 	k->stats.vmap_areas++;
 	k->stats.vmap_pages += count;
 	*vaddr = vm_addr(k, idx);
+	check_after(k, "vmap");
 	unlock(k);
 	return 0;
 }
@@ -276,6 +284,7 @@ int km__vunmap(struct km_core *k, struct km_task *t, uintptr_t vaddr)
 	 * fails leaves them lazy; the vunmap itself is done. */
 	if (k->stats.vmap_lazy_pages > k->vm_lazy_max)
 		purge(k, KM_PURGE_LAZY);
+	check_after(k, "vunmap");
 	unlock(k);
 	return 0;
 }
@@ -284,6 +293,7 @@ int km__vm_unmap_aliases(struct km_core *k)
 {
 	lock(k);
 	int r = purge(k, KM_PURGE_ALIASES);
+	check_after(k, "vm_unmap_aliases");
 	unlock(k);
 	return r;
 }
