@@ -127,9 +127,32 @@ struct rp_leak {
 	bool local;
 };
 
+/* A vmap area of the trace: its name, pages and address; lazily freed
+ * (vunmap) until a purge releases it. */
+struct rp_area {
+	const char *name;          /* points into the input */
+	size_t name_len;
+	uint64_t *pfns;
+	unsigned long npfns;
+	uint64_t vaddr;
+	bool lazy;
+};
+
+/* A purge of the lazily freed areas (KM_EV_PURGE): them, by address. */
+struct rp_purge {
+	const struct km_event *ev;
+	size_t nareas;
+	const struct rp_area *const *areas;
+};
+
 struct rp_summary {
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
 	         sleeps;
+	/* vmap: shown when the trace has vmap or vunmap lines */
+	bool vmap_used;
+	uint64_t vmaps, vunmaps, purges;
+	size_t nareas;                 /* areas left mapped (leaks) */
+	const struct rp_area *const *areas;
 	/* expect lines: checked is false when the run does not check them */
 	bool checked;
 	uint64_t checked_vaddrs, checked_flushes, mismatches;
@@ -155,14 +178,17 @@ struct rp_mismatch {
 /*
  * Where records go. Each entry may be NULL. record(): an operation's or a
  * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH);
- * mismatch(): an expect line not borne out; event(): every event of the
- * library, as it happens (pictures).
+ * purge(): the lazily freed vmap areas went (KM_EV_PURGE), after the
+ * record of the vunmap that passed lazy_max_pages, or before the record of
+ * the vmap that found no room; mismatch(): an expect line not borne out;
+ * event(): every event of the library, as it happens (pictures).
  */
 struct rp_sink {
 	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
 	void (*record)(void *arg, const struct rec *e);
 	void (*mismatch)(void *arg, const struct rp_mismatch *mm);
 	void (*flush)(void *arg, const struct km_event *ev);
+	void (*purge)(void *arg, const struct rp_purge *p);
 	void (*event)(void *arg, const struct km_event *ev);
 	void (*summary)(void *arg, const struct rp_summary *s);
 	void *arg;

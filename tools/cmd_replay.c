@@ -112,6 +112,33 @@ static void text_machine(struct ob *o, const struct km_layout *l,
 	ob_mem(o, head, (size_t)n);
 }
 
+/* A vmap's pages, runs of consecutive pfns as ranges: "3 pages 10-11,40";
+ * the first eight runs. */
+static void text_pages(struct ob *o, const uint64_t *p, size_t n)
+{
+	OB_LIT(o, "  ");
+	ob_u64(o, n);
+	ob_str(o, n == 1 ? " page " : " pages ");
+	unsigned runs = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j] == p[j - 1] + 1)
+			j++;
+		if (runs++ == 8) {
+			OB_LIT(o, ",...");
+			break;
+		}
+		if (i)
+			OB_LIT(o, ",");
+		ob_u64(o, p[i]);
+		if (j - i > 1) {
+			OB_LIT(o, "-");
+			ob_u64(o, p[j - 1]);
+		}
+		i = j;
+	}
+}
+
 static void text_record(struct ob *o, const struct rec *e)
 {
 	char tmp[64];
@@ -146,6 +173,12 @@ static void text_record(struct ob *o, const struct rec *e)
 		             (unsigned long long)e->len);
 		ob_mem(o, tmp, (size_t)n);
 	}
+	if (e->area) {
+		OB_LIT(o, "  area ");
+		ob_mem(o, e->area, e->area_len);
+	}
+	if (e->pages)
+		text_pages(o, e->pages, e->npages);
 	if (e->error) {
 		OB_LIT(o, "  ");
 		ob_str(o, e->error);
@@ -193,6 +226,32 @@ static void text_flush(struct ob *o, const struct km_event *ev)
 	OB_LIT(o, "\n");
 }
 
+static void text_purge(struct ob *o, const struct rp_purge *p)
+{
+	OB_LIT(o, "        vmap purge (");
+	ob_str(o, p->ev->reason == KM_PURGE_LAZY ? "lazily freed pages past "
+	          "lazy_max_pages" : p->ev->reason == KM_PURGE_NOROOM ?
+	          "a vmap found no room" : "vm_unmap_aliases");
+	OB_LIT(o, "): ");
+	if (!p->nareas)
+		OB_LIT(o, "nothing lazily freed, no TLB flush");
+	for (size_t i = 0; i < p->nareas; i++) {
+		if (i)
+			OB_LIT(o, ",");
+		ob_mem(o, p->areas[i]->name, p->areas[i]->name_len);
+	}
+	if (p->nareas) {
+		char tmp[96];
+		int n = snprintf(tmp, sizeof(tmp), " released (%llu pages), one "
+		                 "TLB flush of 0x%08llx-0x%08llx",
+		                 (unsigned long long)p->ev->nr_pages,
+		                 (unsigned long long)(uintptr_t)p->ev->start,
+		                 (unsigned long long)(uintptr_t)p->ev->end);
+		ob_mem(o, tmp, (size_t)n);
+	}
+	OB_LIT(o, "\n");
+}
+
 static void text_summary(struct ob *o, const struct rp_summary *s)
 {
 	OB_LIT(o, "\nsummary: ");
@@ -211,7 +270,17 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 	ob_u64(o, s->tlb_flushes);
 	OB_LIT(o, " with a TLB flush); ");
 	ob_u64(o, s->sleeps);
-	OB_LIT(o, " sleeps\ndeadlocked:");
+	OB_LIT(o, " sleeps");
+	if (s->vmap_used) {
+		OB_LIT(o, "; vmap: ");
+		ob_u64(o, s->vmaps);
+		OB_LIT(o, " areas mapped, ");
+		ob_u64(o, s->vunmaps);
+		OB_LIT(o, " unmapped, ");
+		ob_u64(o, s->purges);
+		OB_LIT(o, " purges");
+	}
+	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
 		if (!s->tasks[i]->asleep)
@@ -235,7 +304,14 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 			OB_LIT(o, ")");
 		}
 	}
-	ob_str(o, s->nleaks ? "\n" : " none\n");
+	for (size_t i = 0; i < s->nareas; i++) {
+		OB_LIT(o, " area ");
+		ob_mem(o, s->areas[i]->name, s->areas[i]->name_len);
+		OB_LIT(o, " (");
+		ob_u64(o, s->areas[i]->npfns);
+		OB_LIT(o, " pages)");
+	}
+	ob_str(o, s->nleaks || s->nareas ? "\n" : " none\n");
 	if (!s->checked)
 		return;
 	OB_LIT(o, "checked against the trace's expect lines: ");
@@ -310,6 +386,17 @@ static void out_flush(void *arg, const struct km_event *ev)
 	perfetto_flush(o->perfetto, ev);
 }
 
+static void out_purge(void *arg, const struct rp_purge *p)
+{
+	struct out *o = arg;
+	if (o->is_json)
+		json_purge_event(&o->json, p);
+	else
+		text_purge(&o->ob, p);
+	if (o->pics)
+		pics_purge(o->pics, p);
+}
+
 static void out_mismatch(void *arg, const struct rp_mismatch *mm)
 {
 	struct out *o = arg;
@@ -370,6 +457,8 @@ static void replay_help(FILE *f)
 	    "  TASK write PFN OFFSET HEX\n"
 	    "  TASK read PFN OFFSET LEN\n"
 	    "  TASK flush_unused\n"
+	    "  TASK vmap NAME PFN[,PFN...]   (the pages at one range of vmalloc)\n"
+	    "  TASK vunmap NAME              (its TLB flush is lazy)\n"
 	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
@@ -571,7 +660,7 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	const struct rp_host host = { .alloc = host_alloc, .free = host_free };
 	const struct rp_sink sink = {
 		.machine = out_machine, .record = out_record, .flush = out_flush,
-		.mismatch = out_mismatch, .event = out_event,
+		.purge = out_purge, .mismatch = out_mismatch, .event = out_event,
 		.summary = out_summary, .arg = o,
 	};
 	rc = rp_run(m, h.policy, buf, size, h.expects && !overridden, &host,

@@ -251,8 +251,10 @@ static int host_open(const struct host_params *p, void **out,
 		goto fail_errno;
 	h->window = h->vm + h->vm_len;
 	h->vm_state = calloc(h->vm_len / PAGE_SIZE + 1, 1);
-	if (!h->vm_state)
+	if (!h->vm_state) {
+		r = -ENOMEM;
 		goto fail;
+	}
 	h->readahead = p->sequential && !p->debug;
 	h->shadow = calloc(p->last_pkmap, sizeof(uint64_t));
 	h->win_live = calloc(p->last_pkmap, 1);
