@@ -39,6 +39,7 @@ void rp_check_part(struct rp_part *p)
 		p->expects += st.kind == ST_EXPECT;
 		if (st.kind == ST_OP) {
 			p->ops++;
+			p->vmaps += st.op == OP_VMAP || st.op == OP_VUNMAP;
 			if (!p->first_op)
 				p->first_op = p->lines;
 		}
@@ -132,6 +133,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 		}
 		h->ops += p[k].ops;
 		h->expects += p[k].expects;
+		h->vmaps += p[k].vmaps;
 		total += p[k].lines;
 		unsigned long back = timed && p[k].first_time_line &&
 		                     p[k].first_time < last_time ?

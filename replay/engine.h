@@ -45,6 +45,7 @@ struct rp_part {
 	unsigned long lines;       /* lines in the part */
 	unsigned long ops;         /* operation lines */
 	unsigned long expects;     /* expect lines */
+	unsigned long vmaps;       /* vmap and vunmap lines */
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
@@ -67,6 +68,8 @@ struct rp_header {
 	unsigned last_pkmap, colors;
 	unsigned long ops;
 	unsigned long expects;     /* expect lines: the run is checked */
+	unsigned long vmaps;       /* vmap and vunmap lines: the run needs
+	                            * the vmalloc area's page tables */
 };
 
 /* Check the lines of @p (buf, begin and end set, the rest zeroed). */

@@ -278,7 +278,7 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 		ob_u64(o, s->vunmaps);
 		OB_LIT(o, " unmapped, ");
 		ob_u64(o, s->purges);
-		OB_LIT(o, " purges");
+		ob_str(o, s->purges == 1 ? " purge" : " purges");
 	}
 	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
@@ -309,7 +309,7 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 		ob_mem(o, s->areas[i]->name, s->areas[i]->name_len);
 		OB_LIT(o, " (");
 		ob_u64(o, s->areas[i]->npfns);
-		OB_LIT(o, " pages)");
+		ob_str(o, s->areas[i]->npfns == 1 ? " page)" : " pages)");
 	}
 	ob_str(o, s->nleaks || s->nareas ? "\n" : " none\n");
 	if (!s->checked)
