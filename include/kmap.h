@@ -421,9 +421,9 @@ KM_API km_page *km_vmalloc_to_page(km_machine *m, const void *addr);
  * km_read / km_write - copy bytes through a mapped address: on the
  * simulated backend, through its page tables and TLB, so a wrong mapping
  * gives wrong bytes. -EFAULT when a page of the range has no translation
- * (host backend: it is not lowmem, a window slot that maps a page, or a
- * live local mapping) or the range runs past the end of the address
- * space; nothing is copied then. The mapping must stay while the copy
+ * (host backend: it is not lowmem, a window slot that maps a page, a
+ * live local mapping or a page of a live vmap area) or the range runs
+ * past the end of the address space; nothing is copied then. The mapping must stay while the copy
  * runs: one the caller holds.
  */
 KM_API int km_read(km_machine *m, const void *addr, void *buf, size_t len);

@@ -499,8 +499,10 @@ static int host_flush_one(void *be, uintptr_t va)
 
 /*
  * Does [va, va + len), within one page, have a translation here: lowmem,
- * a live window slot, a live page of a local-map area? What the backend
- * knows, no fault taken: a copy through anything else would crash.
+ * a live window slot, a live page of a local-map area, a page of a live
+ * vmap area? What the backend knows, no fault taken: a copy through
+ * anything else would crash, and a lazily freed vmap page is a use after
+ * vunmap even while the host still maps it.
  */
 static inline bool host_mapped(const struct host *h, uintptr_t va,
                                size_t len)
@@ -512,6 +514,10 @@ static inline bool host_mapped(const struct host *h, uintptr_t va,
 	off = va - (uintptr_t)h->lowmem; /* lowmem_len 0: never below */
 	if (off < h->lowmem_len)
 		return len <= h->lowmem_len - off;
+	off = va - (uintptr_t)h->vm;
+	if (off < h->vm_len)
+		return __atomic_load_n(&h->vm_state[off / PAGE_SIZE],
+		                       __ATOMIC_ACQUIRE) == VM_LIVE;
 	long a = area_idx(h, va);
 	return a >= 0 && __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
 }

@@ -4,7 +4,9 @@
  * purge (by lazy_max_pages, by a vmap that finds no room, by
  * km_vm_unmap_aliases), a freed range never reused before its TLB flush,
  * errors that change nothing, the statistics, leaks and the check; and on
- * the host backend, a record spanning pages of real memory read in place.
+ * the host backend, a record spanning pages of real memory read in place,
+ * above 4 GiB of it too (in a 32-bit build, more memory than the process
+ * can address).
  */
 #define _FILE_OFFSET_BITS 64 /* backend/host.h passes file offsets */
 #include "ktest.h"
@@ -463,6 +465,52 @@ static void host_record_across_pages(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * The seeds' case on the host: memory past what a 32-bit process can
+ * address (6 GiB, a sparse memfd), a record that spans two pages above
+ * 4 GiB that are not neighbours in physical memory, read in place through
+ * one vmap and with km_read; after vunmap the address is refused, purged
+ * or not.
+ */
+static void host_record_above_4g(void **state)
+{
+	(void)state;
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.backend = KM_BACKEND_HOST;
+	cfg.profile = "x86-32-pae"; /* more than 4 GiB of physical memory */
+	cfg.mem_bytes = 6 * GiB;
+	cfg.lowmem_bytes = 4 * MiB;
+	cfg.vmalloc_bytes = 4 * MiB;
+	km_machine *m = kt_machine_cfg(&cfg);
+	/* 4.5 GiB and 5.25 GiB: both past 32 bits of physical address */
+	const uint64_t pfns[2] = { (4 * GiB + GiB / 2) >> 12,
+	                           (5 * GiB + GiB / 4) >> 12 };
+	static const char rec[] = "name=kmap;size=0x1000;start=4.5GiB;continued on a far page";
+	size_t len = sizeof(rec) - 1, head = 25;
+	km_page *p[2];
+	for (unsigned i = 0; i < 2; i++) {
+		p[i] = km_pfn_to_page(m, pfns[i]);
+		assert_non_null(p[i]);
+	}
+	KT_OK(km_memcpy_to_page(m, p[0], 4096 - head, rec, head));
+	KT_OK(km_memcpy_to_page(m, p[1], 0, rec + head, len - head));
+	void *a;
+	KT_OK(km_vmap(m, p, 2, &a));
+	const char *r = (const char *)a + 4096 - head;
+	KT_EQ(memcmp(r, rec, len), 0); /* a plain pointer, in place */
+	char got[sizeof(rec)] = { 0 };
+	KT_OK(km_read(m, r, got, len));
+	KT_EQ(memcmp(got, rec, len), 0);
+	assert_ptr_equal(km_vmalloc_to_page(m, r + head), p[1]);
+	/* lazily freed: the host still maps it, km_read does not go there */
+	KT_OK(km_vunmap(m, a));
+	KT_EQ(km_read(m, r, got, 1), -EFAULT);
+	KT_OK(km_vm_unmap_aliases(m));
+	KT_EQ(km_read(m, r, got, 1), -EFAULT);
+	km_machine_destroy(m);
+}
+
 /* vmalloc_bytes is the host backend's; the simulated machine refuses it */
 static void host_only_vmalloc_bytes(void **state)
 {
@@ -497,6 +545,7 @@ int main(void)
 		KT_TEST(leaks_listed),
 		KT_TEST(backend_fault),
 		KT_TEST(host_record_across_pages),
+		KT_TEST(host_record_above_4g),
 		KT_TEST(host_only_vmalloc_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
