@@ -96,6 +96,19 @@ enum km_backend_kind {
  */
 #define KM_SEQUENTIAL 0x10u
 
+/*
+ * km_config.memory_model: how the kernel finds a pfn's struct page
+ * (mm/Kconfig's "Memory model"). FLATMEM: one mem_map from ARCH_PFN_OFFSET.
+ * SPARSEMEM (classic, not VMEMMAP, as 32-bit kernels have it): memory in
+ * sections of 2^SECTION_SIZE_BITS bytes, each with its own memmap found
+ * through mem_section[]; page->flags holds the page's section number,
+ * which page_to_pfn() reads.
+ */
+enum km_memory_model {
+	KM_FLATMEM = 0,
+	KM_SPARSEMEM = 1,
+};
+
 struct km_config {
 	const char *profile;    /* a machine profile: km_profile_name(3) */
 	uint64_t mem_bytes;     /* physical memory, whole 4 KiB pages (else
@@ -127,6 +140,7 @@ struct km_config {
 	 * simulated machine's vmalloc area is the profile's, so 0 there.
 	 */
 	uint64_t vmalloc_bytes;
+	enum km_memory_model memory_model; /* 0: FLATMEM */
 };
 
 /**
@@ -230,6 +244,19 @@ struct km_layout {
 	unsigned pte_size;               /* bytes of one page-table entry */
 	uint64_t pkmap_pgtable_bytes;    /* LAST_PKMAP * pte_size */
 	unsigned zones_pgshift, zones_width, nodes_width;
+	/*
+	 * The memory model (include/linux/page-flags-layout.h, mm.h):
+	 * "flatmem" or "sparsemem"; SECTION_SIZE_BITS and MAX_PHYSMEM_BITS
+	 * are the architecture's (asm/sparsemem.h) whichever the model;
+	 * SECTIONS_WIDTH, SECTIONS_PGSHIFT and NODES_PGSHIFT are 0 where the
+	 * field is absent from page->flags. Costs: mem_map_bytes is the
+	 * memmap (whole sections under SPARSEMEM), mem_section_bytes the
+	 * mem_section[] table (0 under FLATMEM).
+	 */
+	const char *memory_model;
+	unsigned section_size_bits, max_physmem_bits;
+	unsigned sections_width, sections_pgshift, nodes_pgshift;
+	uint64_t nr_mem_sections, present_sections, mem_section_bytes;
 	unsigned nr_zones;
 	struct km_zone_info zones[KM_MAX_ZONES];
 };

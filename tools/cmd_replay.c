@@ -100,10 +100,11 @@ static void text_machine(struct ob *o, const struct km_layout *l,
 {
 	char head[512];
 	int n = snprintf(head, sizeof(head),
-	    "machine %s, policy %s: %llu MiB, highmem from pfn %llu of %llu; "
+	    "machine %s%s, policy %s: %llu MiB, highmem from pfn %llu of %llu; "
 	    "%u slots at 0x%08llx, %u colour%s\n\n"
 	    "%6s  %-8s  %-14s%10s  %-6s %-7s%5s  %s\n",
-	    l->profile, policy, (unsigned long long)(l->mem_bytes >> 20),
+	    l->profile, strcmp(l->memory_model, "flatmem") ? " (SPARSEMEM)" : "",
+	    policy, (unsigned long long)(l->mem_bytes >> 20),
 	    (unsigned long long)l->max_low_pfn,
 	    (unsigned long long)l->max_pfn, l->last_pkmap,
 	    (unsigned long long)l->pkmap_base, l->colors,

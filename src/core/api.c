@@ -103,7 +103,10 @@ int km_config_check(const struct km_config *cfg, char *msg, size_t n)
 		return config_bad(msg, n, "unknown backend");
 	if (cfg->flags & ~KM_CONFIG_FLAGS)
 		return config_bad(msg, n, "unknown flags");
+	if (cfg->memory_model != KM_FLATMEM && cfg->memory_model != KM_SPARSEMEM)
+		return config_bad(msg, n, "unknown memory model");
 	probe = (struct km_core){ 0 };
+	probe.sparse = cfg->memory_model == KM_SPARSEMEM;
 	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
 	                       cfg->nr_cpus, cfg->lowmem_bytes, cfg->vmalloc_bytes,

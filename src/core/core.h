@@ -89,14 +89,19 @@ struct km_profile {
 };
 
 /*
- * struct page: only the flags word. As in include/linux/mm.h with FLATMEM
- * and one node, the zone number sits in the top ZONES_WIDTH bits
- * (ZONES_PGSHIFT = 32 - NODES_WIDTH - ZONES_WIDTH, NODES_WIDTH = 0) and the
- * page-flag bits at the bottom.
+ * struct page: only the flags word. As in include/linux/mm.h with one
+ * node: from the top, the section number (SPARSEMEM only: SECTIONS_WIDTH
+ * bits), then the zone number (ZONES_PGSHIFT = 32 - SECTIONS_WIDTH -
+ * NODES_WIDTH - ZONES_WIDTH, NODES_WIDTH = 0), the page-flag bits at the
+ * bottom.
  */
 struct km_page {
 	uint32_t flags;
 };
+
+/* Most sections of any profile: 2^(MAX_PHYSMEM_BITS - SECTION_SIZE_BITS),
+ * ARM's 2^(36 - 28). */
+#define KM_MAX_SECTIONS 256
 
 #define NODES_WIDTH 0   /* one node: CONFIG_NODES_SHIFT 0, as the seeds' rpi2 */
 #define PG_allocated 1u /* bit: taken by km_alloc_page */
@@ -188,6 +193,12 @@ struct km_core {
 	struct zone zones[KM_MAX_ZONES]; /* by zone number (page->flags) */
 	unsigned zones_width, zones_pgshift;
 	int highmem_zone, movable_zone;  /* zone numbers, -1 when absent */
+	/* SPARSEMEM: section s's first page is mem_map[section_base[s]];
+	 * present sections cover [pfn_offset, max_pfn) */
+	bool sparse;                     /* set before km__layout_compute */
+	unsigned section_size_bits, max_physmem_bits;
+	unsigned sections_width, sections_pgshift, pfn_section_shift;
+	int64_t section_base[KM_MAX_SECTIONS];
 
 	/* virtual layout, as the machine would see it */
 	uintptr_t page_offset;           /* __va(PHYS_OFFSET) */

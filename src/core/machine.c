@@ -35,6 +35,14 @@ static void *carve(char **p, size_t bytes)
 	return (void *)a;
 }
 
+/* set_page_section(): SPARSEMEM keeps the section number in the flags */
+static uint32_t section_bits(const struct km_core *k, uint64_t pfn)
+{
+	if (!k->sparse)
+		return 0;
+	return (uint32_t)(pfn >> k->pfn_section_shift) << k->sections_pgshift;
+}
+
 void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
                    uint32_t *page_slot, const struct km_policy *pol)
 {
@@ -43,12 +51,13 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	/* memmap_init_zone(): each page's flags carry its zone number; a
 	 * page of no zone (x86's first, kept for the BIOS) is reserved */
 	for (uint64_t pfn = k->pfn_offset; pfn < k->first_pfn; pfn++)
-		pfn_to_page(k, pfn)->flags = 1u << PG_reserved;
+		pfn_to_page(k, pfn)->flags = 1u << PG_reserved |
+		                             section_bits(k, pfn);
 	for (unsigned z = 0; z < k->nr_zones; z++) {
 		uint32_t bits = k->zones_width ? (uint32_t)z << k->zones_pgshift : 0;
 		for (uint64_t pfn = k->zones[z].zone_start_pfn;
 		     pfn < k->zones[z].end_pfn; pfn++)
-			pfn_to_page(k, pfn)->flags = bits;
+			pfn_to_page(k, pfn)->flags = bits | section_bits(k, pfn);
 	}
 	k->pkmap_count = carve(&p, k->last_pkmap * sizeof(int));
 	k->pkmap_page_table = carve(&p, k->last_pkmap * sizeof(uint64_t));

@@ -47,35 +47,40 @@ struct conf {
 	enum km_backend_kind backend;
 	const char *policy, *profile;
 	unsigned flags;
+	enum km_memory_model model;
 };
 
 static const struct conf confs[] = {
-	{ KM_BACKEND_SIM, "linux", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "lockfree", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "clock", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "linux", "arm", 0 },
-	{ KM_BACKEND_SIM, "lockfree", "x86-32-pae", 0 },
-	{ KM_BACKEND_SIM, "clock", "arm-2g", 0 },
-	{ KM_BACKEND_SIM, "linux", "arm-virt", 0 },    /* pfns from PHYS_OFFSET */
-	{ KM_BACKEND_SIM, "linux", "arm-marvell", 0 }, /* kmap_high_get */
-	{ KM_BACKEND_HOST, "linux", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "clock", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "linux", "arm", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "arm", KM_SEQUENTIAL },
-	{ KM_BACKEND_HOST, "clock", "arm-marvell", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "arm-virt", 0 },
-	{ KM_BACKEND_HOST, "linux", "x86-32", KM_DEBUG },
+	{ KM_BACKEND_SIM, "linux", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "lockfree", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "clock", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "linux", "arm", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "lockfree", "x86-32-pae", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "clock", "arm-2g", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "linux", "arm-virt", 0, KM_FLATMEM },    /* pfns from PHYS_OFFSET */
+	{ KM_BACKEND_SIM, "linux", "arm-marvell", 0, KM_FLATMEM }, /* kmap_high_get */
+	{ KM_BACKEND_SIM, "lockfree", "arm-virt", 0, KM_SPARSEMEM },
+	{ KM_BACKEND_SIM, "linux", "x86-32-pae", 0, KM_SPARSEMEM },
+	{ KM_BACKEND_HOST, "linux", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "clock", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "linux", "arm", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "arm", KM_SEQUENTIAL, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "clock", "arm-marvell", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "arm-virt", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "linux", "x86-32", KM_DEBUG, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "linux", "arm-virt", 0, KM_SPARSEMEM },
 };
 #define NCONFS (sizeof(confs) / sizeof(confs[0]))
 
 static const char *conf_name(const struct conf *c)
 {
 	static char b[96];
-	snprintf(b, sizeof(b), "%s/%s/%s%s%s",
+	snprintf(b, sizeof(b), "%s/%s/%s%s%s%s",
 	         c->backend == KM_BACKEND_HOST ? "host" : "sim", c->profile,
 	         c->policy, c->flags & KM_DEBUG ? "/debug" : "",
-	         c->flags & KM_SEQUENTIAL ? "/sequential" : "");
+	         c->flags & KM_SEQUENTIAL ? "/sequential" : "",
+	         c->model == KM_SPARSEMEM ? "/sparsemem" : "");
 	return b;
 }
 
@@ -87,6 +92,7 @@ static void conf_fill(const struct conf *c, struct km_config *cfg)
 	cfg->policy = c->policy;
 	cfg->profile = c->profile;
 	cfg->flags = c->flags;
+	cfg->memory_model = c->model;
 	cfg->mem_bytes = 32 * MiB;
 	cfg->lowmem_bytes = 16 * MiB;
 	cfg->last_pkmap = SLOTS;
@@ -469,6 +475,9 @@ static void b_host_odd(struct km_config *c)
 	c->mem_bytes = 8 * MiB + 1;
 }
 
+static void b_model(struct km_config *c) { c->memory_model = (enum km_memory_model)2; }
+static void b_model_neg(struct km_config *c) { c->memory_model = (enum km_memory_model)-1; }
+
 static const struct badcfg badcfgs[] = {
 	{ "profile NULL", b_profile_null },
 	{ "an unknown profile", b_profile_unknown },
@@ -496,6 +505,8 @@ static const struct badcfg badcfgs[] = {
 	{ "lowmem_bytes past the split", b_low_big },
 	{ "lowmem_bytes below a page", b_low_tiny },
 	{ "host memory not a multiple of the page size", b_host_odd },
+	{ "memory_model 2", b_model },
+	{ "memory_model -1", b_model_neg },
 };
 #define NBADCFG (sizeof(badcfgs) / sizeof(badcfgs[0]))
 
