@@ -97,6 +97,7 @@ static int check_machine(unsigned long ln, const struct stmt *st,
 	h->mem = st->mem;
 	h->last_pkmap = (unsigned)st->last_pkmap;
 	h->colors = (unsigned)st->colors;
+	h->model = st->model == 2 ? KM_SPARSEMEM : KM_FLATMEM;
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(h, &cfg);
@@ -221,6 +222,7 @@ void rp_header_config(const struct rp_header *h, struct km_config *cfg)
 	cfg->mem_bytes = h->mem;
 	cfg->last_pkmap = h->last_pkmap;
 	cfg->colors = h->colors;
+	cfg->memory_model = h->model;
 }
 
 /* ---------------------------------------------------------------------- */

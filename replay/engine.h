@@ -66,6 +66,7 @@ struct rp_header {
 	char policy[32];
 	uint64_t mem;
 	unsigned last_pkmap, colors;
+	enum km_memory_model model;
 	unsigned long ops;
 	unsigned long expects;     /* expect lines: the run is checked */
 	unsigned long vmaps;       /* vmap and vunmap lines: the run needs

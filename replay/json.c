@@ -157,6 +157,11 @@ void json_machine(const struct json_out *o, const struct km_layout *l,
 	out_str(o, policy);
 	OUT_LIT(o, "\",\"local_base\":\"");
 	out_hex(o, l->kmap_local_end - l->page_size);
+	/* only when not the default, so FLATMEM runs read as before */
+	if (strcmp(l->memory_model, "flatmem")) {
+		OUT_LIT(o, "\",\"memory_model\":\"");
+		out_str(o, l->memory_model);
+	}
 	OUT_LIT(o, "\"}}\n");
 }
 

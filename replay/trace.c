@@ -376,6 +376,7 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 	struct tok t[MAX_TOKS];
 	size_t nt = 0, i = 0;
 	st->mem = st->last_pkmap = st->colors = 0;
+	st->model = 0;
 	st->pfn = st->offset = st->len = 0;
 	st->hex = NULL;
 	st->hex_len = 0;
@@ -423,7 +424,22 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 			struct tok val = { eq + 1, t[k].n - key.n - 1 };
 			uint64_t *dst;
 			bool size = false;
-			if (tok_is(&key, "mem")) {
+			if (tok_is(&key, "model")) {
+				if (st->model) {
+					set_err(err, "repeated key", key.s, key.n);
+					return -1;
+				}
+				if (tok_is(&val, "flatmem")) {
+					st->model = 1;
+				} else if (tok_is(&val, "sparsemem")) {
+					st->model = 2;
+				} else {
+					set_err(err, "unknown memory model (flatmem or "
+					        "sparsemem)", val.s, val.n);
+					return -1;
+				}
+				continue;
+			} else if (tok_is(&key, "mem")) {
 				dst = &st->mem;
 				size = true;
 			} else if (tok_is(&key, "last_pkmap")) {

@@ -35,6 +35,8 @@ struct stmt {
 	/* ST_MACHINE */
 	const char *profile; size_t profile_len;
 	uint64_t mem, last_pkmap, colors; /* 0 = not given */
+	int model;                        /* model=: 0 not given, 1 flatmem,
+	                                   * 2 sparsemem */
 	/* ST_POLICY */
 	const char *policy; size_t policy_len;
 	/* ST_OP */

@@ -234,6 +234,8 @@ arm_checks() {
 		grep -q "1 window flushes, 8 single-page flushes (4 TLBIMVAIS, 8 TLBIMVA)" "$b"
 	ok "arm: pfn P backed by RAM's frame 0x40000 + P" \
 		grep -q "frame = pfn + 0x40000 unless shown" "$tmp/colors.boot"
+	ok "arm-virt SPARSEMEM: the boot log names the sections and the flags" \
+		grep -q "SPARSEMEM: 8 sections of 2^28 bytes present; page->flags: section at bit 24" "$tmp/sparsemem.boot"
 	ok "arm-2g: lowmem from 0x80000000" \
 		grep -q "lowmem  : 0x80000000 - " "$tmp/colors-on-arm-2g.boot"
 

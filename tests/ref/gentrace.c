@@ -712,6 +712,8 @@ int main(int argc, char **argv)
 		printf("%slast_pkmap=%u", sep(), lp);
 	if (colors > 1 || chance(30))
 		printf("%scolors=%u", sep(), colors);
+	if (chance(25))
+		printf("%smodel=%s", sep(), chance(80) ? "sparsemem" : "flatmem");
 	printf("\n");
 	maybe_filler();
 	if (chance(30)) {

@@ -301,6 +301,11 @@ int main(int argc, char **argv)
 					if (parse_num(val, &v) < 0 || v < 1 || (v & (v - 1)) || v > (1u << 20))
 						syntax(lineno, "bad colors");
 					colors = (unsigned)v;
+				} else if (strcmp(tok[i], "model") == 0) {
+					/* the memory model changes how a page is found,
+					 * not which: nothing here depends on it */
+					if (strcmp(val, "flatmem") && strcmp(val, "sparsemem"))
+						syntax(lineno, "bad model");
 				} else {
 					syntax(lineno, "unknown machine option '%s'", tok[i]);
 				}
