@@ -7,6 +7,7 @@
 #   make qemu TRACE=FILE the trace replayed by kmap's own kernel under qemu
 #                        (i386, or ARMv7 for the ARM profiles)
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
+#   make install-m32 [PREFIX=/usr/local] [DESTDIR=...]   the 32-bit library, in PREFIX/lib32
 #   make clean
 #
 # CMAKE_ARGS=... is passed to every configure step.
@@ -85,7 +86,7 @@ else \
 fi
 endef
 
-.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak kernel kernel-arm qemu install clean
+.PHONY: all deps build test test-normal test-asan test-tsan test-m32 m32 demo bench fuzz soak kernel kernel-arm qemu install install-m32 clean
 
 all: deps
 	$(call configure_build,build,RelWithDebInfo,-DKMAP_SANITIZE=)
@@ -206,6 +207,16 @@ qemu:
 
 install: all
 	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build" --prefix "$(PREFIX)"
+
+# The 32-bit library for 32-bit programs (the host backend's main users):
+# libkmap.a, libkmap.so and kmap.pc in PREFIX/lib32, beside the 64-bit
+# ones, and the header. Build with
+#   cc -m32 prog.c $(PKG_CONFIG_PATH=PREFIX/lib32/pkgconfig pkg-config --cflags --libs kmap)
+install-m32: deps
+	@"$(TOP)/scripts/need-pkgs.sh" $(DEPS32_PKGS)
+	$(call configure_build,build32,RelWithDebInfo,-DKMAP_M32=ON -DCMAKE_INSTALL_LIBDIR=lib32)
+	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build32" --prefix "$(PREFIX)" --component library
+	DESTDIR="$(DESTDIR)" cmake --install "$(TOP)/build32" --prefix "$(PREFIX)" --component dev
 
 clean:
 	rm -rf "$(TOP)/build" "$(TOP)/build-asan" "$(TOP)/build-tsan" "$(TOP)/build32" "$(TOP)/build-fuzz" \

@@ -16,3 +16,13 @@ for t in story sleep-wake; do
 	"$kmap" replay --svg "$out/$t.svg" --html "$out/$t.html" \
 		"examples/traces/$t.trace" > /dev/null || [ $? = 1 ]
 done
+# misuse on purpose: exit 1
+"$kmap" replay --svg "$out/local-misuse.svg" \
+	examples/traces/local-misuse.trace > /dev/null || [ $? = 1 ]
+# section 10: a real kernel's trace, imported and replayed under its own
+# name (the picture's title), as the guide's commands do
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+zcat tests/import/x86-32-pae-2G.ftrace.gz > "$tmp/kmap.ftrace"
+(cd "$tmp" && "$kmap" import kmap.ftrace > kmap.trace 2> /dev/null &&
+	"$kmap" replay --svg "$out/kmap-x86-32-pae-2G.svg" kmap.trace > /dev/null)

@@ -11,10 +11,17 @@
  * the window. Prints the number of records, the FNV-1a hash of the whole
  * file, and the XOR of every record's FNV-1a hash. The --pread mode is
  * there to check the answer.
+ *
+ * Building it: `make` builds it as build/example_filesum, `make m32` as
+ * build32/example_filesum (32-bit). Against an installed kmap:
+ *   make install-m32 && cc -m32 filesum.c -o filesum \
+ *     $(PKG_CONFIG_PATH=/usr/local/lib32/pkgconfig pkg-config --cflags --libs kmap)
+ * (or `make install` and plain `cc` for a 64-bit one).
  */
 #define _FILE_OFFSET_BITS 64
 #include <kmap.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,24 +51,34 @@ static void add(struct sums *s, const unsigned char *p, size_t n)
 	}
 }
 
+/* Each failure says what failed, once, and returns -1. */
+static int fail(const char *path, const char *what)
+{
+	fprintf(stderr, "filesum: %s: %s\n", path, what);
+	return -1;
+}
+
 static int by_pread(const char *path, struct sums *s)
 {
 	unsigned char buf[1 << 16];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 	if (fd < 0)
-		return -1;
+		return fail(path, strerror(errno));
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		add(s, buf, (size_t)n);
+	int err = errno;
 	close(fd);
-	return n < 0 ? -1 : 0;
+	return n < 0 ? fail(path, strerror(err)) : 0;
 }
 
 static int by_kmap(const char *path, struct sums *s)
 {
 	struct stat st;
 	if (stat(path, &st))
-		return -1;
+		return fail(path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(path, "not a regular file");
 	uint64_t size = (uint64_t)st.st_size, whole = size & ~(uint64_t)(PAGE - 1);
 	if (whole) {
 		struct km_config cfg;
@@ -74,17 +91,14 @@ static int by_kmap(const char *path, struct sums *s)
 		cfg.lowmem_bytes = PAGE;      /* keep the address space free */
 		cfg.flags = KM_RDONLY | KM_SEQUENTIAL;
 		int r = km_machine_create(&cfg, &m);
-		if (r) {
-			fprintf(stderr, "filesum: %s: %s\n", path, km_strerror(r));
-			return -1;
-		}
+		if (r)
+			return fail(path, km_strerror(r));
 		for (uint64_t pfn = 0; pfn < whole / PAGE; pfn++) {
 			km_page *page = km_pfn_to_page(m, pfn);
 			void *va;
 			if ((r = km_kmap(m, page, &va))) {
-				fprintf(stderr, "filesum: kmap: %s\n", km_strerror(r));
 				km_machine_destroy(m);
-				return -1;
+				return fail(path, km_strerror(r));
 			}
 			add(s, va, PAGE);
 			km_kunmap(m, page);
@@ -98,7 +112,7 @@ static int by_kmap(const char *path, struct sums *s)
 		if (fd >= 0)
 			close(fd);
 		if (n != (ssize_t)(size - whole))
-			return -1;
+			return fail(path, "cannot read its last page");
 		add(s, tail, (size_t)n);
 	}
 	return 0;
@@ -121,10 +135,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "filesum: RECORD_BYTES must be at least 1\n");
 		return 2;
 	}
-	if ((use_pread ? by_pread : by_kmap)(path, &s)) {
-		perror(path);
+	if ((use_pread ? by_pread : by_kmap)(path, &s))
 		return 1;
-	}
 	printf("records %llu (of %llu bytes), file fnv1a %016llx, "
 	       "records xor %016llx\n",
 	       (unsigned long long)s.records, (unsigned long long)s.rec_bytes,

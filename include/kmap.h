@@ -6,7 +6,8 @@
  * kmap() of a highmem page enters it in the window; kunmap() releases it;
  * kmap_local_page()/kmap_atomic() give short-lived task-local mappings.
  *
- * Conventions: functions return 0 or a negative errno value; pointers and
+ * Conventions: functions return 0 or a negative code (see Errors below: an
+ * errno value with its system meaning, or one of kmap's own); pointers and
  * other results come back through out-parameters. Every function is safe to
  * call from several threads on one machine, except where a comment says
  * otherwise. Nothing here aborts unless the machine was created KM_STRICT.
@@ -53,20 +54,34 @@ typedef struct km_task km_task; /* a simulated task (see km_task_create) */
 /* ---------------------------------------------------------------------- */
 
 /*
- * kmap reports misuse with these errno values; km_strerror() gives the
- * kmap meaning ("page has no users") rather than the libc one.
+ * Every function returns 0 or a negative code, of two kinds told apart by
+ * the value alone:
+ *  - below KM_EBASE: an errno value with its system meaning: -EINVAL for
+ *    an argument the function does not take (misuse, as below), -ENOMEM,
+ *    -EAGAIN (km_kmap_try), -ETIMEDOUT (km_kmap_timeout), -EBUSY, -EFAULT,
+ *    and whatever a system call of the host backend failed with (-ENOENT
+ *    for a mem_path that does not exist);
+ *  - KM_EBASE and above: kmap's own codes, below. All but KM_ESLEEPING
+ *    and KM_ECORRUPT are misuse of the API (where the kernel would BUG):
+ *    nothing is changed, km_stats.errors counts them, and a KM_STRICT
+ *    machine aborts.
+ * km_strerror() gives kmap's text for its own codes, the C library's for
+ * errno values.
  */
-#define KM_ENOTMAPPED  ENOENT    /* kunmap of a page that is not mapped */
-#define KM_ENOUSERS    EALREADY  /* kunmap of a page whose count is 1 */
-#define KM_EATOMIC     EDEADLK   /* may sleep, called in atomic context */
-#define KM_ENOTTOP     EILSEQ    /* local unmap that is not the newest */
-#define KM_EKIND       EPROTO    /* local/atomic unmap of the other kind */
-#define KM_ENOATOMIC   EPERM     /* kunmap_atomic with no section open */
-#define KM_ESTACKFULL  EOVERFLOW /* 16th local mapping on a task */
-#define KM_ESLEEPING   EINPROGRESS /* a simulated task went to sleep */
-#define KM_ENOAREA     ENXIO     /* vunmap of an address no area starts at */
+#define KM_EBASE       4096 /* above every errno value (Linux's end at 133) */
+#define KM_ENOTMAPPED  (KM_EBASE + 1) /* kunmap of a page that is not mapped */
+#define KM_ENOUSERS    (KM_EBASE + 2) /* kunmap of a page whose count is 1 */
+#define KM_EATOMIC     (KM_EBASE + 3) /* may sleep, called in atomic context */
+#define KM_ENOTTOP     (KM_EBASE + 4) /* local unmap that is not the newest */
+#define KM_EKIND       (KM_EBASE + 5) /* local/atomic unmap of the other kind */
+#define KM_ENOATOMIC   (KM_EBASE + 6) /* kunmap_atomic with no section open */
+#define KM_ESTACKFULL  (KM_EBASE + 7) /* 16th local mapping on a task */
+#define KM_ESLEEPING   (KM_EBASE + 8) /* a simulated task went to sleep */
+#define KM_ECORRUPT    (KM_EBASE + 9) /* km_check: an invariant is broken */
+#define KM_ENOAREA     (KM_EBASE + 10) /* vunmap of an address no area starts at */
 
-/** The text of a negative (or positive) error code, kmap's meaning first. */
+/** The text of an error code (negative or positive): kmap's for its own
+ * codes, strerror()'s for errno values. */
 KM_API const char *km_strerror(int err);
 
 /* ---------------------------------------------------------------------- */
@@ -115,7 +130,10 @@ struct km_config {
 	                         * -EINVAL); 0 = the profile's default */
 	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
-	unsigned nr_cpus;       /* local-map areas in the fixmap; 0 = default */
+	unsigned nr_cpus;       /* local-map areas: a thread takes one with its
+	                         * first highmem local map, until it exits;
+	                         * 0 = 64 on the host backend, the profile's
+	                         * NR_CPUS simulated; at most 1024 */
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
 	const char *policy;     /* slot policy; NULL = "linux" */
 	enum km_backend_kind backend;
@@ -388,12 +406,13 @@ KM_API km_page *km_kmap_to_page(km_machine *m, const void *addr);
 KM_API int km_kmap_local_page(km_machine *m, km_page *page, void **addr);
 /**
  * km_kunmap_local - kunmap_local(): release the newest local mapping,
- * @addr. -KM_ENOTTOP when it is not the newest, -KM_EKIND when it was made
- * by kmap_atomic; nothing is unmapped then. A lowmem address is a no-op.
+ * @addr. -KM_ENOTTOP when it is an older one, -KM_EKIND when it was made
+ * by kmap_atomic, -EINVAL when it is none of the task's (released already,
+ * or never mapped); nothing is unmapped then. A lowmem address is a no-op.
  * A window address is a persistent mapping's: where the architecture needs
  * kmap_high_get (km_layout.kmap_high_get) it is that page's kunmap, with
  * its errors; elsewhere a slot with users is a no-op and one without is
- * -EINVAL, as is any other address.
+ * -EINVAL.
  */
 KM_API int km_kunmap_local(km_machine *m, const void *addr);
 /** kmap_atomic(): as kmap_local_page, and opens an atomic section. */
@@ -543,7 +562,9 @@ struct km_event {
 	 * during the call only */
 	const int *pkmap_count;
 	unsigned last_pkmap;
-	const km_task *task; /* KM_EV_SLEEP: the task; NULL for a thread */
+	/* KM_EV_SLEEP: the task that sleeps; KM_EV_FLUSH: the task whose
+	 * kmap or kmap_flush_unused flushed. NULL for a thread's own task. */
+	const km_task *task;
 	unsigned nr_woken;   /* KM_EV_WAKE */
 	/*
 	 * KM_EV_PURGE: every lazily freed area went, nr_areas of them with
@@ -610,8 +631,8 @@ KM_API int km_stats_get(km_machine *m, struct km_stats *out);
 
 /**
  * km_check - the expensive invariant check: counts against the hash,
- * the page tables and the TLB model. 0 when all hold, else -EUCLEAN with
- * a description in @msg (may be NULL).
+ * the page tables and the TLB model. 0 when all hold (@msg, unless NULL,
+ * is then ""), else -KM_ECORRUPT with a description in @msg.
  */
 KM_API int km_check(km_machine *m, char *msg, size_t msglen);
 
@@ -619,15 +640,17 @@ KM_API int km_check(km_machine *m, char *msg, size_t msglen);
 struct km_leak {
 	uint64_t pfn;         /* a vmap area: its first page's */
 	int users;            /* persistent: pkmap_count - 1 */
-	const km_task *task;  /* local: the simulated task, NULL for a thread */
+	const km_task *task;  /* local: the simulated task; NULL: a thread's,
+	                       * lost when it exited */
 	int local;
 	int vmap;             /* a live vmap area: */
 	const void *addr;     /* ... its address */
 	unsigned pages;       /* ... and its pages */
 };
 /**
- * km_leaks - list mappings still held, persistent ones in slot order,
- * each simulated task's local ones bottom-up, then live vmap areas by
+ * km_leaks - list mappings still held, persistent ones in slot order, then
+ * each simulated task's local ones bottom-up, then the local ones of
+ * threads that exited holding them (task NULL), then live vmap areas by
  * address. Returns how many there are (which may exceed @max; only @max
  * are stored) or -errno.
  */

@@ -200,13 +200,12 @@ void km_machine_destroy(km_machine *m)
 	(void)m; /* the machine lives until power-off */
 }
 
-/* km_strerror's texts (the core's table), and libc's for what is left. */
+/* kmap's own codes' texts (the core's table), libc's for errno values. */
 const char *km_strerror(int err)
 {
 	const char *t = km__errtext(err);
-	if (t)
-		return t;
-	return err == -EIO || err == EIO ? "Input/output error" : "unknown error";
+	/* t is set for every |err| >= KM_EBASE: -err cannot overflow */
+	return t ? t : strerror(err < 0 ? -err : err);
 }
 
 /* Tasks are the replay's threads (kernel/replay.c), switched by the

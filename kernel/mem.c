@@ -446,10 +446,10 @@ static int mmu_check_pte(void *be, uintptr_t va, uint64_t pfn)
 	uint64_t frame;
 	int mapped = !arch_translate(va, &frame);
 	if (pfn == UINT64_MAX)
-		return mapped ? -EUCLEAN : 0;
+		return mapped ? -KM_ECORRUPT : 0;
 	if (!mapped || pfn < mmu_min_pfn || pfn >= mmu_max_pfn ||
 	    frame != mem_frame_of(pfn))
-		return -EUCLEAN;
+		return -KM_ECORRUPT;
 	return 0;
 }
 

@@ -30,7 +30,7 @@
 #define PID_HELD 3
 #define TID_WINDOW 1                /* counters, flushes, mismatches */
 #define TID_HELD 3
-#define TID_SLOT0 1000000u          /* + slot, below 2^21 + 10^6 */
+#define TID_SLOT0 1000000u          /* + slot (at most 2^20 slots) */
 #define TID_TASK0 3000000u          /* + the task's index */
 
 struct pslot {
@@ -60,7 +60,7 @@ struct perfetto {
 	km_machine *m;
 	struct km_layout lay;
 	char *trace_name, *policy;
-	bool oom, first_event, args_open, args_any;
+	bool oom, first_event, args_open;
 
 	struct pslot *slots;
 	unsigned nslots, in_use, mapped;
@@ -215,16 +215,6 @@ static void ev_end(struct perfetto *p)
 /* Opening                                                                 */
 /* ---------------------------------------------------------------------- */
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
-
 static void free_all(struct perfetto *p)
 {
 	for (size_t i = 0; i < p->ntasks; i++) {
@@ -255,9 +245,9 @@ struct perfetto *perfetto_open(const char *path, km_machine *m,
 	km_machine_layout(m, &p->lay);
 	p->nslots = p->lay.last_pkmap;
 	p->slots = calloc(p->nslots, sizeof(*p->slots));
-	p->path = dup_n(path, strlen(path));
-	p->trace_name = dup_n(trace_name, strlen(trace_name));
-	p->policy = dup_n(policy, strlen(policy));
+	p->path = pic_dup(path, strlen(path));
+	p->trace_name = pic_dup(trace_name, strlen(trace_name));
+	p->policy = pic_dup(policy, strlen(policy));
 	if (!p->slots || !p->path || !p->trace_name || !p->policy) {
 		fprintf(stderr, "kmap replay: out of memory\n");
 		free_all(p);
@@ -324,16 +314,11 @@ static long task_get(struct perfetto *p, const char *s, size_t n)
 	}
 	if (2 * (p->ntasks + 1) > p->thcap && thash_grow(p))
 		return -1;
-	if (p->ntasks == p->tcap) {
-		size_t cap = p->tcap ? 2 * p->tcap : 16;
-		struct ptask **nt = realloc(p->tasks, cap * sizeof(*nt));
-		if (!nt)
-			return -1;
-		p->tasks = nt;
-		p->tcap = cap;
-	}
+	if (!pic_grow((void **)&p->tasks, &p->tcap, p->ntasks + 1,
+	              sizeof(*p->tasks)))
+		return -1;
 	struct ptask *t = calloc(1, sizeof(*t));
-	if (!t || !(t->name = dup_n(s, n))) {
+	if (!t || !(t->name = pic_dup(s, n))) {
 		free(t);
 		return -1;
 	}
@@ -449,27 +434,11 @@ void perfetto_flush(struct perfetto *p, const struct km_event *ev)
 	if (!p || p->oom)
 		return;
 	p->flushes++;
-	if (p->nfl == p->flcap) {
-		size_t cap = p->flcap ? 2 * p->flcap : 8;
-		struct pfl *fl = realloc(p->fl, cap * sizeof(*fl));
-		if (!fl) {
-			p->oom = true;
-			return;
-		}
-		p->fl = fl;
-		p->flcap = cap;
-	}
-	if (p->ncleared + ev->nr_cleared > p->ccap) {
-		size_t cap = p->ccap ? p->ccap : 1024;
-		while (cap < p->ncleared + ev->nr_cleared)
-			cap *= 2;
-		uint32_t *c = realloc(p->cleared, cap * sizeof(*c));
-		if (!c) {
-			p->oom = true;
-			return;
-		}
-		p->cleared = c;
-		p->ccap = cap;
+	if (!pic_grow((void **)&p->fl, &p->flcap, p->nfl + 1, sizeof(*p->fl)) ||
+	    !pic_grow((void **)&p->cleared, &p->ccap,
+	              p->ncleared + ev->nr_cleared, sizeof(*p->cleared))) {
+		p->oom = true;
+		return;
 	}
 	p->fl[p->nfl++] = (struct pfl){ p->ncleared, ev->nr_cleared,
 	                                ev->tlb_flush != 0 };
@@ -503,15 +472,10 @@ static void hold_event(struct perfetto *p, char ph, const struct hold *h,
 static void hold_begin(struct perfetto *p, struct ptask *t, uint64_t ts,
                        const struct rec *e, bool local)
 {
-	if (t->nholds == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 8;
-		struct hold *h = realloc(t->holds, cap * sizeof(*h));
-		if (!h) {
-			p->oom = true;
-			return;
-		}
-		t->holds = h;
-		t->cap = cap;
+	if (!pic_grow((void **)&t->holds, &t->cap, t->nholds + 1,
+	              sizeof(*t->holds))) {
+		p->oom = true;
+		return;
 	}
 	struct hold *h = &t->holds[t->nholds++];
 	*h = (struct hold){ e->pfn, ++p->next_hold_id, local };
@@ -586,7 +550,8 @@ static uint64_t step_time(const struct perfetto *p, const struct rec *e)
 	return e->time > p->now ? e->time : p->now + 1;
 }
 
-/* A woken kmap's outcome, at the end of its span (the call returns). */
+/* A record's outcome as args (the JSON record's names); a woken kmap's
+ * at the end of its span, when the call returns. */
 static void outcome_args(struct perfetto *p, const struct rec *e)
 {
 	arg_strz(p, "result", e->result);
@@ -598,7 +563,6 @@ static void outcome_args(struct perfetto *p, const struct rec *e)
 		arg_u64(p, "slot", (uint64_t)e->slot);
 	if (e->has_vaddr)
 		arg_hex(p, "vaddr", e->vaddr);
-	arg_true(p, "resumed");
 }
 
 /* Close the last step's operation: it lasts until @next, or 1 us. */
@@ -609,13 +573,15 @@ static void close_pending(struct perfetto *p, uint64_t next)
 	uint64_t end = next - p->now < STEP_NS ? next : p->now + STEP_NS;
 	ev_headz(p, 'E', p->pend_name, "op", end, PID_TASKS,
 	         task_tid(p->pend_task));
-	if (p->pend_outcome)
+	if (p->pend_outcome) {
 		outcome_args(p, &p->pend_rec);
+		arg_true(p, "resumed");
+	}
 	ev_end(p);
 	p->pend = false;
 }
 
-/* The record's fields as args (the JSON record's names). */
+/* The record's fields as args. */
 static void rec_args(struct perfetto *p, const struct rec *e)
 {
 	arg_u64(p, "line", e->line);
@@ -625,15 +591,7 @@ static void rec_args(struct perfetto *p, const struct rec *e)
 		arg_u64(p, "offset", e->offset);
 		arg_u64(p, "len", e->len);
 	}
-	arg_strz(p, "result", e->result);
-	if (e->error)
-		arg_strz(p, "error", e->error);
-	if (e->how)
-		arg_strz(p, "how", e->how);
-	if (e->slot >= 0)
-		arg_u64(p, "slot", (uint64_t)e->slot);
-	if (e->has_vaddr)
-		arg_hex(p, "vaddr", e->vaddr);
+	outcome_args(p, e);
 	if (e->data) {
 		static const char hx[] = "0123456789abcdef";
 		arg_key(p, "data");
@@ -855,19 +813,10 @@ static void write_other(struct perfetto *p)
 /* What was tracked must be the library's window, slot for slot. */
 static int check_window(struct perfetto *p)
 {
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct km_slot s;
-		if (km_pkmap_slot(p->m, i, &s))
-			continue;
-		if (s.count != p->slots[i].count || s.pfn != p->slots[i].pfn) {
-			fprintf(stderr, "kmap replay: --perfetto: slot %u was tracked "
-			        "as count %d, pfn %llu, but is %d, %llu\n", i,
-			        p->slots[i].count,
-			        (unsigned long long)p->slots[i].pfn, s.count,
-			        (unsigned long long)s.pfn);
+	for (unsigned i = 0; i < p->nslots; i++)
+		if (pic_check_slot(p->m, i, p->slots[i].count, p->slots[i].pfn,
+		                   "--perfetto"))
 			return -1;
-		}
-	}
 	return 0;
 }
 

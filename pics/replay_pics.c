@@ -140,35 +140,10 @@ struct pics {
 	int nstrs;
 };
 
-static bool vec_grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap * 2 : 64;
-	while (c < need)
-		c *= 2;
-	void *nv = realloc(*v, c * elem);
-	if (!nv)
-		return false;
-	*v = nv;
-	*cap = c;
-	return true;
-}
-
 #define VEC_PUSH(p, vec, val)                                                 \
-	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,                    \
+	(pic_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,                    \
 	          sizeof(*(vec).v)) ? ((vec).v[(vec).n++] = (val), true) :       \
 	                              ((p)->oom = true, false))
-
-static char *dup_n(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = 0;
-	}
-	return d;
-}
 
 /* A copy of @s that lives as long as @p (the few distinct messages). */
 static const char *intern(struct pics *p, const char *s)
@@ -180,7 +155,7 @@ static const char *intern(struct pics *p, const char *s)
 			return p->strs[i];
 	if (p->nstrs == (int)(sizeof(p->strs) / sizeof(p->strs[0])))
 		return "(error)";
-	char *d = dup_n(s, strlen(s));
+	char *d = pic_dup(s, strlen(s));
 	if (!d)
 		return "(error)";
 	return p->strs[p->nstrs++] = d;
@@ -202,12 +177,12 @@ struct pics *pics_open(const char *svg_path, const char *html_path,
 	p->cur = calloc(p->nslots, sizeof(*p->cur));
 	p->touched = calloc(p->nslots, sizeof(*p->touched));
 	p->touched_list = calloc(p->nslots, sizeof(*p->touched_list));
-	p->trace_name = dup_n(trace_name, strlen(trace_name));
-	p->policy = dup_n(policy, strlen(policy));
+	p->trace_name = pic_dup(trace_name, strlen(trace_name));
+	p->policy = pic_dup(policy, strlen(policy));
 	if (svg_path)
-		p->svg_path = dup_n(svg_path, strlen(svg_path));
+		p->svg_path = pic_dup(svg_path, strlen(svg_path));
 	if (html_path)
-		p->html_path = dup_n(html_path, strlen(html_path));
+		p->html_path = pic_dup(html_path, strlen(html_path));
 	if (!p->cur || !p->touched || !p->touched_list || !p->trace_name ||
 	    !p->policy || (svg_path && !p->svg_path) ||
 	    (html_path && !p->html_path)) {
@@ -275,7 +250,7 @@ static struct ptask *task_find(struct pics *p, const char *name, size_t n,
 			return t;
 		}
 	}
-	struct ptask nt = { .name = dup_n(name, n), .name_len = n };
+	struct ptask nt = { .name = pic_dup(name, n), .name_len = n };
 	if (!nt.name || !VEC_PUSH(p, p->tasks, nt)) {
 		free(nt.name);
 		p->oom = true;
@@ -288,18 +263,16 @@ static struct ptask *task_find(struct pics *p, const char *name, size_t n,
 static bool is_ok(const struct rec *e) { return !strcmp(e->result, "ok"); }
 
 /*
- * A purge comes after the record of the vunmap that passed lazy_max_pages
- * (in that step) or before the record of the vmap that found no room (in
- * the next step); the lazy areas are gone after the step it is in.
+ * A purge comes before the record of the vunmap that passed lazy_max_pages
+ * or of the vmap that found no room, in that operation's step; the lazy
+ * areas (the vunmap's own among them) are gone after it.
  */
 void pics_purge(struct pics *p, const struct rp_purge *pg)
 {
 	if (!p || p->full || p->oom)
 		return;
-	size_t now = p->steps.n;
+	size_t step = p->steps.n;
 	bool lazy_max = pg->ev->reason == KM_PURGE_LAZY;
-	/* the step it happened in: the areas are gone after it */
-	size_t step = lazy_max && now ? now - 1 : now;
 	struct ppurge pu = {
 		.step = step, .gone = step,
 		.nareas = (unsigned)pg->nareas,
@@ -307,6 +280,15 @@ void pics_purge(struct pics *p, const struct rp_purge *pg)
 		.start = (uint64_t)(uintptr_t)pg->ev->start,
 		.end = (uint64_t)(uintptr_t)pg->ev->end, .lazy_max = lazy_max,
 	};
+	const struct rec *by = pg->by;
+	for (size_t i = p->areas.n; by && by->op == OP_VUNMAP && i-- > 0;) {
+		struct parea *a = &p->areas.v[i];
+		if (a->lazy == NEVER && a->name_len == by->area_len &&
+		    !memcmp(a->name, by->area, by->area_len)) {
+			a->lazy = step;
+			break;
+		}
+	}
 	for (size_t i = 0; i < p->areas.n; i++) {
 		struct parea *a = &p->areas.v[i];
 		if (a->lazy != NEVER && a->gone == NEVER)
@@ -322,7 +304,7 @@ static long area_record(struct pics *p, const struct rec *e)
 		return -1;
 	if (e->op == OP_VMAP) {
 		struct parea a = {
-			.name = dup_n(e->area, e->area_len), .name_len = e->area_len,
+			.name = pic_dup(e->area, e->area_len), .name_len = e->area_len,
 			.start = (e->vaddr - p->lay.vmalloc_start) / p->lay.page_size,
 			.len = e->npages + 1, .vaddr = e->vaddr, .born = p->steps.n,
 			.lazy = NEVER, .gone = NEVER,
@@ -335,7 +317,9 @@ static long area_record(struct pics *p, const struct rec *e)
 	}
 	for (size_t i = p->areas.n; i-- > 0;) {
 		struct parea *a = &p->areas.v[i];
-		if (a->lazy == NEVER && a->name_len == e->area_len &&
+		/* lazy already when its own purge came first */
+		bool now = a->lazy == p->steps.n && a->gone == p->steps.n;
+		if ((a->lazy == NEVER || now) && a->name_len == e->area_len &&
 		    !memcmp(a->name, e->area, e->area_len)) {
 			a->lazy = p->steps.n;
 			return (long)i;
@@ -620,14 +604,82 @@ static void svg_vmalloc(const struct pics *p, FILE *f, unsigned XV,
 		        pu->tlb ? "" : " stroke-dasharray=\"4,3\"");
 	}
 }
+#define LOCAL_FILL "#a1d99b"
+#define ATOMIC_FILL "#fcbba1"
+
+/* Task lanes: a step's state of a task, in a byte: enum tstate in bits
+ * 0-1, the local stack's depth in bits 2-6, an atomic section in bit 7. */
+#define LANE_STATE(x) ((x) & 3)
+#define LANE_DEPTH(x) (((x) >> 2) & 31)
+#define LANE_ATOMIC 0x80
+
+static unsigned char lane_code(const struct tsnap *t)
+{
+	return (unsigned char)(t->state | (t->nlocal & 31) << 2 |
+	                       (t->atomic > 0 ? LANE_ATOMIC : 0));
+}
+
+/* A window of more slots than this, of which the trace used no more, is
+ * drawn as the used slots only. */
+#define SVG_USED_COLS 64
 
 static void write_svg(struct pics *p, FILE *f)
 {
 	const struct km_layout *l = &p->lay;
 	size_t R = p->steps.n < SVG_MAX_ROWS ? p->steps.n : SVG_MAX_ROWS;
 	unsigned S = p->nslots;
-	unsigned k = S > SVG_MAX_COLS ? S / SVG_MAX_COLS : 1; /* slots a column */
-	unsigned cols = S / k;
+	char t[512];
+
+	/* the columns: every slot, k slots a column, or the used ones only */
+	unsigned *col_slot = NULL; /* used-only: column -> slot */
+	int *slot_col = calloc(S, sizeof(int));
+	unsigned nused = 0;
+	if (!slot_col) {
+		p->oom = true;
+		return;
+	}
+	for (size_t r = 0; r < R; r++) {
+		const struct pstep *st = &p->steps.v[r];
+		for (uint32_t i = 0; i < st->chg_n; i++)
+			slot_col[p->chgs.v[st->chg_off + i].slot] = 1;
+		for (uint32_t i = 0; i < st->fl_n; i++) {
+			const struct pflush *fl = &p->flushes.v[st->fl_off + i];
+			for (uint32_t j = 0; j < fl->clr_n; j++)
+				slot_col[p->cleared.v[fl->clr_off + j]] = 1;
+		}
+	}
+	for (unsigned s = 0; s < S; s++)
+		nused += slot_col[s] != 0;
+	bool used_only = S > SVG_USED_COLS && nused <= SVG_USED_COLS;
+	unsigned k = 1, cols = S;
+	if (used_only) {
+		unsigned want = nused ? nused : 1;
+		col_slot = calloc(want, sizeof(unsigned));
+		if (!col_slot) {
+			free(slot_col);
+			p->oom = true;
+			return;
+		}
+		cols = 0;
+		for (unsigned s = 0; s < S; s++) {
+			if (slot_col[s]) {
+				col_slot[cols] = s;
+				slot_col[s] = (int)cols++;
+			} else {
+				slot_col[s] = -1;
+			}
+		}
+		if (!cols) { /* nothing used: slot 0 stands for the window */
+			col_slot[0] = 0;
+			slot_col[0] = 0;
+			cols = 1;
+		}
+	} else {
+		k = S > SVG_MAX_COLS ? S / SVG_MAX_COLS : 1; /* slots a column */
+		cols = S / k;
+		for (unsigned s = 0; s < S; s++)
+			slot_col[s] = (int)(s / k);
+	}
 	unsigned cw = 896 / cols;
 	cw = cw < 1 ? 1 : cw > 28 ? 28 : cw;
 	unsigned rh = R <= 150 ? 16 : R <= 600 ? 5 : 2;
@@ -635,19 +687,28 @@ static void write_svg(struct pics *p, FILE *f)
 	unsigned lanes = p->tasks.n < SVG_MAX_LANES ? (unsigned)p->tasks.n :
 	                                             SVG_MAX_LANES;
 	unsigned lw = labels ? 14 : 8;
-	unsigned X0 = labels ? 330 : 64, Y0 = 110;
+	/* the lanes' names are turned up: room for the longest above them */
+	size_t longest = 1;
+	for (unsigned i = 0; i < lanes; i++)
+		if (p->tasks.v[i].name_len > longest)
+			longest = p->tasks.v[i].name_len;
+	unsigned name_h = (unsigned)(longest > 12 ? 12 : longest) * 6 * 87 / 100 + 8;
+	/* headers: the title's lines end at 62; "slot" and "tasks" on one
+	 * line, HY, right above the slot numbers and the lanes' names */
+	unsigned Y0 = 92 + name_h > 110 ? 92 + name_h : 110;
+	unsigned HY = Y0 - 12 - name_h;
+	unsigned X0 = labels ? 362 : 64;
 	unsigned GW = cols * cw, GH = (unsigned)R * rh;
 	unsigned XL = X0 + GW + 14;
 	bool vm = p->areas.n > 0;
 	unsigned XV = XL + lanes * lw + (lanes ? 10 : 0) + (vm ? 30 : 0);
 	unsigned XF = vm ? XV + VM_WIDTH + 14 : XV;
-	unsigned W = XF + (labels ? 190 : 40);
-	if (W < 800)
-		W = 800;
-	unsigned notes = (p->steps.n > R) + (k > 1) + (p->tasks.n > lanes) +
-	                 (p->full ? 1 : 0);
-	unsigned H = Y0 + GH + 40 + 70 + notes * 16 + (vm ? 22 : 0);
-	char t[512];
+	unsigned W = XF + (labels ? 250 : 40);
+	if (W < 820)
+		W = 820;
+	unsigned notes = (p->steps.n > R) + (k > 1) + used_only +
+	                 (p->tasks.n > lanes) + (p->full ? 1 : 0);
+	unsigned H = Y0 + GH + 40 + 92 + notes * 16 + (vm ? 22 : 0);
 
 	snprintf(t, sizeof(t), "kmap replay: the window over time, %s",
 	         p->trace_name);
@@ -665,27 +726,31 @@ static void write_svg(struct pics *p, FILE *f)
 	fputs("</text>\n", f);
 	fprintf(f, "<text x=\"16\" y=\"62\" fill=\"#444444\">A row per step (an "
 	           "operation or a resumption), a column per slot, coloured by "
-	           "pkmap_count.</text>\n");
+	           "pkmap_count; beside it each task's lane.</text>\n");
 
 	/* column header: slot numbers */
 	fprintf(f, "<g font-family=\"DejaVu Sans Mono, monospace\" "
 	           "font-size=\"9\" fill=\"#444444\">\n");
 	fprintf(f, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\" "
 	           "font-size=\"11\" font-family=\"DejaVu Sans, sans-serif\">"
-	           "slot</text>\n", X0 + GW / 2, Y0 - 36);
+	           "%s</text>\n", X0 + GW / 2, HY,
+	        "slot");
 	if (cw >= 14 && k == 1) {
-		for (unsigned c = 0; c < cols; c++)
-			fprintf(f, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\">"
-			           "%u</text>\n", X0 + c * cw + cw / 2, Y0 - 6, c);
+		for (unsigned c = 0; c < cols; c++) {
+			unsigned s = used_only ? col_slot[c] : c;
+			fprintf(f, "<text x=\"%u\" y=\"%u\" text-anchor=\"middle\"%s>"
+			           "%u</text>\n", X0 + c * cw + cw / 2, Y0 - 6,
+			        s >= 100 && cw < 24 ? " font-size=\"7\"" : "", s);
+		}
 	} else {
 		unsigned step = 1;
 		while (step * cw < 48)
 			step *= 2;
 		for (unsigned c = 0; c < cols; c += step) {
 			fprintf(f, "<text x=\"%u\" y=\"%u\">%u</text>\n", X0 + c * cw,
-			        Y0 - 8, c * k);
+			        Y0 - 8, used_only ? col_slot[c] : c * k);
 			fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" "
-			           "stroke=\"#444444\"/>\n", X0 + c * cw, Y0 - 6,
+			           "stroke=\"#444444\"/>\n", X0 + c * cw, Y0 - 5,
 			        X0 + c * cw, Y0);
 		}
 	}
@@ -697,28 +762,36 @@ static void write_svg(struct pics *p, FILE *f)
 	struct view v;
 	unsigned char *grid = malloc(R * cols + 1);
 	unsigned char *tgrid = malloc(R * (lanes ? lanes : 1) + 1);
-	if (!grid || !tgrid || view_init(p, &v)) {
+	unsigned char *colv = calloc(cols, 1);
+	if (!grid || !tgrid || !colv || view_init(p, &v)) {
 		free(grid);
 		free(tgrid);
+		free(colv);
+		free(slot_col);
+		free(col_slot);
 		p->oom = true;
 		svg_end(f);
 		return;
 	}
-	unsigned char *colv = calloc(cols, 1);
-	for (size_t r = 0; r < R && colv; r++) {
+	for (size_t r = 0; r < R; r++) {
 		const struct pstep *st = &p->steps.v[r];
 		view_apply(p, &v, r);
 		for (uint32_t i = 0; i < st->chg_n; i++) {
-			unsigned c = p->chgs.v[st->chg_off + i].slot / k;
+			int c = slot_col[p->chgs.v[st->chg_off + i].slot];
+			if (c < 0)
+				continue;
 			int mx = 0;
-			for (unsigned s = c * k; s < (c + 1) * k; s++)
-				if (cls(v.slot[s].count) > mx)
-					mx = cls(v.slot[s].count);
+			if (used_only)
+				mx = cls(v.slot[col_slot[c]].count);
+			else
+				for (unsigned s = (unsigned)c * k; s < ((unsigned)c + 1) * k; s++)
+					if (cls(v.slot[s].count) > mx)
+						mx = cls(v.slot[s].count);
 			colv[c] = (unsigned char)mx;
 		}
 		memcpy(grid + r * cols, colv, cols);
 		for (unsigned i = 0; i < lanes; i++)
-			tgrid[r * lanes + i] = v.task[i].state;
+			tgrid[r * lanes + i] = lane_code(&v.task[i]);
 	}
 	free(colv);
 	fputs("<g stroke=\"none\">\n", f);
@@ -760,7 +833,7 @@ static void write_svg(struct pics *p, FILE *f)
 				unsigned char x = grid[r * cols + c];
 				if (!x)
 					continue;
-				/* the class is the count below 5; read the real one */
+				/* the class is the count below 5 */
 				fprintf(f, "<text x=\"%u\" y=\"%u\" fill=\"%s\">%s</text>\n",
 				        X0 + c * cw + cw / 2, Y0 + (unsigned)r * rh + rh - 4,
 				        x >= 3 ? "#ffffff" : "#000000",
@@ -773,16 +846,17 @@ static void write_svg(struct pics *p, FILE *f)
 		fputs("<g fill=\"none\" stroke=\"#000000\" stroke-width=\"1.2\">\n", f);
 		for (size_t r = 0; r < R; r++) {
 			const struct pstep *st = &p->steps.v[r];
-			if (st->wslot < 0 || strcmp(st->result, "ok"))
+			if (st->wslot < 0 || strcmp(st->result, "ok") ||
+			    slot_col[st->wslot] < 0)
 				continue;
 			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%u\" height=\"%u\"/>\n",
-			        X0 + (double)((unsigned long)st->wslot / k) * cw + 0.6,
+			        X0 + (double)slot_col[st->wslot] * cw + 0.6,
 			        Y0 + (double)r * rh + 0.6, cw - 1, rh - 1);
 		}
 		fputs("</g>\n", f);
 	}
 
-	/* row labels (or step numbers), errors, flushes */
+	/* row labels (or step numbers) */
 	if (labels) {
 		fputs("<g font-family=\"DejaVu Sans Mono, monospace\" font-size=\"11\">\n",
 		      f);
@@ -799,8 +873,8 @@ static void write_svg(struct pics *p, FILE *f)
 				         p->areas.v[st->area].name);
 			snprintf(line, sizeof(line), "%5lu %-6.6s %-13s %8s %s%s%s%s",
 			         st->line, tk->name, trace_op_names[st->op], pfn,
-			         st->resumed ? "\xe2\x86\xbb" : "", st->result,
-			         st->how ? " " : "", st->how ? st->how : "");
+			         st->result, st->how ? " " : "", st->how ? st->how : "",
+			         st->resumed ? " resumed" : "");
 			fprintf(f, "<text x=\"8\" y=\"%u\" xml:space=\"preserve\"%s>",
 			        Y0 + (unsigned)r * rh + rh - 4,
 			        !strcmp(st->result, "error") ? " fill=\"" ERROR_FILL "\"" :
@@ -834,10 +908,14 @@ static void write_svg(struct pics *p, FILE *f)
 				        X0 - 10, Y0 + (unsigned)r * rh, rh);
 		fputs("</g>\n", f);
 	}
+
+	/* flushes across the row, and at the right what happened: the flush,
+	 * the wake-up, the error */
 	fputs("<g>\n", f);
 	for (size_t r = 0; r < R; r++) {
 		const struct pstep *st = &p->steps.v[r];
-		if (!st->fl_n && !st->woke)
+		bool err = labels && st->error;
+		if (!st->fl_n && !st->woke && !err)
 			continue;
 		unsigned y = Y0 + (unsigned)r * rh;
 		unsigned ncl = 0;
@@ -861,9 +939,18 @@ static void write_svg(struct pics *p, FILE *f)
 			if (st->woke && n >= 0 && (size_t)n < sizeof(note))
 				snprintf(note + n, sizeof(note) - (size_t)n, "%swoke %u",
 				         n ? "; " : "", st->woke);
-			fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\" "
-			           "fill=\"" FLUSH_STROKE "\">%s</text>\n", XF,
-			        y + rh - 4, note);
+			fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">", XF,
+			        y + rh - 4);
+			if (note[0])
+				fprintf(f, "<tspan fill=\"" FLUSH_STROKE "\">%s</tspan>",
+				        note);
+			if (err) {
+				fprintf(f, "<tspan fill=\"" ERROR_FILL "\">%s", note[0] ?
+				        "; " : "");
+				svg_escs(f, st->error);
+				fputs("</tspan>", f);
+			}
+			fputs("</text>\n", f);
 		} else if (st->fl_n) {
 			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"10\" height=\"%u\" "
 			           "fill=\"" FLUSH_STROKE "\"/>\n", XF, y, rh);
@@ -871,7 +958,8 @@ static void write_svg(struct pics *p, FILE *f)
 	}
 	fputs("</g>\n", f);
 
-	/* task lanes: asleep and woken */
+	/* task lanes: asleep and woken; the local stack's depth, the atomic
+	 * section */
 	if (lanes) {
 		fputs("<g font-size=\"10\">\n", f);
 		for (unsigned i = 0; i < lanes; i++) {
@@ -880,29 +968,54 @@ static void write_svg(struct pics *p, FILE *f)
 			fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
 			           "fill=\"#fafafa\" stroke=\"#dddddd\"/>\n", x, Y0,
 			        lw - 2, GH);
-			fprintf(f, "<text transform=\"translate(%u,%u) rotate(-60)\">",
-			        x + lw / 2, Y0 - 6);
+			/* narrow lanes: upright names, small, that do not touch */
+			fprintf(f, "<text transform=\"translate(%u,%u) rotate(%d)\"%s>",
+			        x + lw / 2 + (lw < 14 ? 2 : 0), Y0 - 6,
+			        lw < 14 ? -90 : -60, lw < 14 ? " font-size=\"7\"" : "");
 			svg_esc(f, tk->name, tk->name_len > 12 ? 12 : tk->name_len);
 			fputs("</text>\n", f);
 			size_t r = 0;
 			while (r < R) {
-				unsigned char x2 = tgrid[r * lanes + i];
+				unsigned char c = tgrid[r * lanes + i];
 				size_t e = r + 1;
-				while (e < R && tgrid[e * lanes + i] == x2)
+				while (e < R && tgrid[e * lanes + i] == c)
 					e++;
-				if (x2 == T_ASLEEP || x2 == T_WOKEN)
+				unsigned s = LANE_STATE(c);
+				const char *fill = s == T_ASLEEP ? SLEEP_FILL :
+				                   s == T_WOKEN ? WOKEN_FILL :
+				                   c & LANE_ATOMIC ? ATOMIC_FILL :
+				                   LANE_DEPTH(c) ? LOCAL_FILL : NULL;
+				if (fill) {
+					char what[64];
+					int n = snprintf(what, sizeof(what), "%s",
+					                 tstate_names[s]);
+					if (LANE_DEPTH(c))
+						n += snprintf(what + n, sizeof(what) - (size_t)n,
+						              ", %u local map%s", LANE_DEPTH(c),
+						              LANE_DEPTH(c) == 1 ? "" : "s");
+					if (c & LANE_ATOMIC)
+						snprintf(what + n, sizeof(what) - (size_t)n,
+						         ", in an atomic section");
 					fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" "
 					           "height=\"%u\" fill=\"%s\"><title>%s</title>"
 					           "</rect>\n", x, Y0 + (unsigned)r * rh, lw - 2,
-					        (unsigned)(e - r) * rh,
-					        x2 == T_ASLEEP ? SLEEP_FILL : WOKEN_FILL,
-					        tstate_names[x2]);
+					        (unsigned)(e - r) * rh, fill, what);
+					if (labels && LANE_DEPTH(c) && s == T_RUNNING)
+						for (size_t q = r; q < e; q++)
+							fprintf(f, "<text x=\"%u\" y=\"%u\" "
+							           "text-anchor=\"middle\" font-size=\"9\" "
+							           "font-family=\"DejaVu Sans Mono, "
+							           "monospace\">%u</text>\n",
+							        x + (lw - 2) / 2,
+							        Y0 + (unsigned)q * rh + rh - 4,
+							        LANE_DEPTH(c));
+				}
 				r = e;
 			}
 		}
 		fputs("</g>\n", f);
 		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">tasks</text>\n",
-		        XL, Y0 - 44);
+		        XL, HY);
 	}
 
 	/* the vmalloc area, and its purges' notes */
@@ -938,20 +1051,33 @@ static void write_svg(struct pics *p, FILE *f)
 		        cls_name[c]);
 		lx += c == 0 ? 70 : c == 1 ? 150 : c == 5 ? 170 : 110;
 	}
-	ly += 24;
+	ly += 22;
 	fprintf(f, "<line x1=\"16\" y1=\"%u\" x2=\"40\" y2=\"%u\" "
 	           "stroke=\"" FLUSH_STROKE "\" stroke-width=\"2\"/>"
-	           "<text x=\"46\" y=\"%u\">flush_all_zero_pkmaps (dashed: "
-	           "nothing to clear)</text>\n", ly - 4, ly - 4, ly);
-	fprintf(f, "<rect x=\"330\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
-	           SLEEP_FILL "\"/><text x=\"346\" y=\"%u\">task asleep in kmap"
-	           "</text>\n", ly - 11, ly);
-	fprintf(f, "<rect x=\"480\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
-	           WOKEN_FILL "\"/><text x=\"496\" y=\"%u\">woken, not yet run"
-	           "</text>\n", ly - 11, ly);
-	fprintf(f, "<rect x=\"620\" y=\"%u\" width=\"14\" height=\"14\" "
-	           "fill=\"none\" stroke=\"#000000\"/><text x=\"638\" y=\"%u\">"
+	           "<text x=\"46\" y=\"%u\">flush_all_zero_pkmaps, above the step "
+	           "that ran it (dashed: nothing to clear)</text>\n", ly - 4,
+	        ly - 4, ly);
+	fprintf(f, "<rect x=\"530\" y=\"%u\" width=\"14\" height=\"14\" "
+	           "fill=\"none\" stroke=\"#000000\"/><text x=\"548\" y=\"%u\">"
 	           "the step's slot</text>\n", ly - 11, ly);
+	ly += 22;
+	fprintf(f, "<text x=\"16\" y=\"%u\">lanes:</text>", ly);
+	fprintf(f, "<rect x=\"58\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           SLEEP_FILL "\"/><text x=\"74\" y=\"%u\">asleep in kmap</text>\n",
+	        ly - 11, ly);
+	fprintf(f, "<rect x=\"172\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           WOKEN_FILL "\"/><text x=\"188\" y=\"%u\">woken, not yet run"
+	           "</text>\n", ly - 11, ly);
+	fprintf(f, "<rect x=\"310\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           LOCAL_FILL "\"/><text x=\"326\" y=\"%u\">local maps held (the "
+	           "number)</text>\n", ly - 11, ly);
+	fprintf(f, "<rect x=\"504\" y=\"%u\" width=\"12\" height=\"14\" fill=\""
+	           ATOMIC_FILL "\"/><text x=\"520\" y=\"%u\">in an atomic section"
+	           "</text>\n", ly - 11, ly);
+	ly += 22;
+	fprintf(f, "<text x=\"16\" y=\"%u\">\"resumed\": a kmap retried after a "
+	           "wake-up, on its first line; red: an error (its text at the "
+	           "right).</text>\n", ly);
 	ly += 22;
 	if (vm) {
 		fprintf(f, "<rect x=\"16\" y=\"%u\" width=\"14\" height=\"14\" "
@@ -984,6 +1110,12 @@ static void write_svg(struct pics *p, FILE *f)
 		           "colour is the highest count among them.</text>\n", ly, k);
 		ly += 16;
 	}
+	if (used_only) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">Only the %u slot%s the trace "
+		           "used %s drawn, of %u.</text>\n", ly, nused,
+		        nused == 1 ? "" : "s", nused == 1 ? "is" : "are", S);
+		ly += 16;
+	}
 	if (p->tasks.n > lanes) {
 		fprintf(f, "<text x=\"16\" y=\"%u\">%zu more tasks have no lane."
 		           "</text>\n", ly, p->tasks.n - lanes);
@@ -994,6 +1126,8 @@ static void write_svg(struct pics *p, FILE *f)
 	view_free(&v);
 	free(grid);
 	free(tgrid);
+	free(slot_col);
+	free(col_slot);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1039,11 +1173,10 @@ static const char html_style[] =
 ".stack span{display:inline-block;border:1px solid #888;padding:0 4px;margin-right:2px;"
 "font-family:'DejaVu Sans Mono',monospace;font-size:12px;background:#c6dbef}\n"
 ".stack span.atomic{background:#fcbba1}\n"
-"#buckets{display:grid;grid-template-columns:repeat(8,minmax(90px,1fr));gap:2px}\n"
-".bucket{font-size:11px;border:1px solid #ddd;padding:2px 4px;min-height:18px;"
-"font-family:'DejaVu Sans Mono',monospace}\n"
-".bucket b{color:#888;font-weight:normal;margin-right:4px}\n"
-".bucket.used{background:#fdd0a2;border-color:#d94801}\n"
+"#buckets{display:grid;grid-template-columns:repeat(16,14px);gap:2px;margin-bottom:6px}\n"
+".bucket{width:14px;height:14px;border:1px solid #ddd;box-sizing:border-box;background:#fafafa}\n"
+".bucket.used{background:#fdae6b;border-color:#d94801}\n"
+"#chains{margin:0;padding-left:18px;font-family:'DejaVu Sans Mono',monospace;font-size:12px}\n"
 "#log{max-height:260px;overflow:auto;font-family:'DejaVu Sans Mono',monospace;"
 "font-size:12px;border:1px solid #ddd;padding:4px 4px 4px 48px;margin:0}\n"
 "#log li{cursor:pointer}#log li.cur{background:#ffe9a8}\n"
@@ -1080,7 +1213,8 @@ static const char html_body2[] =
 "<th>state</th><th>atomic</th><th>local stack (bottom to top)</th></tr>"
 "</thead><tbody id=\"task-rows\"></tbody></table></section>\n"
 "<section><h2>page_address(): the hash of <span id=\"nbuckets\">128</span> "
-"buckets</h2><p id=\"hash-summary\"></p><div id=\"buckets\"></div></section>\n"
+"buckets</h2><p id=\"hash-summary\"></p><div id=\"buckets\"></div>"
+"<ul id=\"chains\"></ul></section>\n"
 "</div>\n"
 "<h2>Steps</h2>\n<ol id=\"log\" start=\"1\"></ol>\n";
 
@@ -1204,15 +1338,21 @@ static const char html_script[] =
 "  for (i = 0; i < S; i++)\n"
 "    if (state.count[i] > 0 && state.pfn[i] >= 0)\n"
 "      chains[bucketOf(state.pfn[i])].push([state.since[i], i, state.pfn[i]]);\n"
-"  var used = 0;\n"
+"  var used = 0, lines = [];\n"
+"  /* every bucket a small square; the chains of the used ones listed */\n"
 "  for (i = 0; i < HASH; i++) {\n"
 "    var ch = chains[i].sort(function (x, y) { return x[0] - y[0] || x[1] - y[1]; });\n"
 "    if (ch.length) used++;\n"
 "    var pf = ch.map(function (e) { return e[2]; });\n"
 "    b.push('<div class=\"bucket' + (ch.length ? ' used' : '') + '\" id=\"bucket-' + i +\n"
-"      '\" data-pfns=\"' + pf.join(' ') + '\"><b>' + i + '</b>' + pf.join(' &#x2192; ') + '</div>');\n"
+"      '\" data-pfns=\"' + pf.join(' ') + '\" title=\"bucket ' + i +\n"
+"      (ch.length ? ': ' + pf.join(' \u2192 ') : ': empty') + '\"></div>');\n"
+"    if (ch.length && lines.length < 64)\n"
+"      lines.push('<li>bucket ' + i + ': ' + pf.join(' &#x2192; ') + '</li>');\n"
 "  }\n"
 "  $('buckets').innerHTML = b.join('');\n"
+"  $('chains').innerHTML = lines.join('') + (used > lines.length ?\n"
+"    '<li>... and ' + (used - lines.length) + ' more</li>' : '');\n"
 "  $('hash-summary').textContent = used + ' of ' + HASH + ' buckets hold a page; ' +\n"
 "    'bucket = hash_32(pfn, ' + (32 - HSHIFT) + '), each chain in the order the pages came in';\n"
 "  var old = document.querySelector('#log li.cur');\n"
@@ -1249,7 +1389,9 @@ static const char html_script[] =
 "var log = [];\n"
 "D.steps.forEach(function (s, i) {\n"
 "  log.push('<li data-step=\"' + (i + 1) + '\">' + esc('line ' + s.line + ': ' + stepText(s)) +\n"
-"    ((s.flushes || []).length ? ' <span class=\"flush\">[flush]</span>' : '') + '</li>');\n"
+"    (s.flushes || []).map(function (f) { return ' <span class=\"flush\">[flush: ' +\n"
+"      (f.cleared.length ? f.cleared.length + ' cleared, one TLB flush' : 'nothing cleared') +\n"
+"      ']</span>'; }).join('') + '</li>');\n"
 "});\n"
 "$('log').innerHTML = log.join('');\n"
 "$('log').onclick = function (e) {\n"
@@ -1528,16 +1670,10 @@ static int check_window(struct pics *p)
 {
 	if (p->full || p->oom)
 		return 0;
-	for (unsigned i = 0; i < p->nslots; i++) {
-		struct km_slot s;
-		if (km_pkmap_slot(p->m, i, &s))
-			continue;
-		if (s.count != p->cur[i].count || s.pfn != p->cur[i].pfn) {
-			fprintf(stderr, "kmap replay: pictures: slot %u was tracked as "
-			        "count %d but is %d\n", i, p->cur[i].count, s.count);
+	for (unsigned i = 0; i < p->nslots; i++)
+		if (pic_check_slot(p->m, i, p->cur[i].count, p->cur[i].pfn,
+		                   "pictures"))
 			return -1;
-		}
-	}
 	return 0;
 }
 

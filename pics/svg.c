@@ -12,6 +12,7 @@
 #include "svg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------- */
@@ -73,7 +74,8 @@ FILE *pic_create(const char *who, const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
-		fprintf(stderr, "%s: %s: %s\n", who, path, strerror(errno));
+		fprintf(stderr, "%s: cannot create %s: %s\n", who, path,
+		        strerror(errno));
 	return f;
 }
 
@@ -87,6 +89,43 @@ int pic_close(const char *who, const char *path, FILE *f)
 	return 0;
 }
 
+char *pic_dup(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+bool pic_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 16;
+	while (c < need)
+		c *= 2;
+	void *nv = realloc(*v, c * elem);
+	if (!nv)
+		return false;
+	*v = nv;
+	*cap = c;
+	return true;
+}
+
+int pic_check_slot(km_machine *m, unsigned nr, int count, uint64_t pfn,
+                   const char *what)
+{
+	struct km_slot s;
+	if (km_pkmap_slot(m, nr, &s) || (s.count == count && s.pfn == pfn))
+		return 0;
+	fprintf(stderr, "kmap replay: %s: slot %u was tracked as count %d, pfn "
+	        "%lld, but is %d, %lld\n", what, nr, count, (long long)pfn,
+	        s.count, (long long)s.pfn);
+	return -1;
+}
+
 /* ---------------------------------------------------------------------- */
 /* The layout picture                                                      */
 /* ---------------------------------------------------------------------- */
@@ -98,7 +137,8 @@ int pic_close(const char *who, const char *path, FILE *f)
 #define VIRT_X     620
 #define BAR_W      190
 #define MIN_NAMED  36
-#define MIN_GAP    7
+/* a gap is tall enough for the labels of both its bounds (addr_label) */
+#define MIN_GAP    13
 
 enum region_kind { R_USER, R_LOWMEM, R_VMALLOC, R_PKMAP, R_FIXMAP, R_LDT,
                    R_CEA, R_BTMAP, R_GAP };
@@ -314,12 +354,9 @@ static void flags_word(FILE *f, const struct km_layout *l, double x, double y)
 	text_attr(f, x, y + 64, "font-size=\"10\"", t);
 }
 
-int layout_svg_write(const char *path, const struct km_layout *l)
+int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 {
 	const char *who = "kmap layout";
-	FILE *f = pic_create(who, path);
-	if (!f)
-		return -1;
 	char t[256], a[32], b[32];
 	const uint64_t TOP = 1ull << 32;
 
@@ -538,7 +575,8 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 			continue;
 		}
 		if (r->kind == R_FIXMAP && l->kmap_local_end > l->kmap_local_start) {
-			/* the kmap_local area inside the fixmap, as a band */
+			/* the kmap_local area inside the fixmap, as a band at its
+			 * left, where the arrow comes in without crossing the name */
 			double span = r->end - r->start;
 			double ly0 = r->y1 - h * (double)(l->kmap_local_end - r->start) / span;
 			double ly1 = r->y1 - h * (double)(l->kmap_local_start - r->start) / span;
@@ -549,10 +587,11 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 			}
 			fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
 			           "fill=\"#6baed6\" stroke=\"#2171b5\"/>\n",
-			        VIRT_X + BAR_W - 46, ly0, 40, ly1 - ly0);
-			text_attr(f, VIRT_X + BAR_W - 26, ly1 + 11,
-			          "text-anchor=\"middle\" font-size=\"9\" fill=\"#08306b\"",
-			          "local");
+			        VIRT_X + 6, ly0, 40, ly1 - ly0);
+			/* its name inside it, or under it when it is thin */
+			text_attr(f, VIRT_X + 26, ly1 - ly0 >= 14 ? (ly0 + ly1) / 2 + 3 :
+			          ly1 + 11, "text-anchor=\"middle\" font-size=\"9\" "
+			          "fill=\"#08306b\"", "local");
 		}
 		const char *name = region_name(r->kind);
 		if (r->kind == R_USER) {
@@ -564,7 +603,7 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 			          "(each process's own)");
 			continue;
 		}
-		double nx = VIRT_X + (r->kind == R_FIXMAP ? (BAR_W - 50) / 2.0 :
+		double nx = VIRT_X + (r->kind == R_FIXMAP ? 50 + (BAR_W - 50) / 2.0 :
 		                                           BAR_W / 2.0);
 		text_attr(f, nx, cy - 2, "text-anchor=\"middle\" font-weight=\"bold\"",
 		          name);
@@ -625,7 +664,7 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 		           "stroke-width=\"1.4\" stroke-dasharray=\"5,3\" "
 		           "marker-end=\"url(#arrow-local)\"/>\n",
 		        PHYS_X + BAR_W + 3, sy, PHYS_X + BAR_W + 200, sy,
-		        VIRT_X - 100, ty, VIRT_X + BAR_W - 48, ty);
+		        VIRT_X - 100, ty, VIRT_X + 4, ty);
 		fprintf(f, "<circle cx=\"%d\" cy=\"%.1f\" r=\"3\" fill=\"#2171b5\"/>\n",
 		        PHYS_X + BAR_W, sy);
 		snprintf(t, sizeof(t), "kmap_local_page(), kmap_atomic(): %u slots "
@@ -652,9 +691,14 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 			show[ns++] = 0;
 		}
 		double zy1 = zy0 + row * ns;
-		fprintf(f, "<path d=\"M%d,%.1f L%d,%.1f M%d,%.1f L%d,%.1f\" "
-		           "stroke=\"#d94801\" stroke-dasharray=\"2,2\" fill=\"none\"/>\n",
-		        VIRT_X + BAR_W, pk->y0, ZX, zy0, VIRT_X + BAR_W, pk->y1, ZX, zy1);
+		/* from the window's middle (the address labels sit at its
+		 * bounds) across to a bracket along the zoomed slots */
+		double pm = (pk->y0 + pk->y1) / 2;
+		const int BX = ZX - 12;
+		fprintf(f, "<path d=\"M%d,%.1f H%d M%d,%.1f V%.1f M%d,%.1f H%d "
+		           "M%d,%.1f H%d\" stroke=\"#d94801\" stroke-dasharray=\"2,2\" "
+		           "fill=\"none\"/>\n",
+		        VIRT_X + BAR_W, pm, BX, BX, zy0, zy1, BX, zy0, ZX, BX, zy1, ZX);
 		for (int i = 0; i < ns; i++) {
 			double yy = zy0 + row * i;
 			fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
@@ -715,9 +759,10 @@ int layout_svg_write(const char *path, const struct km_layout *l)
 	         (unsigned long long)l->pkmap_pgtable_bytes);
 	text_attr(f, 20, fy + 18, "", t);
 	snprintf(t, sizeof(t), "page->flags holds the zone in bits %u-%u "
-	         "(ZONES_PGSHIFT %u); %u CPUs, each with %u kmap_local slots.",
+	         "(ZONES_PGSHIFT %u); %u CPU%s, each with %u kmap_local slots.",
 	         l->zones_pgshift, l->zones_pgshift + l->zones_width - 1,
-	         l->zones_pgshift, l->nr_cpus, l->km_max_idx - 1);
+	         l->zones_pgshift, l->nr_cpus, l->nr_cpus == 1 ? "" : "s",
+	         l->km_max_idx - 1);
 	text_attr(f, 20, fy + 36, "", t);
 	flags_word(f, l, 20, fy + 58);
 	text_attr(f, 20, fy + 142, "font-size=\"10\" fill=\"#777777\"",

@@ -37,6 +37,8 @@ void rp_check_part(struct rp_part *p)
 			break;
 		}
 		p->expects += st.kind == ST_EXPECT;
+		if ((st.kind == ST_OP || st.kind == ST_EXPECT) && !p->first_stmt)
+			p->first_stmt = p->lines;
 		if (st.kind == ST_OP) {
 			p->ops++;
 			p->vmaps += st.op == OP_VMAP || st.op == OP_VUNMAP;
@@ -114,7 +116,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 
 	/* the parts' lines, headers, first operation and first bad line,
 	 * numbered from the input's start */
-	unsigned long off = 0, bad = 0, first_op = 0, total = 0;
+	unsigned long off = 0, bad = 0, first_op = 0, first_stmt = 0, total = 0;
 	const struct trace_err *bad_err = NULL;
 	/* times across parts: a part's first may not be before the last */
 	struct trace_err time_err;
@@ -128,6 +130,8 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 	for (int k = 0; k < n; k++) {
 		if (!first_op && p[k].first_op)
 			first_op = off + p[k].first_op;
+		if (!first_stmt && p[k].first_stmt)
+			first_stmt = off + p[k].first_stmt;
 		for (int i = 0; i < p[k].nhdr && nh < (int)(sizeof(hs) / sizeof(hs[0])); i++) {
 			hs[nh].line = off + p[k].hdr[i].line;
 			hs[nh++].st = &p[k].hdr[i].st;
@@ -160,11 +164,12 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 	unsigned long machine_line = 0;
 	bool seen_policy = false;
 	for (int i = 0; i <= nh; i++) {
-		/* the first operation, in its place among the headers */
+		/* the first operation or expect line, in its place among the
+		 * headers: an expect line has no machine to be checked on */
 		unsigned long next = i < nh ? hs[i].line : ~0ul;
-		if (first_op && first_op < next && !machine_line &&
-		    (!bad || first_op < bad))
-			return rule(line, err, first_op,
+		if (first_stmt && first_stmt < next && !machine_line &&
+		    (!bad || first_stmt < bad))
+			return rule(line, err, first_stmt,
 			            "the machine line is missing (it must come first)",
 			            NULL, 0);
 		if (i == nh || (bad && next > bad))
@@ -264,9 +269,8 @@ struct rp {
 	 * name into areas + 1 */
 	struct rp_area **areas;
 	size_t nareas, acap, *by_area, ahcap;
-	/* a purge that a vunmap started: written after the vunmap's record */
-	bool in_vunmap, purge_held;
-	struct km_event held;
+	/* the record of the vmap or vunmap running (a purge's by) */
+	const struct rec *vm_op;
 	/* a read's or write's bytes: one page at most (every profile's pages
 	 * are 4 KiB), here rather than on a task's stack (8 KiB in the kernel) */
 	unsigned char io[4096];
@@ -456,27 +460,33 @@ static void on_event(void *arg, const struct km_event *ev)
 	struct rp *r = arg;
 	if (r->sink->event)
 		r->sink->event(r->sink->arg, ev);
+	struct rp_task *t = ev->task ? task_of(r, ev->task) : NULL;
 	if (ev->type == KM_EV_FLUSH) {
 		r->sum.flushes++;
 		r->sum.tlb_flushes += ev->tlb_flush != 0;
-		if (r->sink->flush)
-			r->sink->flush(r->sink->arg, ev);
+		if (r->sink->flush) {
+			struct rec by;
+			if (t) {
+				struct stmt st = { .kind = ST_OP, .op = t->op,
+				                   .pfn = t->op_pfn };
+				by = rec_of(t->op_line, t->name, t->name_len,
+				            &st);
+				by.resumed = t->asleep;
+				by.has_time = r->has_time;
+				by.time = r->time;
+			}
+			r->sink->flush(r->sink->arg, ev, t ? &by : NULL);
+		}
 		if (r->check)
 			flush_ran(r, ev);
 		return;
 	}
-	if (ev->type == KM_EV_PURGE) {
-		if (!r->in_vunmap)
-			return purge_ran(r, ev);
-		r->held = *ev;
-		r->purge_held = true;
-		return;
-	}
-	struct rp_task *t;
-	if (ev->type != KM_EV_SLEEP || !(t = task_of(r, ev->task)))
+	if (ev->type == KM_EV_PURGE)
+		return purge_ran(r, ev);
+	if (ev->type != KM_EV_SLEEP || !t)
 		return;
 	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = t->sleep_pfn };
-	unsigned long line = t->asleep ? t->sleep_line : t->kmap_line;
+	unsigned long line = t->asleep ? t->sleep_line : t->op_line;
 	struct rec e = rec_of(line, t->name, t->name_len, &st);
 	e.resumed = t->asleep;
 	e.result = RES_SLEEP;
@@ -767,7 +777,9 @@ static void do_kmap(struct rp *r, struct rp_task *t, unsigned long line,
 	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = pfn };
 	void *va;
 	enum km_how how;
-	t->kmap_line = line;
+	t->op = OP_KMAP;
+	t->op_line = line;
+	t->op_pfn = pfn;
 	t->sleep_pfn = pfn;
 	int rc = km_kmap_ex(r->m, km_pfn_to_page(r->m, pfn), 0, 0, &va, &how);
 	if (rc == -KM_ESLEEPING)
@@ -922,7 +934,7 @@ static void purge_ran(struct rp *r, const struct km_event *ev)
 	}
 	r->sum.purges++;
 	if (r->sink->purge) {
-		struct rp_purge p = { .ev = ev, .nareas = n,
+		struct rp_purge p = { .ev = ev, .by = r->vm_op, .nareas = n,
 		                      .areas = (const struct rp_area *const *)lazy };
 		r->sink->purge(r->sink->arg, &p);
 	}
@@ -975,7 +987,9 @@ static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 			goto out;
 		}
 	void *va;
+	r->vm_op = e;
 	int rc = km_vmap(r->m, pages, (unsigned)n, &va);
+	r->vm_op = NULL;
 	if (rc) {
 		fail(r, e, km_strerror(rc));
 		goto out;
@@ -1004,20 +1018,21 @@ static void do_vunmap(struct rp *r, struct rec *e, const struct stmt *st)
 	struct rp_area *a = area_find(r, st->area, st->area_len);
 	if (!a)
 		return fail(r, e, "no such area");
-	r->in_vunmap = true;
-	int rc = km_vunmap(r->m, (void *)(uintptr_t)a->vaddr);
-	r->in_vunmap = false;
-	if (rc)
-		return fail(r, e, km_strerror(rc));
-	e->has_vaddr = true;
-	e->vaddr = a->vaddr;
+	/* lazy already: a purge the vunmap runs takes the area with the
+	 * others, and its record comes after the purge's */
+	uintptr_t va = a->vaddr;
 	a->lazy = true;
+	r->vm_op = e;
+	int rc = km_vunmap(r->m, (void *)va);
+	r->vm_op = NULL;
+	if (rc) {
+		a->lazy = false;
+		return fail(r, e, km_strerror(rc));
+	}
+	e->has_vaddr = true;
+	e->vaddr = va;
 	r->sum.vunmaps++;
 	emit(r, e);
-	if (r->purge_held) {
-		r->purge_held = false;
-		purge_ran(r, &r->held);
-	}
 }
 
 /* Room for one more local map in @t's mirror. */
@@ -1176,6 +1191,9 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
 	struct rec e = rec_of(line, t->name, t->name_len, st);
 	km_page *page = st->op == OP_FLUSH_UNUSED || st->op == OP_VMAP ||
 	                st->op == OP_VUNMAP ? NULL : km_pfn_to_page(r->m, st->pfn);
+	t->op = st->op;
+	t->op_line = line;
+	t->op_pfn = st->pfn;
 	switch (st->op) {
 	case OP_KMAP:
 		return do_kmap(r, t, line, st->pfn);

@@ -49,6 +49,7 @@ struct rp_part {
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
+	unsigned long first_stmt;  /* first operation or expect line, ditto */
 	/* the @ times of its operation lines, which never go back: the first
 	 * (and its line, relative; 0 = none) and the last */
 	unsigned long first_time_line;
@@ -107,7 +108,11 @@ struct rp_task {
 	bool asleep;               /* on a wait queue, per the records */
 	unsigned long sleep_line;  /* the kmap it sleeps in */
 	uint64_t sleep_pfn;
-	unsigned long kmap_line;   /* the kmap it runs now */
+	/* the operation it runs now (a kmap retried after a wake-up: its
+	 * first line's), which a flush is written as caused by */
+	enum trace_op op;
+	unsigned long op_line;
+	uint64_t op_pfn;
 	/* its latest mapping's outcome, for expect lines; and an expect line
 	 * that waits for the kmap it sleeps in */
 	bool mapped, map_failed;
@@ -145,6 +150,7 @@ struct rp_area {
 /* A purge of the lazily freed areas (KM_EV_PURGE): them, by address. */
 struct rp_purge {
 	const struct km_event *ev;
+	const struct rec *by; /* the operation that ran it, as a flush's */
 	size_t nareas;
 	const struct rp_area *const *areas;
 };
@@ -181,17 +187,20 @@ struct rp_mismatch {
 
 /*
  * Where records go. Each entry may be NULL. record(): an operation's or a
- * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH);
- * purge(): the lazily freed vmap areas went (KM_EV_PURGE), after the
- * record of the vunmap that passed lazy_max_pages, or before the record of
- * the vmap that found no room; mismatch(): an expect line not borne out;
- * event(): every event of the library, as it happens (pictures).
+ * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH),
+ * inside the operation @by (its record before it has run, resumed for a
+ * retried kmap; NULL when no task of the trace ran it), whose own record
+ * comes after; purge(): the lazily freed vmap areas went (KM_EV_PURGE),
+ * inside the vunmap that passed lazy_max_pages or the vmap that found no
+ * room (rp_purge.by), before that operation's record; event(): every event
+ * of the library, as it happens (pictures); mismatch(): an expect line not
+ * borne out.
  */
 struct rp_sink {
 	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
 	void (*record)(void *arg, const struct rec *e);
 	void (*mismatch)(void *arg, const struct rp_mismatch *mm);
-	void (*flush)(void *arg, const struct km_event *ev);
+	void (*flush)(void *arg, const struct km_event *ev, const struct rec *by);
 	void (*purge)(void *arg, const struct rp_purge *p);
 	void (*event)(void *arg, const struct km_event *ev);
 	void (*summary)(void *arg, const struct rp_summary *s);

@@ -317,8 +317,10 @@ static void sink_record(void *arg, const struct rec *e)
 	json_record(arg, e);
 }
 
-static void sink_flush(void *arg, const struct km_event *ev)
+static void sink_flush(void *arg, const struct km_event *ev,
+                       const struct rec *by)
 {
+	(void)by; /* the record after the flush says */
 	json_flush_event(arg, ev);
 }
 

@@ -1,4 +1,4 @@
-/* trace.h - the trace reader (shared/spec/trace.md, version 1). */
+/* trace.h - the trace reader (replay/trace-format.md, version 1). */
 #ifndef KMAP_TRACE_H
 #define KMAP_TRACE_H
 

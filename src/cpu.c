@@ -97,6 +97,30 @@ static void task_gone(km_machine *m, const struct km_task *t)
 	m->k.gone_unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
 }
 
+/*
+ * A thread exits holding local maps of its own task: they are gone with
+ * it, a leak km_leaks() reports (and debug mode at once). Simulated tasks
+ * keep theirs: another thread may switch to them.
+ */
+static void local_maps_lost(km_machine *m, const struct km_task *t)
+{
+	int n = t->kmap_ctrl.idx;
+	if (m->k.flags & KM_DEBUG)
+		for (int i = 0; i < n; i++)
+			fprintf(stderr, "kmap: leak: a thread exited holding a local "
+			        "mapping of pfn %llu (local slot %d)\n",
+			        (unsigned long long)(t->kmap_ctrl.pteval[i] - 1), i);
+	pthread_mutex_lock(&m->lock);
+	uint64_t *l = realloc(m->k.lost_local,
+	                      (m->k.nr_lost_local + (unsigned)n) * sizeof(*l));
+	if (l) {
+		for (int i = 0; i < n; i++)
+			l[m->k.nr_lost_local++] = t->kmap_ctrl.pteval[i] - 1;
+		m->k.lost_local = l;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 /* Thread exit: drop what the thread's own task still holds, free the cpu. */
 static void cpu_release(void *arg)
 {
@@ -104,6 +128,8 @@ static void cpu_release(void *arg)
 	km_machine *m = c->m;
 	if (last_cpu.c == c)
 		last_cpu.m = NULL;
+	if (c->own.kmap_ctrl.idx)
+		local_maps_lost(m, &c->own);
 	/* whatever task runs here now, own or simulated, leaves this cpu:
 	 * its local PTEs must not stay in an area the next thread gets */
 	if (c->area != KM_NO_CPU && c->current->kmap_ctrl.idx)

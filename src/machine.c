@@ -16,9 +16,8 @@
 const char *km_strerror(int err)
 {
 	const char *t = km__errtext(err);
-	if (t)
-		return t;
-	return strerror(err < 0 && err != INT_MIN ? -err : err);
+	/* t is set for every |err| >= KM_EBASE: -err cannot overflow */
+	return t ? t : strerror(err < 0 ? -err : err);
 }
 
 static const struct km_backend_ops *backend_of(enum km_backend_kind kind)
@@ -47,6 +46,7 @@ static void machine_free(km_machine *m)
 	free(m->wait_cond);
 	free(m->area_used);
 	free(m->page_slot);
+	free(m->k.lost_local);
 	free(m);
 }
 

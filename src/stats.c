@@ -68,4 +68,8 @@ void km__report_leaks(km_machine *m)
 	for (struct list_head *p = k->tasks.next; p != &k->tasks; p = p->next)
 		leak_local(km__container_of(p, struct km_task, all),
 		           "a simulated task");
+	for (unsigned i = 0; i < k->nr_lost_local; i++)
+		fprintf(stderr, "kmap: leak: pfn %llu was mapped locally by a "
+		        "thread that exited\n",
+		        (unsigned long long)k->lost_local[i]);
 }

@@ -376,22 +376,42 @@ static bool want(const struct bench *b, const char *w)
 	return !b->only || !strcmp(b->only, w);
 }
 
+static const char usage[] =
+	"kmap bench [--json] [--rounds N] [--seconds S] [--quick] "
+	"[--workload NAME]";
+
+/* what --workload takes: the names want() is asked about below */
+static const char *const workloads[] = {
+	"hit", "miss_random", "miss_random_remap", "zipf_read", "mutex_pair",
+	"raw_mmap_touch", "naive_remap", "pread_zipf", "full_mmap_zipf",
+};
+
 static void bench_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap bench [--json] [--rounds N] [--seconds S] [--quick]\n"
-	    "                  [--workload NAME]\n\n"
+	    "usage: %s\n\n"
 	    "Time kmap on real memory against the alternatives, in one process:\n"
-	    "workloads hit, miss_random, zipf_read for every policy, and the\n"
-	    "baselines mutex_pair, raw_mmap_touch, naive_remap, pread_zipf and\n"
-	    "full_mmap_zipf. Each is run over repeated rounds (default 5 of\n"
-	    "0.2 s); the median is reported. With --json, one object a line:\n"
-	    "{\"workload\":W,\"policy\":P,\"threads\":T,\"ns_per_op\":X,"
-	    "\"ops_per_s\":Y,...}\n"
-	    "(ops_per_s: all threads together; ns_per_op: per thread), then one\n"
-	    "line per target ratio of bench/README.md.\n\n"
-	    "  --quick           1 round of 0.02 s: checks that it runs, not speed\n"
-	    "  --workload NAME   only this workload\n");
+	    "workloads hit, miss_random, miss_random_remap, zipf_read for every\n"
+	    "policy, and the baselines mutex_pair, raw_mmap_touch, naive_remap,\n"
+	    "pread_zipf and full_mmap_zipf (bench/README.md says what each does\n"
+	    "and which figures are goals). Each is run over repeated rounds; the\n"
+	    "median is reported, then each target ratio of bench/README.md with\n"
+	    "whether it is met.\n\n"
+	    "  --json           one JSON object a line instead of text:\n"
+	    "                   {\"workload\":W,\"policy\":P,\"threads\":T,"
+	    "\"ns_per_op\":X,\n"
+	    "                   \"ops_per_s\":Y,...} (ops_per_s: all threads\n"
+	    "                   together; ns_per_op: per thread), then a line a\n"
+	    "                   target\n"
+	    "  --rounds N       rounds of each workload, 1 to 31 (default 5)\n"
+	    "  --seconds S      length of a round in seconds, above 0 and below\n"
+	    "                   60 (default 0.2)\n"
+	    "  --quick          1 round of 0.02 s: checks that it runs, not speed\n"
+	    "  --workload NAME  only this workload (no targets then)\n\n"
+	    "Exit status: 0 when every operation succeeded (a missed target is\n"
+	    "a figure, not a failure); 1 when an operation failed; 2 when the\n"
+	    "command line is wrong (nothing runs); 3 when memory cannot be had.\n",
+	    usage);
 }
 
 static void target(struct bench *b, const char *name, double value,
@@ -409,32 +429,54 @@ int cmd_bench(int argc, char **argv)
 {
 	struct bench b = { .rounds = 5, .round_secs = 0.2, .fd = -1 };
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		const char *a = argv[i], *val = NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			bench_help(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (!strcmp(a, "--json")) {
 			b.json = true;
-		} else if (!strcmp(argv[i], "--quick")) {
+			continue;
+		} else if (!strcmp(a, "--quick")) {
 			b.rounds = 1;
 			b.round_secs = 0.02;
-		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-			b.rounds = atoi(argv[++i]);
-			if (b.rounds < 1 || b.rounds > 31) {
-				fprintf(stderr, "kmap bench: rounds from 1 to 31\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			b.round_secs = atof(argv[++i]);
-			if (!(b.round_secs > 0 && b.round_secs < 60)) {
-				fprintf(stderr, "kmap bench: bad --seconds\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--workload") && i + 1 < argc) {
-			b.only = argv[++i];
+			continue;
+		} else if (strcmp(a, "--rounds") && strcmp(a, "--seconds") &&
+		           strcmp(a, "--workload")) {
+			return cli_usage_error("bench", usage, "%s '%s'", a[0] == '-' ?
+			                       "unknown option" : "unexpected argument",
+			                       a);
+		} else if (!(val = cli_value(argc, argv, &i))) {
+			return cli_usage_error("bench", usage, "%s needs a value", a);
+		}
+		char *end;
+		if (!strcmp(a, "--rounds")) {
+			long n = strtol(val, &end, 10);
+			if (*end || end == val || n < 1 || n > 31)
+				return cli_usage_error("bench", usage,
+				                       "--rounds %s: not a number from 1 "
+				                       "to 31", val);
+			b.rounds = (int)n;
+		} else if (!strcmp(a, "--seconds")) {
+			b.round_secs = strtod(val, &end);
+			if (*end || end == val || !(b.round_secs > 0 && b.round_secs < 60))
+				return cli_usage_error("bench", usage,
+				                       "--seconds %s: not a number of "
+				                       "seconds above 0 and below 60", val);
 		} else {
-			fprintf(stderr, "kmap bench: unknown argument '%s'\n", argv[i]);
-			bench_help(stderr);
-			return 2;
+			bool known = false;
+			char list[256];
+			size_t o = 0;
+			for (size_t k = 0; k < sizeof(workloads) / sizeof(*workloads);
+			     k++) {
+				known |= !strcmp(val, workloads[k]);
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+				                      k ? ", " : "", workloads[k]);
+			}
+			if (!known)
+				return cli_usage_error("bench", usage,
+				                       "unknown workload '%s' (one of: %s)",
+				                       val, list);
+			b.only = val;
 		}
 	}
 	b.tty = isatty(2);
@@ -453,14 +495,14 @@ int cmd_bench(int argc, char **argv)
 	b.fd = memfd_create("kmap-bench", MFD_CLOEXEC);
 	if (b.fd < 0 || ftruncate(b.fd, (off_t)(b.mem_pages * PAGE))) {
 		perror("kmap bench: memfd");
-		return 1;
+		return CLI_EXIT_SYSTEM;
 	}
 	{
 		char pg[PAGE];
 		for (uint64_t i = 0; i < b.mem_pages; i++) {
 			memset(pg, (int)(i & 0xff), sizeof(pg));
 			if (pwrite(b.fd, pg, PAGE, (off_t)(i * PAGE)) != PAGE)
-				return 1;
+				return CLI_EXIT_SYSTEM;
 		}
 	}
 	unsigned npol = 0;
@@ -481,7 +523,7 @@ int cmd_bench(int argc, char **argv)
 		if (want(&b, "hit")) {
 			c.m = open_machine(&b, pol, 64, &c.first_pfn);
 			if (!c.m)
-				return 1;
+				return CLI_EXIT_SYSTEM;
 			/* two pages whose counts sit on different cache lines */
 			for (int t = 0; t < MAX_THREADS; t++) {
 				void *va;
@@ -506,7 +548,7 @@ int cmd_bench(int argc, char **argv)
 		if (want(&b, "miss_random")) {
 			c.m = open_machine(&b, pol, MISS_PAGES, &c.first_pfn);
 			if (!c.m)
-				return 1;
+				return CLI_EXIT_SYSTEM;
 			c.loop = loop_miss;
 			c.threads = 1;
 			miss1[pi] = measure(&c, "miss_random", pol, NULL);
@@ -521,7 +563,7 @@ int cmd_bench(int argc, char **argv)
 			c.m = open_machine(&b, pol, MISS_PAGES, &c.first_pfn);
 			unsetenv("KMAP_HOST_REMAP");
 			if (!c.m)
-				return 1;
+				return CLI_EXIT_SYSTEM;
 			c.loop = loop_miss;
 			c.threads = 1;
 			measure(&c, "miss_random_remap", pol, NULL);
@@ -534,7 +576,7 @@ int cmd_bench(int argc, char **argv)
 		if (want(&b, "zipf_read")) {
 			c.m = open_machine(&b, pol, ZIPF_PAGES, &c.first_pfn);
 			if (!c.m)
-				return 1;
+				return CLI_EXIT_SYSTEM;
 			struct km_stats s0, s1;
 			km_stats_get(c.m, &s0);
 			c.loop = loop_zipf;

@@ -12,20 +12,29 @@
 #include <time.h>
 #include <unistd.h>
 
+static const char usage[] =
+	"kmap demo [--mem SIZE] [--sim] [--machine PROFILE] [--json]";
+
 static void demo_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap demo [--mem SIZE] [--sim] [--machine PROFILE] [--json]\n\n"
+	    "usage: %s\n\n"
 	    "Open real memory larger than this process can address (a memfd), write\n"
 	    "a distinct pattern into every highmem page through kmap, kunmap it,\n"
 	    "then read every page back through kmap and check it. Prints the\n"
 	    "figures at the end: memory, pages, GB/s, hits, new mappings, flushes,\n"
 	    "sleeps.\n\n"
-	    "  --mem SIZE       memory to use (K, M, G suffixes); default: sized to\n"
-	    "                   what the machine can spare, 5G when it can\n"
+	    "  --mem SIZE       memory to use (K, M, G suffixes), within the\n"
+	    "                   profile's limit and more than its lowmem (64 MiB\n"
+	    "                   on real memory); default: sized to what the\n"
+	    "                   machine can spare, 5G when it can\n"
 	    "  --sim            the simulated machine instead of real memory\n"
 	    "  --machine NAME   profile (default x86-32-pae: up to 64 GiB)\n"
-	    "  --json           the figures as one JSON object, the last line\n");
+	    "  --json           the figures as one JSON object, the last line\n\n"
+	    "Exit status: 0 when every highmem page was written and read back\n"
+	    "intact; 1 when a page came back wrong or an operation failed; 2 when\n"
+	    "the command line is wrong (nothing runs); 3 when the memory cannot\n"
+	    "be had.\n", usage);
 }
 
 static double now(void)
@@ -90,29 +99,48 @@ int cmd_demo(int argc, char **argv)
 	cfg.backend = KM_BACKEND_HOST;
 	cfg.flags = KM_SEQUENTIAL; /* every page in order */
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		const char *a = argv[i], *val;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			demo_help(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (!strcmp(a, "--json")) {
 			json = true;
-		} else if (!strcmp(argv[i], "--sim")) {
+		} else if (!strcmp(a, "--sim")) {
 			cfg.backend = KM_BACKEND_SIM;
-		} else if (!strcmp(argv[i], "--machine") && i + 1 < argc) {
-			cfg.profile = argv[++i];
-		} else if (!strcmp(argv[i], "--mem") && i + 1 < argc) {
-			if (fmt_parse_size(argv[++i], &cfg.mem_bytes) || !cfg.mem_bytes) {
-				fprintf(stderr, "kmap demo: bad size '%s'\n", argv[i]);
-				return 2;
-			}
+		} else if (!strcmp(a, "--machine") || !strcmp(a, "--mem")) {
+			if (!(val = cli_value(argc, argv, &i)))
+				return cli_usage_error("demo", usage, "%s needs a value",
+				                       a);
+			if (a[3] == 'a')
+				cfg.profile = val;
+			else if (fmt_parse_size(val, &cfg.mem_bytes) || !cfg.mem_bytes)
+				return cli_usage_error("demo", usage,
+				                       "--mem %s: not a size (a number "
+				                       "above 0, maybe with K, M or G)",
+				                       val);
 		} else {
-			fprintf(stderr, "kmap demo: unknown argument '%s'\n", argv[i]);
-			demo_help(stderr);
-			return 2;
+			return cli_usage_error("demo", usage, "%s '%s'", a[0] == '-' ?
+			                       "unknown option" : "unexpected argument",
+			                       a);
 		}
 	}
-	if (!cfg.mem_bytes)
+	char msg[160];
+	uint64_t max_mem;
+	if (km_profile_limits(cfg.profile, &max_mem, NULL)) {
+		cli_list(msg, sizeof(msg), km_profile_name);
+		return cli_usage_error("demo", usage,
+		                       "unknown profile '%s' (one of: %s)",
+		                       cfg.profile, msg);
+	}
+	if (!cfg.mem_bytes) {
 		cfg.mem_bytes = cfg.backend == KM_BACKEND_HOST ? default_mem() :
 		                1ull << 30;
+		if (cfg.mem_bytes > max_mem)
+			cfg.mem_bytes = max_mem;
+	}
+	/* the library's rules, one place for them */
+	if (km_config_check(&cfg, msg, sizeof(msg)))
+		return cli_usage_error("demo", usage, "%s", msg);
 	km_machine *m;
 	int r = km_machine_create(&cfg, &m);
 	if (r) {
@@ -120,10 +148,22 @@ int cmd_demo(int argc, char **argv)
 		        (unsigned long long)(cfg.mem_bytes >> 20),
 		        cfg.backend == KM_BACKEND_HOST ? "real" : "simulated",
 		        km_strerror(r));
-		return 1;
+		return CLI_EXIT_SYSTEM;
 	}
 	struct km_layout l;
 	km_machine_layout(m, &l);
+	if (l.max_pfn == l.max_low_pfn) {
+		/* lowmem: kmap.h's default of the host backend, or the split */
+		uint64_t low = cfg.backend == KM_BACKEND_HOST ? 64ull << 20 :
+		               l.lowmem_limit;
+		km_machine_destroy(m);
+		return cli_usage_error("demo", usage,
+		                       "all %llu MiB would be lowmem, mapped once, "
+		                       "and nothing would go through kmap: give "
+		                       "--mem more than %llu MiB",
+		                       (unsigned long long)(l.mem_bytes >> 20),
+		                       (unsigned long long)(low >> 20));
+	}
 	unsigned bits = (unsigned)sizeof(void *) * 8;
 	bool host = cfg.backend == KM_BACKEND_HOST;
 	bool tty = !json && isatty(2);
@@ -218,5 +258,6 @@ int cmd_demo(int argc, char **argv)
 		       (unsigned long long)st.tlb_flushes,
 		       (unsigned long long)st.sleeps);
 	}
-	return mismatches ? 1 : 0;
+	/* every highmem page, or it did not show what it says */
+	return mismatches || verified != pages ? CLI_EXIT_FOUND : 0;
 }

@@ -707,11 +707,7 @@ static int find_machine(struct imp *im, const char *profile, uint64_t mem_map,
                         bool have_mem_map)
 {
 	char why[256];
-	if (profile) {
-		if (km_profile_limits(profile, NULL, NULL)) {
-			fprintf(stderr, "kmap import: unknown profile '%s'\n", profile);
-			return 2;
-		}
+	if (profile) { /* a known one: the command line checked it */
 		if (try_profile(im, profile, mem_map, have_mem_map, why, sizeof(why)))
 			return 0;
 		fprintf(stderr, "kmap import: %s: the trace does not fit %s: %s\n",
@@ -1057,11 +1053,13 @@ static void report(const struct imp *im, FILE *f, const char *pre)
 /* The command                                                             */
 /* ---------------------------------------------------------------------- */
 
+static const char usage[] =
+	"kmap import [--machine PROFILE] [--mem SIZE] [--mem-map ADDR] FILE|-";
+
 static void import_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap import [--machine PROFILE] [--mem SIZE] [--mem-map ADDR]"
-	    " FILE|-\n\n"
+	    "usage: %s\n\n"
 	    "Make a kmap trace from a real kernel's trace: the text of tracefs's\n"
 	    "trace file (or trace-cmd report) with kprobe events on kmap_high,\n"
 	    "its return, kunmap_high, flush_all_zero_pkmaps and set_page_address\n"
@@ -1071,7 +1069,8 @@ static void import_help(FILE *f)
 	    "timestamp (@SECONDS), the page pointer kept as a comment, and\n"
 	    "expect lines for what the\n"
 	    "kernel did (each address kmap_high returned, each flush and the\n"
-	    "slots it cleared), which `kmap replay` compares with its run.\n\n"
+	    "slots it cleared), which `kmap replay` compares with its run.\n"
+	    "The format: replay/trace-format.md in kmap's source tree.\n\n"
 	    "  --machine PROFILE  the machine (default: the profile whose window\n"
 	    "           holds every address kmap_high returned and whose struct\n"
 	    "           page fits the page pointers)\n"
@@ -1082,9 +1081,9 @@ static void import_help(FILE *f)
 	    "  FILE     the kernel's trace; '-' reads standard input\n\n"
 	    "A summary goes to standard error and to the end of the output: the\n"
 	    "calls imported and every line not used, by reason.\n\n"
-	    "Exit status: 0 when the trace was written; 2 when the input cannot\n"
-	    "be read or used (the file, line and cause are named); 3 when memory\n"
-	    "ran out.\n");
+	    "Exit status: 0 when the trace was written; 2 when the command line\n"
+	    "is wrong or the input cannot be read or used (the file, line and\n"
+	    "cause are named); 3 when memory ran out.\n", usage);
 }
 
 int cmd_import(int argc, char **argv)
@@ -1094,47 +1093,52 @@ int cmd_import(int argc, char **argv)
 	uint64_t mem_map = 0;
 	bool have_mem_map = false;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			import_help(stdout);
 			return 0;
-		} else if (!strcmp(a, "--machine") && val) {
-			profile = val;
-			i++;
-		} else if (!strcmp(a, "--mem") && val) {
-			if (fmt_parse_size(val, &im.mem) || !im.mem) {
-				fprintf(stderr, "kmap import: bad size '%s' for --mem\n", val);
-				return 2;
-			}
-			im.mem_given = true;
-			i++;
-		} else if (!strcmp(a, "--mem-map") && val) {
-			if (fmt_parse_u64(val, &mem_map) || mem_map > UINT32_MAX) {
-				fprintf(stderr, "kmap import: bad address '%s' for "
-				        "--mem-map\n", val);
-				return 2;
-			}
-			have_mem_map = true;
-			i++;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "kmap import: %s '%s'\n", !val &&
-			        (!strcmp(a, "--machine") || !strcmp(a, "--mem") ||
-			         !strcmp(a, "--mem-map")) ? "missing value for" :
-			        "unknown option", a);
-			import_help(stderr);
-			return 2;
-		} else if (file) {
-			fprintf(stderr, "kmap import: one trace at a time ('%s')\n", a);
-			return 2;
-		} else {
+		}
+		if (strcmp(a, "--machine") && strcmp(a, "--mem") &&
+		    strcmp(a, "--mem-map")) {
+			if (a[0] == '-' && a[1])
+				return cli_usage_error("import", usage,
+				                       "unknown option '%s'", a);
+			if (file)
+				return cli_usage_error("import", usage,
+				                       "one trace at a time ('%s' and "
+				                       "'%s')", file, a);
 			file = a;
+			continue;
+		}
+		const char *val = cli_value(argc, argv, &i);
+		if (!val)
+			return cli_usage_error("import", usage, "%s needs a value", a);
+		if (!strcmp(a, "--machine")) {
+			profile = val;
+			if (km_profile_limits(profile, NULL, NULL)) {
+				char names[256];
+				cli_list(names, sizeof(names), km_profile_name);
+				return cli_usage_error("import", usage,
+				                       "unknown profile '%s' (one of: %s)",
+				                       profile, names);
+			}
+		} else if (!strcmp(a, "--mem")) {
+			if (fmt_parse_size(val, &im.mem) || !im.mem)
+				return cli_usage_error("import", usage,
+				                       "--mem %s: not a size (a number, "
+				                       "maybe with K, M or G, not 0)", val);
+			im.mem_given = true;
+		} else {
+			if (fmt_parse_u64(val, &mem_map) || mem_map > UINT32_MAX)
+				return cli_usage_error("import", usage,
+				                       "--mem-map %s: not an address (a "
+				                       "32-bit number, 0x for hex)", val);
+			have_mem_map = true;
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "kmap import: no trace given\n");
-		import_help(stderr);
-		return 2;
-	}
+	if (!file)
+		return cli_usage_error("import", usage,
+		                       "no trace given (a file, or - for stdin)");
 	im.file = strcmp(file, "-") ? file : "<stdin>";
 	bool mapped;
 	im.buf = cli_read_all(file, &im.size, &mapped);

@@ -3,36 +3,45 @@
 #include "svg.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char usage[] =
+	"kmap layout [--machine PROFILE] [--mem SIZE] [--last-pkmap N] "
+	"[--colors N] [--model flatmem|sparsemem] [--json] [--svg FILE]";
 
 static void layout_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap layout --machine PROFILE [--mem SIZE] [--last-pkmap N]\n"
-	    "                   [--colors N] [--model flatmem|sparsemem] [--json]\n"
-	    "                   [--svg FILE]\n\n"
+	    "usage: %s\n\n"
 	    "Print the machine's virtual kernel memory layout as the kernel's boot\n"
 	    "log does (fixmap, pkmap, vmalloc, lowmem: start, end, size), its zones\n"
 	    "with their pfn ranges, the lowmem and highmem sizes, and what the\n"
 	    "model costs: mem_map (pages x sizeof(struct page)), mem_section[] under\n"
 	    "SPARSEMEM, and the pkmap page table; and the page->flags word: which\n"
 	    "bits hold the section, node and zone numbers and which the flags.\n\n"
-	    "  --machine PROFILE  one of:");
+	    "  --machine PROFILE  one of:", usage);
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
 	fprintf(f,
-	    "\n  --mem SIZE         physical memory (K, M, G suffixes); default:\n"
+	    "\n                     (default x86-32)\n"
+	    "  --mem SIZE         physical memory (K, M, G suffixes); default:\n"
 	    "                     the profile's own\n"
-	    "  --last-pkmap N     window slots (a power of two)\n"
-	    "  --colors N         cache colours (a power of two dividing N slots)\n"
+	    "  --last-pkmap N     window slots, a power of two from 2 to 65536;\n"
+	    "                     default: the profile's own\n"
+	    "  --colors N         cache colours, a power of two up to 64 dividing\n"
+	    "                     the slots; default 1\n"
 	    "  --model MODEL      the memory model: flatmem (the default: one\n"
 	    "                     mem_map) or sparsemem (sections, mem_section[],\n"
 	    "                     the section number in page->flags)\n"
 	    "  --json             one JSON object instead of text\n"
 	    "  --svg FILE         also draw the machine into FILE (SVG): memory and\n"
 	    "                     its zones, the virtual space, the mappings\n"
-	    "\nExit status: 0 on success, 2 on a bad argument.\n");
+	    "\nExit status: 0 on success; 2 when the command line is wrong (an\n"
+	    "unknown option, a value the machine cannot take) or FILE cannot be\n"
+	    "created: nothing is printed then; 3 when writing FILE failed.\n");
 }
 
 static void range(const char *name, uint64_t a, uint64_t b)
@@ -261,80 +270,80 @@ int cmd_layout(int argc, char **argv)
 	const char *svg = NULL;
 	uint64_t v;
 	km_config_init(&cfg);
-	cfg.profile = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			layout_help(stdout);
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = 1;
-		} else if (!strcmp(a, "--svg") && val) {
+			continue;
+		}
+		bool known = !strcmp(a, "--svg") || !strcmp(a, "--machine") ||
+		             !strcmp(a, "--mem") || !strcmp(a, "--last-pkmap") ||
+		             !strcmp(a, "--colors") || !strcmp(a, "--model");
+		if (!known)
+			return cli_usage_error("layout", usage, "%s '%s'", a[0] == '-' ?
+			                       "unknown option" : "unexpected argument",
+			                       a);
+		const char *val = cli_value(argc, argv, &i);
+		if (!val)
+			return cli_usage_error("layout", usage, "%s needs a value", a);
+		if (!strcmp(a, "--svg")) {
 			svg = val;
-			i++;
-		} else if (!strcmp(a, "--model") && val) {
-			if (!strcmp(val, "flatmem")) {
+		} else if (!strcmp(a, "--model")) {
+			if (!strcmp(val, "flatmem"))
 				cfg.memory_model = KM_FLATMEM;
-			} else if (!strcmp(val, "sparsemem")) {
+			else if (!strcmp(val, "sparsemem"))
 				cfg.memory_model = KM_SPARSEMEM;
-			} else {
-				fprintf(stderr, "kmap layout: unknown memory model '%s' "
-				        "(flatmem or sparsemem)\n", val);
-				return 2;
-			}
-			i++;
-		} else if (!strcmp(a, "--machine") && val) {
+			else
+				return cli_usage_error("layout", usage,
+				                       "--model %s: not a memory model "
+				                       "(flatmem or sparsemem)", val);
+		} else if (!strcmp(a, "--machine")) {
 			cfg.profile = val;
-			i++;
-		} else if (!strcmp(a, "--mem") && val) {
-			if (fmt_parse_size(val, &v) || !v) {
-				fprintf(stderr, "kmap layout: bad size '%s'\n", val);
-				return 2;
-			}
+		} else if (!strcmp(a, "--mem")) {
+			if (fmt_parse_size(val, &v))
+				return cli_usage_error("layout", usage,
+				                       "--mem %s: not a size (a number, "
+				                       "maybe with K, M or G)", val);
 			cfg.mem_bytes = v;
-			i++;
-		} else if ((!strcmp(a, "--last-pkmap") || !strcmp(a, "--colors")) &&
-		           val) {
-			if (fmt_parse_u64(val, &v) || !v || v > 65536) {
-				fprintf(stderr, "kmap layout: bad number '%s' for %s\n",
-				        val, a);
-				return 2;
-			}
+			if (!v)
+				return cli_usage_error("layout", usage,
+				                       "--mem must not be 0");
+		} else {
+			if (fmt_parse_u64(val, &v) || v > UINT_MAX || !v)
+				return cli_usage_error("layout", usage,
+				                       "%s %s: not a number from 1 to %u",
+				                       a, val, UINT_MAX);
 			if (a[2] == 'l')
 				cfg.last_pkmap = (unsigned)v;
 			else
 				cfg.colors = (unsigned)v;
-			i++;
-		} else {
-			fprintf(stderr, "kmap layout: %s '%s'\n",
-			        a[0] == '-' && !val ? "missing value for" :
-			        "unknown argument", a);
-			layout_help(stderr);
-			return 2;
 		}
 	}
-	if (!cfg.profile) {
-		fprintf(stderr, "kmap layout: --machine PROFILE is required\n");
-		layout_help(stderr);
-		return 2;
+	char msg[160];
+	if (km_profile_limits(cfg.profile, NULL, NULL)) {
+		cli_list(msg, sizeof(msg), km_profile_name);
+		return cli_usage_error("layout", usage,
+		                       "unknown profile '%s' (one of: %s)",
+		                       cfg.profile, msg);
 	}
-	uint64_t max_mem;
-	if (km_profile_limits(cfg.profile, &max_mem, NULL)) {
-		fprintf(stderr, "kmap layout: unknown profile '%s'\n", cfg.profile);
-		return 2;
-	}
-	if (cfg.mem_bytes > max_mem) {
-		fprintf(stderr, "kmap layout: %s reaches at most %llu MiB of memory\n",
-		        cfg.profile, (unsigned long long)(max_mem >> 20));
-		return 2;
-	}
+	/* the library's rules, one place for them */
+	if (km_config_check(&cfg, msg, sizeof(msg)))
+		return cli_usage_error("layout", usage, "%s", msg);
 	km_machine *m;
 	int r = km_machine_create(&cfg, &m);
 	if (r) {
 		fprintf(stderr, "kmap layout: cannot build the machine: %s\n",
 		        km_strerror(r));
-		return 2;
+		return CLI_EXIT_SYSTEM;
+	}
+	/* the picture's file first: a bad path changes nothing */
+	FILE *f = svg ? pic_create("kmap layout", svg) : NULL;
+	if (svg && !f) {
+		km_machine_destroy(m);
+		return CLI_EXIT_USAGE;
 	}
 	struct km_layout l;
 	km_machine_layout(m, &l);
@@ -342,7 +351,7 @@ int cmd_layout(int argc, char **argv)
 		print_json(&l);
 	else
 		print_text(&l);
-	int rc = svg && layout_svg_write(svg, &l) ? 2 : 0;
+	int rc = f && layout_svg_write(f, svg, &l) ? CLI_EXIT_SYSTEM : 0;
 	km_machine_destroy(m);
 	return rc;
 }

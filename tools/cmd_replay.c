@@ -12,6 +12,7 @@
 #include "replay_pics.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -140,9 +141,27 @@ static void text_pages(struct ob *o, const uint64_t *p, size_t n)
 	}
 }
 
+/* Room for a whole line in the buffer, so that it can be trimmed there. */
+static size_t text_room(struct ob *o, size_t n)
+{
+	if (o->len + n > sizeof(o->buf))
+		ob_flush(o);
+	return o->len;
+}
+
+/* No line ends in spaces: the padding before an empty last column goes. */
+static void text_end_line(struct ob *o, size_t start)
+{
+	while (o->len > start && o->buf[o->len - 1] == ' ')
+		o->len--;
+	OB_LIT(o, "\n");
+}
+
 static void text_record(struct ob *o, const struct rec *e)
 {
 	char tmp[64];
+	size_t start = text_room(o, 256 + e->task_len + 2 * e->data_len +
+	                            (e->error ? strlen(e->error) : 0));
 	int n = snprintf(tmp, sizeof(tmp), "%6lu  ", e->line);
 	ob_mem(o, tmp, (size_t)n);
 	ob_mem(o, e->task, e->task_len);
@@ -193,12 +212,34 @@ static void text_record(struct ob *o, const struct rec *e)
 	}
 	if (e->resumed)
 		OB_LIT(o, "  (resumed after a wake-up)");
-	OB_LIT(o, "\n");
+	text_end_line(o, start);
 }
 
-static void text_flush(struct ob *o, const struct km_event *ev)
+/*
+ * A flush, above the record of the operation that ran it (as in the JSON
+ * lines), named by that operation's line: a kmap that wrapped the
+ * cursor, a retried kmap, or flush_unused.
+ */
+static void text_flush(struct ob *o, const struct km_event *ev,
+                       const struct rec *by)
 {
-	OB_LIT(o, "        flush_all_zero_pkmaps: cleared ");
+	OB_LIT(o, "        flush_all_zero_pkmaps");
+	if (by) {
+		OB_LIT(o, ", run by line ");
+		ob_u64(o, by->line);
+		OB_LIT(o, " (");
+		ob_mem(o, by->task, by->task_len);
+		OB_LIT(o, "'s ");
+		ob_str(o, trace_op_names[by->op]);
+		if (by->has_pfn) {
+			OB_LIT(o, " ");
+			ob_u64(o, by->pfn);
+		}
+		if (by->resumed)
+			OB_LIT(o, ", resumed");
+		OB_LIT(o, ")");
+	}
+	OB_LIT(o, ": cleared ");
 	if (!ev->nr_cleared)
 		OB_LIT(o, "nothing, no TLB flush");
 	for (unsigned i = 0; i < ev->nr_cleared; i++) {
@@ -227,13 +268,32 @@ static void text_flush(struct ob *o, const struct km_event *ev)
 	OB_LIT(o, "\n");
 }
 
+/*
+ * A purge, above the record of the vunmap or vmap that ran it (as in the
+ * JSON lines), named by that operation's line, as a flush is.
+ */
 static void text_purge(struct ob *o, const struct rp_purge *p)
 {
+	const struct rec *by = p->by;
 	OB_LIT(o, "        vmap purge (");
 	ob_str(o, p->ev->reason == KM_PURGE_LAZY ? "lazily freed pages past "
 	          "lazy_max_pages" : p->ev->reason == KM_PURGE_NOROOM ?
 	          "a vmap found no room" : "vm_unmap_aliases");
-	OB_LIT(o, "): ");
+	OB_LIT(o, ")");
+	if (by) {
+		OB_LIT(o, ", run by line ");
+		ob_u64(o, by->line);
+		OB_LIT(o, " (");
+		ob_mem(o, by->task, by->task_len);
+		OB_LIT(o, "'s ");
+		ob_str(o, trace_op_names[by->op]);
+		if (by->area) {
+			OB_LIT(o, " ");
+			ob_mem(o, by->area, by->area_len);
+		}
+		OB_LIT(o, ")");
+	}
+	OB_LIT(o, ": ");
 	if (!p->nareas)
 		OB_LIT(o, "nothing lazily freed, no TLB flush");
 	for (size_t i = 0; i < p->nareas; i++) {
@@ -253,33 +313,40 @@ static void text_purge(struct ob *o, const struct rp_purge *p)
 	OB_LIT(o, "\n");
 }
 
+/* "1 hit", "2 hits" */
+static void ob_count(struct ob *o, uint64_t n, const char *one,
+                     const char *many)
+{
+	ob_u64(o, n);
+	OB_LIT(o, " ");
+	ob_str(o, n == 1 ? one : many);
+}
+
 static void text_summary(struct ob *o, const struct rp_summary *s)
 {
 	OB_LIT(o, "\nsummary: ");
-	ob_u64(o, s->ops);
-	OB_LIT(o, " operations, ");
-	ob_u64(o, s->errors);
-	OB_LIT(o, " errors; mappings: ");
+	ob_count(o, s->ops, "operation", "operations");
+	OB_LIT(o, ", ");
+	ob_count(o, s->errors, "error", "errors");
+	OB_LIT(o, "; mappings: ");
 	ob_u64(o, s->new_maps);
 	OB_LIT(o, " new, ");
-	ob_u64(o, s->hits);
-	OB_LIT(o, " hits, ");
+	ob_count(o, s->hits, "hit", "hits");
+	OB_LIT(o, ", ");
 	ob_u64(o, s->lowmem);
 	OB_LIT(o, " lowmem; ");
-	ob_u64(o, s->flushes);
-	OB_LIT(o, " flushes (");
+	ob_count(o, s->flushes, "flush", "flushes");
+	OB_LIT(o, " (");
 	ob_u64(o, s->tlb_flushes);
 	OB_LIT(o, " with a TLB flush); ");
-	ob_u64(o, s->sleeps);
-	OB_LIT(o, " sleeps");
+	ob_count(o, s->sleeps, "sleep", "sleeps");
 	if (s->vmap_used) {
 		OB_LIT(o, "; vmap: ");
 		ob_u64(o, s->vmaps);
 		OB_LIT(o, " areas mapped, ");
 		ob_u64(o, s->vunmaps);
 		OB_LIT(o, " unmapped, ");
-		ob_u64(o, s->purges);
-		ob_str(o, s->purges == 1 ? " purge" : " purges");
+		ob_count(o, s->purges, "purge", "purges");
 	}
 	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
@@ -316,10 +383,10 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 	if (!s->checked)
 		return;
 	OB_LIT(o, "checked against the trace's expect lines: ");
-	ob_u64(o, s->checked_vaddrs);
-	OB_LIT(o, " addresses, ");
-	ob_u64(o, s->checked_flushes);
-	OB_LIT(o, " flushes; ");
+	ob_count(o, s->checked_vaddrs, "address", "addresses");
+	OB_LIT(o, ", ");
+	ob_count(o, s->checked_flushes, "flush", "flushes");
+	OB_LIT(o, "; ");
 	if (s->mismatches) {
 		ob_u64(o, s->mismatches);
 		ob_str(o, s->mismatches == 1 ? " mismatch\n" : " mismatches\n");
@@ -377,13 +444,14 @@ static void out_record(void *arg, const struct rec *e)
 	perfetto_record(o->perfetto, e);
 }
 
-static void out_flush(void *arg, const struct km_event *ev)
+static void out_flush(void *arg, const struct km_event *ev,
+                      const struct rec *by)
 {
 	struct out *o = arg;
 	if (o->is_json)
 		json_flush_event(&o->json, ev);
 	else
-		text_flush(&o->ob, ev);
+		text_flush(&o->ob, ev, by);
 	perfetto_flush(o->perfetto, ev);
 }
 
@@ -441,16 +509,19 @@ static void host_free(void *arg, void *p)
 /* Reading and checking the trace                                          */
 /* ---------------------------------------------------------------------- */
 
+static const char usage[] =
+	"kmap replay [--json] [--policy NAME] [--last-pkmap N] [--svg FILE] "
+	"[--html FILE] [--perfetto FILE] FILE|-";
+
 static void replay_help(FILE *f)
 {
 	fprintf(f,
-	    "usage: kmap replay [--json] [--policy NAME] [--last-pkmap N]\n"
-	    "                   [--svg FILE] [--html FILE] [--perfetto FILE]\n"
-	    "                   FILE|-\n\n"
+	    "usage: %s\n\n"
 	    "Run a trace on the simulated machine, exactly as Linux's\n"
 	    "mm/highmem.c would (policy linux), and print what each line did:\n"
-	    "the slot a page took, the address, flushes of the window, tasks\n"
-	    "going to sleep and waking. A trace is one statement a line:\n\n"
+	    "the slot a page took, the address, tasks going to sleep and\n"
+	    "waking, and each flush of the window, above the line that ran it.\n"
+	    "A trace is one statement a line:\n\n"
 	    "  machine PROFILE [mem=SIZE] [last_pkmap=N] [colors=N]   (first)\n"
 	    "  policy NAME                                            (optional)\n"
 	    "  TASK kmap|kunmap|kmap_local|kunmap_local PFN\n"
@@ -464,15 +535,15 @@ static void replay_help(FILE *f)
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
 	    "writes the kernel's timestamps so; they never go back).\n"
-	    "'#' starts a comment. Profiles:");
+	    "'#' starts a comment. Profiles:", usage);
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
 	fprintf(f, ". Policies:");
 	for (unsigned i = 0; km_policy_name(i); i++)
 		fprintf(f, " %s", km_policy_name(i));
 	fprintf(f,
-	    ".\nThe format is shared/spec/trace.md; examples are in\n"
-	    "examples/traces/.\n\n"
+	    ".\nThe format, the records and the errors are described whole in\n"
+	    "replay/trace-format.md; examples are in examples/traces/.\n\n"
 	    "  --json   one JSON object a line: the machine, each operation,\n"
 	    "           resumption and flush as it happens, then a summary\n"
 	    "  --svg FILE   also draw the window over time into FILE: a row per\n"
@@ -495,10 +566,11 @@ static void replay_help(FILE *f)
 	    "were equal.\n\n"
 	    "Exit status: 0 when every line ran without error, nothing is left\n"
 	    "asleep or mapped and every expect line held; 1 when not (errors and\n"
-	    "mismatches are records in\n"
-	    "the output, the run goes on); 2 when the trace cannot be read (the\n"
-	    "file, line and token are named on stderr and nothing runs); 3 when\n"
-	    "memory or writing a picture or the --perfetto file failed.\n");
+	    "mismatches are records in the output, the run goes on); 2 when the\n"
+	    "command line is wrong, the trace cannot be read (the file, line and\n"
+	    "token are named on stderr) or a picture's or the --perfetto file\n"
+	    "cannot be created: nothing runs then; 3 when memory ran out or\n"
+	    "writing a picture or the --perfetto file failed.\n");
 }
 
 static void *check_half(void *arg)
@@ -558,52 +630,55 @@ int cmd_replay(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
-		} else if ((!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) &&
-		           i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) {
 			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
-			*dst = argv[++i];
-		} else if (!strcmp(argv[i], "--perfetto") && i + 1 < argc) {
-			perfetto_path = argv[++i];
-		} else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
-			opt_policy = argv[++i];
+			const char *opt = argv[i];
+			if (!(*dst = cli_value(argc, argv, &i)))
+				return cli_usage_error("replay", usage,
+				                       "%s needs a FILE to write", opt);
+		} else if (!strcmp(argv[i], "--perfetto")) {
+			if (!(perfetto_path = cli_value(argc, argv, &i)))
+				return cli_usage_error("replay", usage,
+				                       "--perfetto needs a FILE to write");
+		} else if (!strcmp(argv[i], "--policy")) {
+			char names[256];
+			cli_list(names, sizeof(names), km_policy_name);
+			opt_policy = cli_value(argc, argv, &i);
 			bool known = false;
-			for (unsigned k = 0; km_policy_name(k); k++)
+			for (unsigned k = 0; opt_policy && km_policy_name(k); k++)
 				known |= !strcmp(opt_policy, km_policy_name(k));
-			if (!known) {
-				fprintf(stderr, "kmap replay: unknown policy '%s' (",
-				        opt_policy);
-				for (unsigned k = 0; km_policy_name(k); k++)
-					fprintf(stderr, "%s%s", k ? ", " : "",
-					        km_policy_name(k));
-				fprintf(stderr, ")\n");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--last-pkmap") && i + 1 < argc) {
-			uint64_t v;
-			if (fmt_parse_u64(argv[++i], &v) || v < 2 || v > (1u << 20) ||
-			    (v & (v - 1))) {
-				fprintf(stderr, "kmap replay: bad --last-pkmap '%s' (a "
-				        "power of two, at least 2)\n", argv[i]);
-				return 2;
-			}
-			opt_last_pkmap = (unsigned)v;
+			if (!opt_policy)
+				return cli_usage_error("replay", usage,
+				                       "--policy needs a NAME (one of: "
+				                       "%s)", names);
+			if (!known)
+				return cli_usage_error("replay", usage,
+				                       "unknown policy '%s' (one of: %s)",
+				                       opt_policy, names);
+		} else if (!strcmp(argv[i], "--last-pkmap")) {
+			/* its range is km_config_check's, once the machine is known */
+			const char *v = cli_value(argc, argv, &i);
+			uint64_t n;
+			if (!v || fmt_parse_u64(v, &n) || !n || n > UINT_MAX)
+				return cli_usage_error("replay", usage,
+				                       "--last-pkmap needs a number of "
+				                       "window slots%s%s%s", v ? " ('" : "",
+				                       v ? v : "", v ? "')" : "");
+			opt_last_pkmap = (unsigned)n;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "kmap replay: unknown option '%s'\n", argv[i]);
-			replay_help(stderr);
-			return 2;
+			return cli_usage_error("replay", usage,
+			                       "unknown option '%s'", argv[i]);
 		} else if (file) {
-			fprintf(stderr, "kmap replay: one trace at a time ('%s')\n",
-			        argv[i]);
-			return 2;
+			return cli_usage_error("replay", usage,
+			                       "one trace at a time ('%s' and '%s')",
+			                       file, argv[i]);
 		} else {
 			file = argv[i];
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "kmap replay: no trace given\n");
-		replay_help(stderr);
-		return 2;
-	}
+	if (!file)
+		return cli_usage_error("replay", usage,
+		                       "no trace given (a file, or - for stdin)");
 	const char *name = strcmp(file, "-") ? file : "<stdin>";
 	size_t size;
 	bool mapped;
@@ -636,7 +711,9 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	rp_header_config(&h, &cfg);
 	char why[128];
 	if (overridden && km_config_check(&cfg, why, sizeof(why))) {
-		fprintf(err, "kmap replay: %s: %s\n", name, why);
+		/* the trace's own machine passed: the option is what broke it */
+		fprintf(err, "kmap replay: --last-pkmap %u on %s's machine: %s\n",
+		        opt_last_pkmap, name, why);
 		return 2;
 	}
 	km_machine *m;

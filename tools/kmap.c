@@ -24,15 +24,31 @@ static void usage(FILE *f)
 	           "as a library and a tool.\n\ncommands:\n", km_version());
 	for (size_t i = 0; i < NR_CMDS; i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\n'kmap COMMAND --help' explains each one.\n");
+	fprintf(f, "\n'kmap COMMAND --help' explains each one.\n\n"
+	           "Exit status, for every command: 0 success; 1 the run found\n"
+	           "something wrong (replay: error records, deadlocks, leaks;\n"
+	           "demo: pages that came back wrong; bench: failed operations);\n"
+	           "2 the command line or the input is wrong, and nothing ran;\n"
+	           "3 the system failed (memory, a file that could not be written).\n");
+}
+
+/* "kmap: CAUSE", the commands, and where to read more */
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "kmap: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (commands:");
+	for (size_t i = 0; i < NR_CMDS; i++)
+		fprintf(stderr, " %s", cmds[i].name);
+	fprintf(stderr, ")\nusage: kmap COMMAND [ARGS]\n"
+	                "'kmap --help' tells more.\n");
+	return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return usage_error("no command given%s", "");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -45,7 +61,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NR_CMDS; i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "kmap: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return usage_error("unknown command '%s'", argv[1]);
 }

@@ -5,6 +5,7 @@
  * so that the compiler does not turn these loops back into calls to
  * themselves.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -65,4 +66,25 @@ int strncmp(const char *a, const char *b, size_t n)
 			return 0;
 	}
 	return 0;
+}
+
+/* The same words as glibc's, so that a record of the kernel's replay is
+ * byte for byte the one `kmap replay` writes. */
+char *strerror(int err)
+{
+	switch (err) {
+	case EIO: return "Input/output error";
+	case EAGAIN: return "Resource temporarily unavailable";
+	case ENOMEM: return "Cannot allocate memory";
+	case EFAULT: return "Bad address";
+	case EBUSY: return "Device or resource busy";
+	case EINVAL: return "Invalid argument";
+	case ENOSPC: return "No space left on device";
+	case ERANGE: return "Numerical result out of range";
+	case ENOSYS: return "Function not implemented";
+	case EOPNOTSUPP: return "Operation not supported";
+	case EADDRINUSE: return "Address already in use";
+	case ETIMEDOUT: return "Connection timed out";
+	default: return "Unknown error";
+	}
 }

@@ -200,7 +200,7 @@ static int sim_check_pte(void *be, uintptr_t va, uint64_t pfn)
 	long i = slot_of(s, va);
 	uint64_t want = pfn == UINT64_MAX ? 0 : pfn + 1;
 	if (i < 0 || s->pte[i] != want || (s->tlb[i] && s->tlb[i] != want))
-		r = -EUCLEAN;
+		r = -KM_ECORRUPT;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

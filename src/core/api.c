@@ -28,6 +28,8 @@ const char *km_version(void)
 /* Errors and misuse                                                       */
 /* ---------------------------------------------------------------------- */
 
+/* kmap.h's misuse: kmap's own codes but KM_ESLEEPING and KM_ECORRUPT,
+ * and an argument the function does not take (EINVAL) */
 static bool is_misuse(int err)
 {
 	switch (-err) {
@@ -48,7 +50,8 @@ int km__refuse(struct km_core *k, int err, const char *fn)
 			size_t o = km__strlcpy(what, "BUG: ", sizeof(what));
 			o += km__strlcpy(what + o, fn, sizeof(what) - o);
 			o += km__strlcpy(what + o, ": ", sizeof(what) - o);
-			km__strlcpy(what + o, km__errtext(err), sizeof(what) - o);
+			km__strlcpy(what + o, err == -EINVAL ? "invalid argument" :
+			            km__errtext(err), sizeof(what) - o);
 			k->drv->bug(k->drv_ctx, what);
 		}
 		__atomic_fetch_add(&k->errors, 1, __ATOMIC_RELAXED);
@@ -596,7 +599,7 @@ static int check_task(struct km_core *k, const struct km_task *t, char *msg,
 			if (msg)
 				km__fmt_msg(msg, n, "local slot ", (uint64_t)i,
 				            ": MMU disagrees with the task's stack");
-			return -EUCLEAN;
+			return -KM_ECORRUPT;
 		}
 	return 0;
 }
@@ -605,6 +608,8 @@ int km_check(km_machine *m, char *msg, size_t msglen)
 {
 	struct km_core *k = core(m);
 	struct km_task *t;
+	if (msg && msglen)
+		msg[0] = 0; /* what a caller prints when all holds */
 	if (!k)
 		return -EINVAL;
 	lock(k);
@@ -647,6 +652,10 @@ int km_leaks(km_machine *m, struct km_leak *out, unsigned max)
 			n++;
 		}
 	}
+	for (unsigned i = 0; i < k->nr_lost_local; i++, n++)
+		if (n < max)
+			out[n] = (struct km_leak){ .pfn = k->lost_local[i],
+			                           .local = 1, .users = 1 };
 	n = km__vm_leaks(k, out, n, max);
 	unlock(k);
 	return (int)n;

@@ -112,7 +112,7 @@ struct km_backend_ops {
 
 	/* Does the hardware map @pfn (UINT64_MAX: nothing) at the window,
 	 * local or vmalloc page @vaddr, with no stale TLB entry? 0 or
-	 * -EUCLEAN. */
+	 * -KM_ECORRUPT. */
 	int (*check_pte)(void *be, uintptr_t vaddr, uint64_t pfn);
 	/* Counters: single-page flushes and stale translations seen. */
 	void (*tlb_counts)(void *be, uint64_t *flush_one, uint64_t *stale);

@@ -111,7 +111,7 @@ static int clock_check(struct km_core *k, char *msg, size_t n)
 				if (msg)
 					km__fmt_msg(msg, n, "clock: free slot ", nr,
 					            " is in use or of another colour");
-				return -EUCLEAN;
+				return -KM_ECORRUPT;
 			}
 		}
 		free_total += k->free_top[c];
@@ -123,7 +123,7 @@ static int clock_check(struct km_core *k, char *msg, size_t n)
 		if (msg)
 			km__fmt_msg(msg, n, "clock: ", zero,
 			            " slots are free but not all on the free stacks");
-		return -EUCLEAN;
+		return -KM_ECORRUPT;
 	}
 	return 0;
 }

@@ -272,6 +272,14 @@ struct km_core {
 
 	km_event_fn event;
 	void *event_arg;
+	/* local maps of threads that exited holding them: their pfns, for
+	 * km_leaks; the driver records them (and owns the array) under the
+	 * kmap lock */
+	uint64_t *lost_local;
+	unsigned nr_lost_local;
+	/* the task whose kmap or kmap_flush_unused is flushing now, for the
+	 * KM_EV_FLUSH event (NULL: none known); under the kmap lock */
+	struct km_task *flusher;
 
 	struct km_stats stats;           /* under the kmap lock */
 	/* counted outside the lock, atomically */

@@ -234,7 +234,9 @@ static int kmap_high(struct km_core *k, struct km_task *t,
 		uintptr_t va = km__page_address_high(k, page);
 		enum km_how h = KM_HOW_HIT;
 		if (!va) {
+			k->flusher = t;
 			int r = k->pol->map_new(k, page, &va);
+			k->flusher = NULL;
 			if (r == KM__WINDOW_FULL) {
 				if (flags & KM_MAP_NOWAIT)
 					return -EAGAIN;
@@ -355,8 +357,12 @@ int km__kmap_high_get(struct km_core *k, struct km_page *page,
 
 int km__kmap_flush_unused(struct km_core *k)
 {
+	struct km_task *t;
+	bool known = !k->drv->current(k->drv_ctx, &t);
 	lock_kmap(k);
+	k->flusher = known ? t : NULL;
 	int r = k->pol->flush_unused(k);
+	k->flusher = NULL;
 	check_after(k, "kmap_flush_unused");
 	unlock_kmap(k);
 	return r;

@@ -168,12 +168,17 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 		return 0;
 	}
 	struct kmap_ctrl *kc = &t->kmap_ctrl;
-	uintptr_t slot = kc->idx ? slot_addr(k, t, kc->idx - 1) : 0;
-	/* the newest entry's slot: its index, and with colours its colour */
-	if (idx != kc->idx - 1 || slot != (va & ~(uintptr_t)(PAGE_SIZE - 1)))
+	/* above the top: unmapped already, or never the task's (a dead
+	 * thread's area, now this one's); or, with colours, a slot of another
+	 * colour than the entry's: none of the task's mappings */
+	if (idx >= kc->idx ||
+	    slot_addr(k, t, idx) != (va & ~(uintptr_t)(PAGE_SIZE - 1)))
+		return -EINVAL;
+	if (idx != kc->idx - 1)
 		return -KM_ENOTTOP;
 	if (kc->kind[idx] != kind)
 		return -KM_EKIND;
+	uintptr_t slot = slot_addr(k, t, idx);
 	int r = k->be->clear_ptes(k->be_ctx, slot, 1);
 	if (r) {
 		t->sys_err = true;

@@ -100,10 +100,12 @@ int km__pkmap_clear(struct km_core *k, unsigned *nr, unsigned n,
 			k->pol->released(k, nr, kept);
 	}
 	if (k->event) {
+		const struct km_task *t = k->flusher;
 		struct km_event ev = { .type = KM_EV_FLUSH, .cleared = nr,
 		                       .nr_cleared = kept, .tlb_flush = kept > 0,
 		                       .pkmap_count = k->pkmap_count,
-		                       .last_pkmap = k->last_pkmap };
+		                       .last_pkmap = k->last_pkmap,
+		                       .task = t && t->simulated ? t : NULL };
 		k->event(k->event_arg, &ev);
 	}
 	*cleared = kept;
@@ -137,7 +139,7 @@ static int bad(char *msg, size_t n, const char *a, uint64_t v, const char *b)
 {
 	if (msg)
 		km__fmt_msg(msg, n, a, v, b);
-	return -EUCLEAN;
+	return -KM_ECORRUPT;
 }
 
 int km__pkmap_check(struct km_core *k, char *msg, size_t n)

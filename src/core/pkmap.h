@@ -171,7 +171,7 @@ int km__pkmap_clear(struct km_core *k, unsigned *nr, unsigned n,
 void km__pkmap_tally(struct km_core *k);
 
 /* The expensive invariant check: counts against the hash, the page
- * tables, the TLB and the wait queues; 0 or -EUCLEAN and @msg. */
+ * tables, the TLB and the wait queues; 0 or -KM_ECORRUPT and @msg. */
 int km__pkmap_check(struct km_core *k, char *msg, size_t n);
 
 #endif

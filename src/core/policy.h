@@ -68,7 +68,7 @@ struct km_policy {
 	int (*flush_unused)(struct km_core *k);
 	/* Slots km__pkmap_clear() just cleared (count 0), ascending. NULL: none. */
 	void (*released)(struct km_core *k, const unsigned *nr, unsigned n);
-	/* The policy's own invariants; 0 or -EUCLEAN and @msg. NULL: none. */
+	/* The policy's own invariants; 0 or -KM_ECORRUPT and @msg. NULL: none. */
 	int (*check)(struct km_core *k, char *msg, size_t n);
 };
 

@@ -5,9 +5,9 @@
 
 const char *km__errtext(int err)
 {
-	if (err < 0 && err >= -__INT_MAX__) /* INT_MIN has no negation */
-		err = -err;
-	switch (err) {
+	/* unsigned: -INT_MIN is no int */
+	unsigned e = err < 0 ? 0u - (unsigned)err : (unsigned)err;
+	switch (e) {
 	case 0: return "success";
 	case KM_ENOTMAPPED: return "page is not mapped";
 	case KM_ENOUSERS: return "page has no users";
@@ -17,17 +17,9 @@ const char *km__errtext(int err)
 	case KM_ENOATOMIC: return "no atomic section open";
 	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
 	case KM_ESLEEPING: return "task is asleep";
+	case KM_ECORRUPT: return "invariant broken";
 	case KM_ENOAREA: return "no vmap area at the address";
-	case ENOSPC: return "no room in the vmalloc area";
-	case EAGAIN: return "every slot of the colour is in use";
-	case ETIMEDOUT: return "timed out waiting for a slot";
-	case EINVAL: return "invalid argument";
-	case ENOMEM: return "out of memory";
-	case EFAULT: return "address not mapped";
-	case EBUSY: return "no local-map area free for this thread";
-	case EUCLEAN: return "invariant broken";
-	case ENODEV: return "not a regular file or block device";
-	default: return NULL;
+	default: return e >= KM_EBASE ? "unknown kmap error" : NULL;
 	}
 }
 

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* kmap's meaning of an error code (negative or not), or NULL: the text of
- * km_strerror() that does not come from the C library */
+/* The text of one of kmap's own codes (KM_EBASE and above, negative or
+ * not) or of 0; NULL for an errno value, whose text is the C library's. */
 const char *km__errtext(int err);
 
 size_t km__strlcpy(char *dst, const char *src, size_t n);

@@ -344,7 +344,7 @@ static int bad(char *msg, size_t n, const char *a, uint64_t v, const char *b)
 {
 	if (msg)
 		km__fmt_msg(msg, n, a, v, b);
-	return -EUCLEAN;
+	return -KM_ECORRUPT;
 }
 
 int km__vm_check(struct km_core *k, char *msg, size_t n)

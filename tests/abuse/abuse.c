@@ -1524,7 +1524,8 @@ CASE(km_kunmap_local, "not the newest, an unused index, after its unmap, the "
 	BEGIN(e);
 	local_unmaps(e, a, -KM_ENOTTOP, -KM_ENOTTOP);
 	local_unmaps(e, b, -KM_ENOTTOP, -KM_ENOTTOP);
-	local_unmaps(e, (char *)c - PG, -KM_ENOTTOP, -KM_ENOTTOP);
+	/* above the newest: none of the task's mappings */
+	local_unmaps(e, (char *)c - PG, -EINVAL, -EINVAL);
 	RC(km_kunmap_atomic(e->m, c), -KM_EKIND);
 }
 
@@ -1539,7 +1540,7 @@ CASE(km_kunmap_atomic, "a local mapping's address: -KM_EKIND", 0)
 	MUST(km_kunmap_local(e->m, b) == 0);
 	BEGIN(e);
 	RC(km_kunmap_local(e->m, a), -KM_EKIND);
-	RC(km_kunmap_local(e->m, b), -KM_ENOTTOP); /* gone: above the newest */
+	RC(km_kunmap_local(e->m, b), -EINVAL); /* gone: none of the task's */
 }
 
 CASE(km_in_atomic, "NULL machine: 0", 0)

@@ -2,9 +2,10 @@
 # docs/guide.md is true: every ```c block is docs/examples/NAME.c (marked by
 # its first line, "/* docs/examples/NAME.c ..."), and every such file is in
 # the guide and built (doc_NAME, also run by ctest); every ```console block
-# runs, from the source tree with the built kmap and doc_* first in PATH,
-# and prints what the guide shows ("..." stands for any lines; trailing
-# blanks do not count); the pictures are what docs/make-pictures.sh draws
+# runs, from a clone whose build/ is the build under test (build/kmap,
+# build/doc_*), its commands in one shell (TMPDIR the test's own), and each
+# prints what the guide shows ("..." stands for any lines; trailing blanks
+# do not count); the pictures are what docs/make-pictures.sh draws
 # now; the files the guide links exist; and each "src/FILE: NAME()" of the
 # name-by-name table is defined in that file.
 #
@@ -20,7 +21,6 @@ cd "$src" || exit 2
 guide=docs/guide.md
 ok "docs/guide.md exists" test -f "$guide"
 [ -f "$guide" ] || { finish; exit 1; }
-export PATH="$(dirname "$kmap"):$build:$PATH"
 
 # Split the guide into its fenced blocks: $tmp/block.N.LANG
 awk -v dir="$tmp" '
@@ -84,7 +84,13 @@ for f in docs/examples/*.c; do
 	ok "$f: built (doc_$stem)" test -x "$build/doc_$stem"
 done
 
-# ```console blocks run and print what is shown
+# ```console blocks run and print what is shown, from a clone whose
+# build/ is the build under test
+mkdir -p "$tmp/clone"
+for d in examples docs tests; do ln -s "$src/$d" "$tmp/clone/$d"; done
+ln -s "$build" "$tmp/clone/build"
+ok "the guide's build/kmap is the one under test" \
+	test "$(realpath "$tmp/clone/build/kmap")" = "$kmap"
 ncons=0
 for b in "$tmp"/block.*.console; do
 	[ -e "$b" ] || continue
@@ -93,13 +99,17 @@ for b in "$tmp"/block.*.console; do
 		/^\$ / { n++; print substr($0, 3) > (dir ".cmd." n); printf "" > (dir ".exp." n); next }
 		n { print > (dir ".exp." n) }
 	' "$b"
-	for c in "$b".cmd.*; do
-		[ -e "$c" ] || continue
+	# one shell a block, so that a command may use what an earlier one
+	# of its block set (a variable, a file under mktemp -d)
+	n=$(ls "$b".cmd.* 2>/dev/null | wc -l)
+	for k in $(seq 1 "$n"); do
+		printf '{ %s\n} > "%s" 2>&1\n' "$(cat "$b.cmd.$k")" "$b.out.$k"
+	done > "$b.sh"
+	(cd "$tmp/clone" && TMPDIR=$tmp bash "$b.sh" < /dev/null)
+	for k in $(seq 1 "$n"); do
 		ncons=$((ncons + 1))
-		k=${c##*.}
-		cmd=$(cat "$c")
-		bash -c "$cmd" > "$tmp/out" 2>&1
-		match "$b.exp.$k" "$tmp/out" > "$tmp/why"
+		cmd=$(cat "$b.cmd.$k")
+		match "$b.exp.$k" "$b.out.$k" > "$tmp/why"
 		ok "\$ $cmd: prints what the guide shows" test $? = 0
 		cat "$tmp/why"
 	done

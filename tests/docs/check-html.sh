@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# `kmap replay --html FILE` in a real browser: headless Chromium opens the
-# page at a given step (#step=N), runs its script, and the DOM it shows is
-# checked: the slots' counts and pages, the hash buckets, each task's state
-# and local stack, the flush of the step, and the buttons (back, step,
-# first, last, play). Chromium is Debian's `chromium`, installed as root
-# when missing; where it cannot be had the test says so and is skipped.
+# The pictures in a real browser, headless Chromium. `kmap replay --html
+# FILE` is opened at a given step (#step=N), runs its script, and the DOM
+# it shows is checked: the slots' counts and pages, the hash buckets, each
+# task's state and local stack, the flush of the step, and the buttons
+# (back, step, first, last, play). Every SVG kmap draws (`kmap replay
+# --svg` of the example traces, `kmap layout --svg` of every profile) is
+# rendered and measured (overlap.js): no text outside the picture, over
+# other text, or under a line. Chromium is Debian's `chromium`, installed
+# as root when missing; where it cannot be had the test says so and is
+# skipped.
 #
 #   check-html.sh KMAP SRCDIR
 # Exit 0 (all passed), 1 (a check failed), 77 (no Chromium: skipped).
@@ -66,6 +70,37 @@ if ! grep -q probe-ok "$tmp/probe.dom"; then
 	exit 77
 fi
 echo "browser: $browser ($("$browser" --version 2>/dev/null | head -1))"
+
+# The SVGs, drawn and measured: all in one page, each in a <div> named
+# after it, with overlap.js, whose findings are in the DOM after it ran
+{
+	printf '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n'
+	for t in examples/traces/*.trace; do
+		n=$(basename "$t" .trace)
+		"$kmap" replay --svg "$tmp/pic-$n.svg" "$t" > /dev/null
+		echo "replay-$n" >> "$tmp/pics"
+	done
+	for m in $("$kmap" layout --help | sed -n 's/.*--machine PROFILE  one of: //p'); do
+		"$kmap" layout --machine "$m" --svg "$tmp/pic-layout-$m.svg" > /dev/null
+		echo "layout-$m" >> "$tmp/pics"
+	done
+	while read -r n; do
+		printf '<div id="%s">\n' "$n"
+		sed '1{/^<?xml/d}' "$tmp/pic-${n#replay-}.svg"
+		printf '</div>\n'
+	done < "$tmp/pics"
+	printf '<pre id="result"></pre>\n<script>\n'
+	cat "$src/tests/docs/overlap.js"
+	printf '</script></body></html>\n'
+} > "$tmp/render.html"
+dom "$tmp/render.dom" "file://$tmp/render.html"
+sed -n '/<pre id="result">/,/<\/pre>/p' "$tmp/render.dom" | sed 's/<[^>]*>//g' |
+	grep -v '^$' > "$tmp/render.txt"
+ok "the pictures were measured" grep -q '<pre id="result">' "$tmp/render.dom"
+while read -r n; do
+	ok "$n.svg: nothing overlaps when drawn" bash -c "! grep -q '^$n: ' '$tmp/render.txt'"
+	grep "^$n: " "$tmp/render.txt" | head -6 | sed 's/^/    /'
+done < "$tmp/pics"
 
 # at PAGE STEP-ARGS NAME: dump PAGE#STEP-ARGS into $tmp/NAME.dom
 at() {
@@ -148,6 +183,12 @@ ok "sleep-wake #10: B got slot 2" slot "$d" 2 2 230100
 ok "sleep-wake #10: B running" task "$d" B running
 ok "sleep-wake #10: C asleep again" task "$d" C asleep
 ok "sleep-wake #10: 230001 left the hash, 230100 came in" bucket "$d" 230100
+
+# the steps' list says what each flush did, nothing cleared included
+ok "sleep-wake: line 8's wrap cleared nothing, and the list says so" \
+	grep -q 'line 8: A kmap 230003 → ok new (slot 0) 0x[0-9a-f]* <span class="flush">\[flush: nothing cleared\]' "$tmp/w5.dom"
+ok "sleep-wake: line 10's retry cleared slot 2" \
+	grep -q 'line 10: B kmap 230100 → ok new (slot 2) 0x[0-9a-f]* \[resumed after a wake-up\] <span class="flush">\[flush: 1 cleared, one TLB flush\]' "$tmp/w5.dom"
 
 # local-misuse.trace: a task's local stack and atomic sections
 at local-misuse step=2 l2

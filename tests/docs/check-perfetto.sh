@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `kmap replay --perfetto FILE` writes the Chrome trace-event format that
 # Perfetto's UI and chrome://tracing read: every export of the example
-# traces, of tests/import/timed.trace, of a real kernel's trace through
-# `kmap import` (on its own window and on a smaller one, which flushes),
+# traces, of tests/import/timed.trace, of real kernels' traces through
+# `kmap import` (a cut on its own window and on a smaller one, which
+# flushes; a whole capture with the kernel's own flushes),
 # and of random traces (gentrace, when given) goes through
 # tests/docs/perfetto-check.py: the format's rules (valid JSON, fields per
 # phase, non-negative numbers, time order per track, B/E and b/e nested
@@ -54,6 +55,11 @@ bad "X without dur" "X without a non-negative dur" "{\"traceEvents\":[$M,{\"name
 bad "a negative ts" "not a non-negative number" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"i\",\"s\":\"g\",\"ts\":-1,\"pid\":1,\"tid\":1}]}"
 bad "an async e without its b" "no open b" "{\"traceEvents\":[$M,{\"name\":\"a\",\"cat\":\"c\",\"ph\":\"e\",\"id\":7,\"ts\":1,\"pid\":1,\"tid\":1}]}"
 bad "a counter without args" "counter without args" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"C\",\"ts\":1,\"pid\":1,\"tid\":1}]}"
+bad "an unknown phase" "unknown phase" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"Q\",\"ts\":1,\"pid\":1,\"tid\":1}]}"
+bad "an instant of no known scope" "instant scope" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"i\",\"s\":\"x\",\"ts\":1,\"pid\":1,\"tid\":1}]}"
+bad "a counter that is not a number" "counter n='3' is not" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"C\",\"ts\":1,\"pid\":1,\"tid\":1,\"args\":{\"n\":\"3\"}}]}"
+bad "an X of negative dur" "X without a non-negative dur" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"X\",\"ts\":5,\"dur\":-2,\"pid\":1,\"tid\":1}]}"
+bad "an E without a B" "no open B" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"E\",\"ts\":1,\"pid\":1,\"tid\":1}]}"
 bad "an unnamed thread" "no thread_name" "{\"traceEvents\":[$M,{\"name\":\"a\",\"ph\":\"i\",\"s\":\"g\",\"ts\":1,\"pid\":1,\"tid\":2}]}"
 printf '{"traceEvents":[%s,{"name":"a","ph":"B","ts":1,"pid":1,"tid":1},{"name":"b","ph":"X","ts":1,"dur":1,"pid":1,"tid":1},{"name":"a","ph":"E","ts":3,"pid":1,"tid":1}],"displayTimeUnit":"ms"}' "$M" > "$tmp/good.json"
 echo "$tmp/good.json -" >> "$tmp/bad.list"
@@ -107,6 +113,13 @@ export_ok "$tmp/real.trace"
 ok "real: the trace's times" grep -q '"time":"the trace'"'"'s times' "$tmp/real.pf.json"
 export_ok "$tmp/real.trace" --last-pkmap 8
 ok "real, 8 slots: flushes drawn" grep -q '"name":"flush"' "$last"
+# a whole capture: 1228 kmaps, the kernel's own two flushes on its window
+zcat tests/import/x86-32-pae-2G.ftrace.gz | "$kmap" import - > "$tmp/pae2g.trace" 2>/dev/null
+first=$(sed -n 's/^[a-z_0-9]* kmap [0-9]* @\([0-9.]*\).*/\1/p' "$tmp/pae2g.trace" | head -1)
+ok "the whole capture imported, with times" test -n "$first"
+export_ok "$tmp/pae2g.trace"
+ok "whole capture: the kernel's two flushes" \
+	test "$(grep -c '"name":"flush"' "$last")" = 2
 first=
 
 # Random traces: sleeps, local maps, misuse, colours, other policies.

@@ -144,6 +144,15 @@ ok "replay --svg: the vmalloc area drawn" has "$tmp/vmap-purge.svg" "the vmalloc
 ok "replay --svg: a lazily freed area" has "$tmp/vmap-purge.svg" "a1: 2047 pages at 0xf0800000, lazily freed"
 ok "replay --svg: the purge marked" has "$tmp/vmap-purge.svg" "purge: 5 areas, TLB flush"
 ok "replay --svg: no vmalloc area without vmap" bash -c "! grep -q 'vmalloc area' '$tmp/story.svg'"
+# local-misuse: the slot it used, not 1024; the local stacks; the errors
+d=$tmp/local-misuse.svg
+ok "replay --svg: a big window shows the slots used" has "$d" "Only the 1 slot the trace used is drawn, of 1024."
+ok "replay --svg: a task's local stack is drawn" has "$d" "<title>running, 2 local maps</title>"
+ok "replay --svg: an atomic section is drawn" has "$d" "<title>running, 1 local map, in an atomic section</title>"
+ok "replay --svg: an error's text is shown, not only in a tooltip" \
+	grep -q '<tspan fill="#cb181d">not the newest local mapping</tspan>' "$d"
+ok "replay --svg: a resumed step says so in words" grep -q '230100 ok new resumed<title>' "$tmp/sleep-wake.svg"
+ok "replay --svg: the legend explains resumed" has "$tmp/sleep-wake.svg" '"resumed": a kmap retried after a wake-up'
 
 # A 1024-slot window and more steps than the picture has rows.
 {

@@ -51,6 +51,16 @@ for t in examples/traces/*.trace; do
 	echo "exit $?" >> "$tmp/$n.txt"
 	compare "$n.txt" "$tmp/$n.txt"
 	ok "$n: nothing on stderr" test ! -s "$tmp/$n.err"
+	ok "$n: no line ends in a space" bash -c "! grep -q ' \$' '$tmp/$n.txt'"
+	# a flush is printed above the record of the line that ran it, as the
+	# JSON lines have it: "run by line N" and the next record is line N's
+	ok "$n: each flush above the line that ran it" awk '
+		/^        flush_all_zero_pkmaps, run by line / {
+			want = $5; next }
+		/^ *[0-9]+  / && want != "" {
+			if ($1 != want) bad = 1; want = "" }
+		/^        flush_all_zero_pkmaps:/ { bad = 1 }
+		END { exit bad || want != "" }' "$tmp/$n.txt"
 	# the same input gives byte-identical output, from a pipe too
 	"$kmap" replay --json - < "$t" > "$tmp/$n.again" 2>/dev/null
 	echo "exit $?" >> "$tmp/$n.again"
@@ -115,6 +125,13 @@ compare mismatch.txt "$tmp/mismatch.txt"
 "$kmap" replay --json tests/import/mismatch.trace > "$tmp/mismatch.json" 2>&1
 echo "exit $?" >> "$tmp/mismatch.json"
 compare mismatch.json "$tmp/mismatch.json"
+# One of each checked: the summary counts in the singular
+printf '%s\n' 'machine x86-32 mem=2G last_pkmap=2' 'A kmap 300000' \
+	'expect A vaddr 0xfec01000 new' 'A kunmap 300000' 'A kmap 300001' \
+	'expect flush 1' 'A kunmap 300001' > "$tmp/one.trace"
+ok "expect lines: '1 address, 1 flush' checked" \
+	grep -qx "checked against the trace's expect lines: 1 address, 1 flush; all equal" \
+	<("$kmap" replay "$tmp/one.trace")
 # Times on the lines (@SECONDS): records of timed lines carry them in JSON
 # ("time"); the text is as without.
 for f in txt json; do
@@ -148,7 +165,7 @@ done
 compare layout-arm-virt-sparsemem.txt "$tmp/layout-arm-virt-sparsemem.txt"
 "$kmap" layout --machine x86-32 --model sparse > /dev/null 2> "$tmp/model.err"
 ok "layout: an unknown model exits 2" test $? = 2
-ok "layout: an unknown model is named" grep -q "unknown memory model 'sparse'" "$tmp/model.err"
+ok "layout: an unknown model is named" grep -q -- "--model sparse: not a memory model (flatmem or sparsemem)" "$tmp/model.err"
 "$kmap" layout --machine x86-32-pae --mem 16G > "$tmp/layout-pae16.txt"
 # 16 GiB / 4 KiB pages x Debian's 40-byte struct page (the seeds' 44 B
 # made it 176 MiB)
@@ -158,15 +175,75 @@ ok "layout: mem beyond the limit exits 2" test $? = 2
 "$kmap" layout --machine nope > /dev/null 2>&1
 ok "layout: unknown profile exits 2" test $? = 2
 
-for c in replay layout demo; do
+for c in replay layout import demo bench; do
 	"$kmap" "$c" --help > "$tmp/help" 2>&1
 	ok "$c --help exits 0" test $? = 0
 	ok "$c --help explains" grep -q "usage: kmap $c" "$tmp/help"
+	ok "$c --help gives the exit status" grep -q "^Exit status: 0 " "$tmp/help"
+	# every option of the usage line is explained below it
+	for o in $(head -1 "$tmp/help" | grep -o -- '--[a-z-]*' | sort -u); do
+		ok "$c --help explains $o" grep -q -- "^  $o " "$tmp/help"
+	done
 done
 "$kmap" --help > /dev/null
 ok "kmap --help exits 0" test $? = 0
-"$kmap" frobnicate > /dev/null 2>&1
-ok "unknown command exits 2" test $? = 2
+
+# Wrong command lines: one style everywhere. The expected stderr is the
+# cause (with the valid values), the one-line usage and where to read
+# more, never the whole help; the exit status is 2 and nothing is written
+# on stdout.
+cp examples/traces/story.trace "$tmp/" # named as a user would name it
+while IFS='|' read -r name args; do
+	[ -z "$name" ] && continue
+	args=${args//SRC/$PWD}
+	# shellcheck disable=SC2086
+	(cd "$tmp" && "$kmap" $args) > "$tmp/cli.out" 2> "$tmp/cli-$name.err"
+	echo "exit $?" >> "$tmp/cli-$name.err"
+	compare "cli-$name.err" "$tmp/cli-$name.err"
+	ok "cli $name: nothing on stdout" test ! -s "$tmp/cli.out"
+	ok "cli $name: a few lines, not the help" test "$(wc -l < "$tmp/cli-$name.err")" -le 4
+done <<'CASES'
+no-command|
+unknown-command|frobnicate
+replay-svg-no-value|replay --svg
+replay-html-then-option|replay --html --json x.trace
+replay-unknown-option|replay --frob x.trace
+replay-no-trace|replay --json
+replay-two-traces|replay a.trace b.trace
+replay-unwritable-svg|replay --svg /nonexistent-dir/x.svg SRC/examples/traces/story.trace
+layout-last-pkmap-3|layout --last-pkmap 3
+layout-colors-3|layout --machine arm --colors 3
+layout-mem-too-big|layout --machine x86-32 --mem 5G
+layout-bad-mem|layout --mem 5Q
+layout-unknown-profile|layout --machine nope
+layout-machine-no-value|layout --machine
+layout-unwritable-svg|layout --svg /nonexistent-dir/x.svg
+demo-unknown-profile|demo --machine bogus
+demo-mem-too-big|demo --machine x86-32 --mem 5G
+demo-all-lowmem|demo --mem 64M
+demo-unknown-option|demo --frob
+bench-unknown-workload|bench --workload nope
+bench-rounds|bench --rounds 0
+replay-policy-unknown|replay --policy nope x.trace
+replay-policy-no-value|replay --policy
+replay-last-pkmap-word|replay --last-pkmap many x.trace
+replay-last-pkmap-3|replay --last-pkmap 3 story.trace
+replay-perfetto-no-value|replay --perfetto --json x.trace
+import-unknown-option|import --frob x.ftrace
+import-no-trace|import --mem 1G
+import-two-traces|import a.ftrace b.ftrace
+import-unknown-profile|import --machine nope x.ftrace
+import-bad-mem|import --mem 5Q x.ftrace
+import-mem-map-no-value|import --mem-map
+CASES
+
+# --svg without --machine: the default profile, drawn
+(cd "$tmp" && "$kmap" layout --svg layout-default.svg) > "$tmp/ld.out" 2>&1
+ok "layout --svg without --machine exits 0" test $? = 0
+ok "layout --svg without --machine draws the default profile" \
+	grep -q "x86-32" "$tmp/layout-default.svg"
+ok "layout without --machine is x86-32's" \
+	cmp -s "$tmp/ld.out" "$exp/layout-x86-32.txt"
 
 # examples/filesum.c: a file's records through kmap, checked against pread
 fsum=$(dirname "$kmap")/example_filesum
@@ -176,6 +253,11 @@ if [ -x "$fsum" ]; then
 	"$fsum" --pread "$tmp/records.dat" 100 > "$tmp/fs.pread"
 	ok "filesum: kmap and pread agree" cmp -s "$tmp/fs.kmap" "$tmp/fs.pread"
 	ok "filesum: counts the records" grep -q "^records 31458 " "$tmp/fs.kmap"
+	for bad in /tmp /nonexistent-dir/file; do
+		"$fsum" "$bad" > "$tmp/fs.out" 2> "$tmp/fs.err"
+		ok "filesum $bad: exit 1" test $? = 1
+		ok "filesum $bad: its error once" test "$(wc -l < "$tmp/fs.err")" = 1
+	done
 fi
 
 echo "$pass passed, $fail failed"

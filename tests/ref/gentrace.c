@@ -1,5 +1,5 @@
 /*
- * gentrace - write a random, valid kmap trace (../shared/spec/trace.md).
+ * gentrace - write a random, valid kmap trace (replay/trace-format.md).
  *
  *   gentrace SEED N [--profile NAME] [--last-pkmap N] [--colors N]
  *                   [--tasks N] [--highmem-pages N] [--clean | --dirty]

@@ -1,6 +1,6 @@
 /*
  * kmapref - reference model of `kmap replay --json` (an independent reading
- * of ../shared/spec/trace.md; see refmodel.c).
+ * of replay/trace-format.md; see refmodel.c).
  *
  *   kmapref --pkmap-base 0xHEX --local-base 0xHEX [--highmem-start PFN] FILE|-
  *

@@ -1,8 +1,8 @@
 /*
  * refmodel.c - independent reference model of `kmap replay` (policy linux).
  *
- * Written from ../shared/spec/trace.md and Linux's mm/highmem.c as quoted in
- * ../shared/seeds/001* (kmap_high, map_new_virtual, flush_all_zero_pkmaps,
+ * Written from the trace format (replay/trace-format.md) and Linux's
+ * mm/highmem.c (kmap_high, map_new_virtual, flush_all_zero_pkmaps,
  * kunmap_high) with xtensa's colour hooks:
  *
  *   get_pkmap_color(page)      = pfn % N
@@ -12,7 +12,7 @@
  *   get_pkmap_entries_count(c) = LAST_PKMAP / N
  *   one wait queue per colour
  *
- * Decisions beyond trace.md (from the brief that asked for this model):
+ * Decisions, all also in replay/trace-format.md:
  *  - error checks, in order: the task is asleep; pfn >= max_pfn; then per op
  *    (see the op functions below);
  *  - a kunmap that leaves a count at 1 wakes every task asleep on the page's
@@ -30,7 +30,8 @@
  *    where they fit between the areas there are, live or lazily freed;
  *  - vunmap makes an area lazy; once the lazy pages (guards counted) are
  *    more than 8192 (32 MiB, one CPU online), a purge event lists the lazy
- *    areas by address and they are gone, right after the vunmap's record;
+ *    areas by address and they are gone, before the vunmap's record (the
+ *    vunmap's own area among them);
  *  - a vmap that finds no room purges (an event even with nothing lazy,
  *    tlb_flush false), before its own record, and tries once more;
  *  - errors, in order: task asleep; vmap: name of a live area, a pfn
@@ -868,11 +869,12 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 		a->lazy = 1;
 		m->lazy_pages += a->n + 1;
 		m->vunmaps++;
-		vm_head(m, line, task, op, area, pfns, n);
-		emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
-		     (unsigned long long)(m->vm_start + a->start * REF_PAGE_SIZE));
+		uint64_t va = m->vm_start + a->start * REF_PAGE_SIZE;
 		if (m->lazy_pages > 8192)
 			purge(m, "lazy_max_pages");
+		vm_head(m, line, task, op, area, pfns, n);
+		emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
+		     (unsigned long long)va);
 		return REF_OK;
 	}
 	if (ref_area_live(m, area))

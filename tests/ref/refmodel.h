@@ -1,6 +1,6 @@
 /*
  * refmodel.h - an independent reference model of the kmap trace semantics
- * (../shared/spec/trace.md plus the decisions recorded in refmodel.c).
+ * (replay/trace-format.md plus the decisions recorded in refmodel.c).
  *
  * Used by kmapref (which prints what `kmap replay --json` should print) and
  * by gentrace (which only steers its random choices with it; output off).

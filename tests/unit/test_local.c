@@ -174,16 +174,23 @@ static void out_of_order(void **state)
 	assert_string_equal(buf, "page a");
 	assert_ptr_equal(km_kmap_to_page(m, va), a);
 	KT_EQ(kt_stats(m).tlb_flush_one, one);
-	/* an index above the top is not the top either */
-	KT_RC(km_kunmap_local(m, (char *)vb - 4096), -KM_ENOTTOP);
+	/* an index above the top is none of the task's mappings */
+	KT_RC(km_kunmap_local(m, (char *)vb - 4096), -EINVAL);
 	KT_EQ(km_task_local_depth(m, t), 2);
 	KT_OK(km_kunmap_local(m, vb));
 	KT_OK(km_kunmap_local(m, va));
-	/* a second release of the same address is refused */
-	KT_RC(km_kunmap_local(m, va), -KM_ENOTTOP);
+	/* a second release of the same address is refused: it is none of
+	 * the task's mappings any more (km_kmap_local_page(3): EINVAL) */
+	KT_RC(km_kunmap_local(m, va), -EINVAL);
+	KT_OK(km_kmap_local_page(m, a, &va));
+	KT_OK(km_kmap_local_page(m, b, &vb));
+	KT_OK(km_kunmap_local(m, vb));
+	KT_RC(km_kunmap_local(m, vb), -EINVAL); /* twice the newest */
+	KT_EQ(km_task_local_depth(m, t), 1);
+	KT_OK(km_kunmap_local(m, va));
 	/* an address that is no mapping at all */
 	KT_RC(km_kunmap_local(m, (void *)(uintptr_t)0x1000), -EINVAL);
-	KT_EQ(kt_stats(m).errors, 4);
+	KT_EQ(kt_stats(m).errors, 5);
 	task_off(m, t);
 	KT_CHECK(m);
 	km_machine_destroy(m);

@@ -681,10 +681,10 @@ static void check_flag(void **state)
 	void *va;
 	KT_OK(km_kmap(m, kt_high(m, 0), &va));
 	char msg[256] = "";
-	KT_RC(km_check(m, msg, sizeof(msg)), -EUCLEAN);
+	KT_RC(km_check(m, msg, sizeof(msg)), -KM_ECORRUPT);
 	if (!strstr(msg, "slot 5"))
 		fail_msg("km_check message does not name slot 5: \"%s\"", msg);
-	KT_RC(km_check(m, NULL, 0), -EUCLEAN);
+	KT_RC(km_check(m, NULL, 0), -KM_ECORRUPT);
 	/* repair it: clear and flush, and the check passes again */
 	struct km_core *k = km__machine_core(m);
 	KT_OK(k->be->clear_ptes(k->be_ctx, PKMAP_ADDR(k, 5), 1));
@@ -731,7 +731,7 @@ static void stale_tlb(void **state)
 	KT_EQ(buf[7], 'A');
 	assert_true(kt_stats(m).tlb_stale > stale);
 	/* the invariant check sees it */
-	KT_RC(km_check(m, NULL, 0), -EUCLEAN);
+	KT_RC(km_check(m, NULL, 0), -KM_ECORRUPT);
 
 	/* after a flush the right page shows */
 	KT_OK(k->be->flush_tlb_range(k->be_ctx, va, va + 4096));

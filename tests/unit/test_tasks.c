@@ -221,6 +221,55 @@ static void nowait_and_timed_tasks(void **state)
 	km_machine_destroy(m);
 }
 
+/* A flush event names the task whose kmap (first or retried) or
+ * kmap_flush_unused ran it; a thread's own task is NULL. */
+static void flush_names_its_task(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 0, 2, 0, 0);
+	struct kt_events *ev = kt_events_new(m);
+	km_task *A = new_task(m), *B = new_task(m);
+	km_page *p0 = kt_high(m, 0), *p1 = kt_high(m, 1), *p2 = kt_high(m, 2);
+	void *va;
+
+	KT_OK(km_kmap(m, p0, &va));             /* the thread's own: slot 1 */
+	KT_OK(km_kunmap(m, p0));
+	KT_OK(km_kmap(m, p1, &va));             /* wraps: a flush by no task */
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 1);
+	assert_null(kt_events_nth(ev, KM_EV_FLUSH, 0).task);
+
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kmap(m, p0, &va));             /* slot 1, no wrap */
+	KT_OK(km_task_switch(m, B));
+	KT_RC(km_kmap(m, p2, &va), -KM_ESLEEPING); /* wraps, full: B's flush */
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 2);
+	assert_ptr_equal(kt_events_nth(ev, KM_EV_FLUSH, 1).task, B);
+
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kunmap(m, p0));                /* wakes B */
+	assert_ptr_equal(km_task_next_woken(m), B);
+	KT_OK(km_task_switch(m, B));
+	KT_OK(km_kmap(m, p2, &va));             /* the retry flushes slot 1 */
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 3);
+	assert_ptr_equal(kt_events_nth(ev, KM_EV_FLUSH, 2).task, B);
+	KT_OK(km_kunmap(m, p2));
+
+	KT_OK(km_task_switch(m, A));
+	KT_OK(km_kmap_flush_unused(m));
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 4);
+	assert_ptr_equal(kt_events_nth(ev, KM_EV_FLUSH, 3).task, A);
+
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_kunmap(m, p1));
+	KT_OK(km_kmap_flush_unused(m));
+	KT_EQ(kt_events_count(ev, KM_EV_FLUSH), 5);
+	assert_null(kt_events_nth(ev, KM_EV_FLUSH, 4).task);
+	KT_OK(km_task_destroy(m, A));
+	KT_OK(km_task_destroy(m, B));
+	kt_events_free(m, ev);
+	km_machine_destroy(m);
+}
+
 static void task_basics(void **state)
 {
 	(void)state;
@@ -385,6 +434,7 @@ int main(void)
 		KT_TEST(fifo_is_sleep_order),
 		KT_TEST(nowait_and_timed_tasks),
 		KT_TEST(task_basics),
+		KT_TEST(flush_names_its_task),
 		KT_TEST(local_maps_switch),
 		KT_TEST(full_stacks_switch),
 	};

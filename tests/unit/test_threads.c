@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -459,7 +460,7 @@ static void endless_timeout(void **state)
 				         km_strerror(w.rc));
 			km_machine_destroy(m);
 			KT_KNOWN_BUG("km_kmap_timeout(%llu ns) returned -ETIMEDOUT after "
-			             "%llu ns with nobody unmapping: src/api.c "
+			             "%llu ns with nobody unmapping: src/cpu.c "
 			             "deadline_after() overflows a %u-bit time_t",
 			             (unsigned long long)forever[f],
 			             (unsigned long long)w.elapsed_ns,
@@ -679,12 +680,107 @@ static void thread_exits_with_task_current(void **state)
 		km_machine_destroy(m);
 		KT_KNOWN_BUG("after a thread exited with a simulated task current, "
 		             "the next thread's local map of pfn %llu shows \"%.4s\" "
-		             "(expected \"BBBB\"), tlb_stale %llu: src/api.c "
+		             "(expected \"BBBB\"), tlb_stale %llu: src/cpu.c "
 		             "cpu_release() switches out only the thread's own task",
 		             (unsigned long long)pfn, e2.got,
 		             (unsigned long long)stale);
 	}
 	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
+/*
+ * A thread that exits holding local maps of its own loses them: km_leaks
+ * lists them (task NULL), debug mode says so as it exits, and their
+ * addresses are none of the next thread's mappings (EINVAL), though it
+ * gets the same area.
+ */
+struct dead_local {
+	km_machine *m;
+	km_page *p[2];
+	int n;                  /* map p[0..n), keep them */
+	const void *dead;       /* then: unmap this (a dead thread's) */
+	void *va[2];
+	int rc_map, rc_dead, rc_own;
+};
+
+static void *dead_local_main(void *arg)
+{
+	struct dead_local *d = arg;
+	for (int i = 0; i < d->n && !d->rc_map; i++)
+		d->rc_map = km_kmap_local_page(d->m, d->p[i], &d->va[i]);
+	if (d->dead) {
+		d->rc_dead = km_kunmap_local(d->m, d->dead);
+		d->rc_own = km_kunmap_local(d->m, d->va[0]);
+	}
+	return NULL;
+}
+
+static void run_dead_local(struct dead_local *d)
+{
+	pthread_t th;
+	KT_EQ(pthread_create(&th, NULL, dead_local_main, d), 0);
+	KT_EQ(pthread_join(th, NULL), 0);
+}
+
+static void thread_exits_holding_local(void **state)
+{
+	(void)state;
+	kt_watchdog_start("thread_exits_holding_local", 60, NULL, NULL);
+	for (int host = 0; host < 2; host++) {
+		struct km_config cfg;
+		km_config_init(&cfg);
+		cfg.last_pkmap = 8;
+		cfg.nr_cpus = 1; /* the next thread gets the same area */
+		if (host) {
+			cfg.backend = KM_BACKEND_HOST;
+			cfg.mem_bytes = 16ull << 20;
+			cfg.lowmem_bytes = 4ull << 20;
+			cfg.flags = KM_DEBUG;
+		}
+		km_machine *m = kt_machine_cfg(&cfg);
+		km_page *a = kt_high(m, 1), *b = kt_high(m, 2);
+		char errname[] = "/tmp/kmap-test-stderr-XXXXXX";
+		int errfd = mkstemp(errname), saved = dup(2);
+		assert_true(errfd >= 0 && saved >= 0);
+		fflush(stderr);
+		dup2(errfd, 2);
+		struct dead_local d1 = { .m = m, .p = { a, b }, .n = 2 };
+		run_dead_local(&d1);
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		KT_OK(d1.rc_map);
+
+		struct km_leak l[4];
+		KT_EQ(km_leaks(m, l, 4), 2);
+		KT_EQ(l[0].pfn, kt_pfn(m, a));
+		KT_EQ(l[1].pfn, kt_pfn(m, b));
+		for (int i = 0; i < 2; i++) {
+			KT_EQ(l[i].local, 1);
+			assert_null(l[i].task);
+		}
+		char got[512] = "";
+		ssize_t n = pread(errfd, got, sizeof(got) - 1, 0);
+		close(errfd);
+		unlink(errname);
+		got[n > 0 ? n : 0] = 0;
+		if (host) /* debug mode reports both as the thread exits */
+			assert_non_null(strstr(got, "exited holding a local mapping"));
+		else
+			assert_string_equal(got, "");
+
+		/* the next thread: the same area, its own stack */
+		struct dead_local d2 = { .m = m, .p = { a }, .n = 1,
+		                         .dead = d1.va[1] };
+		run_dead_local(&d2);
+		KT_OK(d2.rc_map);
+		assert_ptr_equal(d2.va[0], d1.va[0]);
+		KT_RC(d2.rc_dead, -EINVAL); /* none of its mappings */
+		KT_OK(d2.rc_own);
+		KT_EQ(km_leaks(m, NULL, 0), 2);
+		km_machine_destroy(m);
+	}
 	kt_watchdog_stop();
 }
 
@@ -765,6 +861,7 @@ int main(void)
 		cmocka_unit_test_teardown(local_areas, stop_watchdog),
 		cmocka_unit_test_teardown(task_on_other_thread, stop_watchdog),
 		cmocka_unit_test_teardown(thread_exits_with_task_current, stop_watchdog),
+		cmocka_unit_test_teardown(thread_exits_holding_local, stop_watchdog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

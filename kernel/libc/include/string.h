@@ -12,5 +12,7 @@ void *memchr(const void *s, int c, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+/* glibc's text of the errno values of core/kerr.h and errno.h */
+char *strerror(int err);
 
 #endif
