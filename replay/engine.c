@@ -991,7 +991,10 @@ static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 	int rc = km_vmap(r->m, pages, (unsigned)n, &va);
 	r->vm_op = NULL;
 	if (rc) {
-		fail(r, e, km_strerror(rc));
+		/* ENOSPC in the trace's words, not the C library's "No space
+		 * left on device" */
+		fail(r, e, rc == -ENOSPC ? "no room in the vmalloc area" :
+		     km_strerror(rc));
 		goto out;
 	}
 	*a = (struct rp_area){ .name = st->area, .name_len = st->area_len,
