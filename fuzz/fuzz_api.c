@@ -16,7 +16,8 @@
  * blocking the fuzzer. vmap areas of up to 8 of the pages are made, read
  * through (every page's bytes against the shadow), released and purged; a
  * freed range must never be used before its TLB flush (no stale
- * translation, ever).
+ * translation, ever). The copy helpers read and write the same pages,
+ * every way they may go.
  */
 #include <kmap.h>
 
@@ -367,7 +368,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned c0 = next(f), c1 = next(f);
 	km_config_init(&cfg);
 	cfg.backend = c1 & 4 ? KM_BACKEND_HOST : KM_BACKEND_SIM;
-	cfg.policy = km_policy_name(c0 % 3);
+	unsigned npol = 0;
+	while (km_policy_name(npol))
+		npol++;
+	cfg.policy = km_policy_name(c0 % npol);
 	cfg.last_pkmap = 2u << ((c0 >> 2) & 3);
 	cfg.colors = 1u << ((c0 >> 4) & 3);
 	if (cfg.colors > cfg.last_pkmap)
@@ -402,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch_to(f, 0);
 
 	while (f->p < f->end) {
-		unsigned op = next(f) % 21, a = next(f);
+		unsigned op = next(f) % 23, a = next(f);
 		uint64_t pfn = pfn_of(f, a % (NPAGES + 3));
 		km_page *pg = km_pfn_to_page(f->m, pfn);
 		int t = f->cur;
@@ -507,6 +511,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			km_vm_unmap_aliases(f->m);
 			verify_areas(f);
 			break;
+		case 21: { /* the copy helpers: from the window, the memory, or
+		            * through a slot the admission rule gives the page */
+			uint8_t got[8];
+			int i = index_of(f, pfn);
+			if (pg && i >= 0 && !km_page_read(f->m, pg, 0, got, 8, NULL) &&
+			    memcmp(got, f->shadow[i], 8))
+				die("wrong bytes from km_page_read");
+			break;
+		}
+		case 22: {
+			int i = index_of(f, pfn);
+			uint8_t v[8];
+			memset(v, a ^ 0x5a, 8);
+			if (pg && i >= 0 && !km_page_write(f->m, pg, 0, v, 8, NULL))
+				memcpy(f->shadow[i], v, 8);
+			break;
+		}
 		}
 		/* after every call: the invariants, and no stale translation */
 		char msg[256];

@@ -105,9 +105,11 @@ enum km_backend_kind {
 #define KM_DEBUG  0x4u
 #define KM_RDONLY 0x8u /* host backend: the memory is mapped read-only */
 /*
- * A hint, as madvise(MADV_SEQUENTIAL): pages are mostly mapped in order.
- * The host backend then maps the pages that follow into the slots that
- * follow with the same system call. Slot choices do not change.
+ * A hint, as madvise(MADV_SEQUENTIAL): pages are mostly used in order.
+ * The host backend then maps the pages that follow a kmap into the slots
+ * that follow with the same system call (slot choices do not change), and
+ * the copy helpers take the first page read out of order as the start of
+ * a scan (without the hint, the second in a row).
  */
 #define KM_SEQUENTIAL 0x10u
 
@@ -128,14 +130,24 @@ struct km_config {
 	const char *profile;    /* a machine profile: km_profile_name(3) */
 	uint64_t mem_bytes;     /* physical memory, whole 4 KiB pages (else
 	                         * -EINVAL); 0 = the profile's default */
-	unsigned last_pkmap;    /* window slots (power of two >= 2); 0 = default */
+	/*
+	 * Window slots, a power of two from 2; 0 = the profile's (512 or
+	 * 1024). At most 65536 on the simulated machine (whose layout must
+	 * also leave room for lowmem), 262144 (1 GiB of address space) on
+	 * real memory; km_config_check says so past it. A 32-bit process finds
+	 * 1 GiB free in one piece; when it cannot, km_machine_create returns
+	 * -ENOMEM.
+	 */
+	unsigned last_pkmap;
 	unsigned colors;        /* cache colours (power of two); 0 = 1 */
 	unsigned nr_cpus;       /* local-map areas: a thread takes one with its
 	                         * first highmem local map, until it exits;
 	                         * 0 = 64 on the host backend, the profile's
 	                         * NR_CPUS simulated; at most 1024 */
 	unsigned flags;         /* KM_STRICT | KM_CHECK */
-	const char *policy;     /* slot policy; NULL = "linux" */
+	/* slot policy; NULL = the backend's: "linux" on the simulated
+	 * machine, "tinylfu" on real memory */
+	const char *policy;
 	enum km_backend_kind backend;
 	/*
 	 * Lowmem, the part of memory mapped once (the direct map). Host
@@ -162,8 +174,8 @@ struct km_config {
 };
 
 /**
- * Fill @cfg with defaults: profile "x86-32", policy "linux", sim backend.
- * NULL is ignored.
+ * Fill @cfg with defaults: profile "x86-32", sim backend, the backend's
+ * policy (policy NULL). NULL is ignored.
  */
 KM_API void km_config_init(struct km_config *cfg);
 
@@ -475,7 +487,39 @@ KM_API km_page *km_vmalloc_to_page(km_machine *m, const void *addr);
 KM_API int km_read(km_machine *m, const void *addr, void *buf, size_t len);
 KM_API int km_write(km_machine *m, void *addr, const void *buf, size_t len);
 
-/* The kernel's helpers, on top of kmap_local_page. -EINVAL past the page. */
+/* How a copy helper reached a page's bytes (km_page_read's *how). */
+enum km_copy_how {
+	KM_COPY_LOWMEM = 1,   /* the direct map */
+	KM_COPY_WINDOW = 2,   /* the page's slot in the window */
+	KM_COPY_MEMORY = 3,   /* straight from the memory (host: pread, pwrite) */
+	KM_COPY_ADMITTED = 4, /* mapped into the window first: the admission
+	                       * rule expects it to be used again */
+	KM_COPY_STREAM = 5,   /* a run of pages mapped for a sequential scan */
+};
+
+/**
+ * km_page_read / km_page_write - copy @len bytes at @off of @page (within
+ * the page) to or from @buf, the cheapest way there is. A page in the
+ * window is copied from its slot: no system call, and with a lockless
+ * policy no lock. A page outside is copied straight from the memory (the
+ * host backend's pread or pwrite), or mapped into the window first when
+ * the admission rule (TinyLFU: a frequency count of recent accesses)
+ * says it will be used again more than the page it displaces; a page
+ * read once is never mapped, and a scan does not push the hot pages out.
+ * A sequential scan is served from runs of pages mapped ahead with one
+ * system call, when that is measured to be cheaper here than copying
+ * page by page. Never sleeps, so it may be called in atomic context.
+ * *how (may be NULL) says which way it went. -EINVAL past the page or for
+ * a page not of this machine, -EROFS writing read-only memory, a
+ * backend's -errno.
+ */
+KM_API int km_page_read(km_machine *m, km_page *page, size_t off, void *buf,
+                        size_t len, enum km_copy_how *how);
+KM_API int km_page_write(km_machine *m, km_page *page, size_t off,
+                         const void *buf, size_t len, enum km_copy_how *how);
+
+/* The kernel's helpers, over km_page_read/km_page_write. -EINVAL past the
+ * page. */
 KM_API int km_memcpy_page(km_machine *m, km_page *dst, size_t dst_off,
                           km_page *src, size_t src_off, size_t len);
 KM_API int km_memcpy_to_page(km_machine *m, km_page *page, size_t off,
@@ -608,6 +652,12 @@ struct km_stats {
 	uint64_t tlb_stale;    /* stale translations seen (simulated TLB) */
 	uint64_t pte_sets;     /* window PTEs set (host: mmap calls) */
 	uint64_t clear_runs;   /* runs of window PTEs cleared (host: one call) */
+	/* the copy helpers on highmem pages (enum km_copy_how) */
+	uint64_t copy_window;  /* copies from the page's slot in the window */
+	uint64_t copy_memory;  /* ... straight from the memory */
+	uint64_t copy_stream;  /* ... from a run mapped for a scan */
+	uint64_t admissions;   /* ... that mapped their page (admitted) */
+	uint64_t stream_runs;  /* runs mapped for scans, one call each */
 	unsigned in_use;       /* slots with users (count >= 2) now */
 	unsigned in_use_peak;  /* ... at most, since creation */
 	unsigned mapped;       /* slots mapped (count >= 1) now */

@@ -26,6 +26,7 @@ struct km_cpu {
 	unsigned area;            /* index into kmap_area, KM_NO_CPU until needed */
 	struct km_task own;       /* the thread's own task */
 	struct km_task *current;  /* the task running on this cpu */
+	struct km_stream stream;  /* its scans (copy.c); the run is the area's */
 	struct km_cpu *next;      /* on m->cpus */
 };
 
@@ -95,6 +96,9 @@ static void task_gone(km_machine *m, const struct km_task *t)
 		m->k.gone_hits[i] += __atomic_load_n(&t->fast_hits[i],
 		                                     __ATOMIC_RELAXED);
 	m->k.gone_unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < KM__COPY_KINDS; i++)
+		m->k.gone_copies[i] += __atomic_load_n(&t->copies[i],
+		                                       __ATOMIC_RELAXED);
 }
 
 /*
@@ -231,18 +235,11 @@ static void drv_wake_done(void *drv, unsigned color)
 	pthread_cond_broadcast(&((km_machine *)drv)->wait_cond[color]);
 }
 
-/* Take a local-map area for the calling thread on its first highmem local
- * map; the task running there (@t) runs in it. */
-static int drv_local_area(void *drv, struct km_task *t)
+/* The local-map area of cpu @c, taken on its first use: 0 or -errno. */
+static int cpu_area(km_machine *m, struct km_cpu *c)
 {
-	km_machine *m = drv;
-	struct km_cpu *c = get_cpu(m);
-	if (!c)
-		return -ENOMEM;
-	if (c->area != KM_NO_CPU) {
-		t->cpu = c->area;
+	if (c->area != KM_NO_CPU)
 		return 0;
-	}
 	int r = -EBUSY;
 	pthread_mutex_lock(&m->cpu_lock);
 	for (unsigned i = 0; i < m->k.nr_cpus; i++)
@@ -265,9 +262,30 @@ static int drv_local_area(void *drv, struct km_task *t)
 		}
 		pthread_mutex_unlock(&m->cpu_lock);
 	}
+	return r;
+}
+
+/* Take a local-map area for the calling thread on its first highmem local
+ * map; the task running there (@t) runs in it. */
+static int drv_local_area(void *drv, struct km_task *t)
+{
+	km_machine *m = drv;
+	struct km_cpu *c = get_cpu(m);
+	if (!c)
+		return -ENOMEM;
+	int r = cpu_area(m, c);
 	if (!r)
 		t->cpu = c->area;
 	return r;
+}
+
+struct km_stream *km__cpu_stream(km_machine *m, unsigned *area)
+{
+	struct km_cpu *c = get_cpu(m);
+	if (!c || cpu_area(m, c))
+		return NULL;
+	*area = c->area;
+	return &c->stream;
 }
 
 static void drv_bug(void *drv, const char *what)
@@ -334,27 +352,30 @@ void km__cpus_destroy(km_machine *m)
 	pthread_mutex_destroy(&m->cpu_lock);
 }
 
-void km__cpus_fast_counts(km_machine *m, uint64_t *hits, uint64_t *unmaps)
+static void add_task_counts(km_machine *m, const struct km_task *t,
+                            struct km_fast_counts *out)
+{
+	for (unsigned i = 0; i < m->k.colors; i++)
+		out->hits[i] += __atomic_load_n(&t->fast_hits[i], __ATOMIC_RELAXED);
+	out->unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < KM__COPY_KINDS; i++)
+		out->copies[i] += __atomic_load_n(&t->copies[i], __ATOMIC_RELAXED);
+}
+
+void km__cpus_fast_counts(km_machine *m, struct km_fast_counts *out)
 {
 	pthread_mutex_lock(&m->lock);
 	pthread_mutex_lock(&m->cpu_lock);
 	for (unsigned i = 0; i < KM_MAX_COLORS; i++)
-		hits[i] = m->k.gone_hits[i];
-	*unmaps = m->k.gone_unmaps;
-	const struct km_task *t;
-	for (struct km_cpu *c = m->cpus; c; c = c->next) {
-		t = &c->own;
-		for (unsigned i = 0; i < m->k.colors; i++)
-			hits[i] += __atomic_load_n(&t->fast_hits[i], __ATOMIC_RELAXED);
-		*unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
-	}
+		out->hits[i] = m->k.gone_hits[i];
+	out->unmaps = m->k.gone_unmaps;
+	for (unsigned i = 0; i < KM__COPY_KINDS; i++)
+		out->copies[i] = m->k.gone_copies[i];
+	for (struct km_cpu *c = m->cpus; c; c = c->next)
+		add_task_counts(m, &c->own, out);
 	for (struct list_head *p = m->k.tasks.next; p != &m->k.tasks;
-	     p = p->next) {
-		t = km__container_of(p, struct km_task, all);
-		for (unsigned i = 0; i < m->k.colors; i++)
-			hits[i] += __atomic_load_n(&t->fast_hits[i], __ATOMIC_RELAXED);
-		*unmaps += __atomic_load_n(&t->fast_unmaps, __ATOMIC_RELAXED);
-	}
+	     p = p->next)
+		add_task_counts(m, km__container_of(p, struct km_task, all), out);
 	pthread_mutex_unlock(&m->cpu_lock);
 	pthread_mutex_unlock(&m->lock);
 }

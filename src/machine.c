@@ -73,9 +73,10 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	int r = km_config_check(cfg, NULL, 0);
 	if (r)
 		return r;
-	const struct km_policy *pol = km__policy_find(cfg->policy ? cfg->policy :
-	                                                            "linux");
 	const struct km_backend_ops *be = backend_of(cfg->backend);
+	const char *pname = cfg->policy ? cfg->policy :
+	                    be->default_policy ? be->default_policy : "linux";
+	const struct km_policy *pol = km__policy_find(pname);
 	/* what the backend cannot do is refused, not ignored */
 	if ((cfg->mem_path && !(be->caps & KM_BE_FILE)) ||
 	    ((cfg->flags & KM_RDONLY) && !(be->caps & KM_BE_RDONLY)) ||

@@ -14,9 +14,10 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	if (!m || !out)
 		return -EINVAL;
 	struct km_core *k = &m->k;
-	uint64_t one = 0, stale = 0, fh[KM_MAX_COLORS], fu;
+	uint64_t one = 0, stale = 0;
+	struct km_fast_counts f;
 	k->be->tlb_counts(k->be_ctx, &one, &stale);
-	km__cpus_fast_counts(m, fh, &fu);
+	km__cpus_fast_counts(m, &f);
 	pthread_mutex_lock(&m->lock);
 	if (k->pol->lockless)
 		km__pkmap_tally(k); /* lock-free paths keep no tallies */
@@ -24,11 +25,15 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	km__vm_tally(k, out);
 	pthread_mutex_unlock(&m->lock);
 	for (unsigned i = 0; i < k->colors; i++) {
-		out->hits += fh[i];
-		out->kmaps += fh[i];
-		out->color[i].hits += fh[i];
+		out->hits += f.hits[i];
+		out->kmaps += f.hits[i];
+		out->color[i].hits += f.hits[i];
 	}
-	out->kunmaps += fu;
+	out->kunmaps += f.unmaps;
+	out->copy_window += f.copies[KM__COPY_WINDOW];
+	out->copy_memory += f.copies[KM__COPY_MEMORY];
+	out->copy_stream += f.copies[KM__COPY_STREAM];
+	out->stream_runs += f.copies[KM__COPY_RUNS];
 	uint64_t low = __atomic_load_n(&k->lowmem_maps, __ATOMIC_RELAXED);
 	out->lowmem += low;
 	out->kmaps += low;

@@ -14,6 +14,30 @@
 
 struct km_cpu;
 
+/*
+ * What one thread knows of its scans, for the copy helpers (copy.c): the
+ * sequential streams it follows, the run of pages mapped for them, and
+ * which way of serving a scan it measured to be cheaper here.
+ */
+#define KM_STREAMS 4 /* scans followed at once */
+struct km_stream {
+	uint64_t next[KM_STREAMS];  /* pfn + 1 each reads next; 0: none */
+	unsigned len[KM_STREAMS];   /* pages it read in order */
+	unsigned used[KM_STREAMS];  /* tick of its last page: the oldest goes */
+	unsigned tick;
+	uint64_t run_pfn;           /* the run: pages [run_pfn, + run_n) */
+	unsigned run_n;             /* ... mapped at run_va; 0: none */
+	uintptr_t run_va;
+	int way;                    /* KM_WAY_RUNS or KM_WAY_PAGES */
+	bool probing;               /* this epoch tries the way not chosen */
+	unsigned epoch_pages;       /* scan pages served this epoch */
+	unsigned epochs;            /* since the last probe */
+	unsigned probe_every;       /* epochs between probes (0: the first) */
+	uint64_t epoch_start;       /* ns */
+	uint64_t cost[2];           /* ns a scan page each way; 0: unmeasured */
+};
+enum { KM_WAY_RUNS, KM_WAY_PAGES };
+
 struct km_machine {
 	struct km_core k;            /* first: see km__core_of() */
 	pthread_mutex_t lock;        /* kmap_lock: guards k's pkmap state */
@@ -35,8 +59,15 @@ extern const struct km_driver_ops km__user_driver;
 /* cpu.c: the machine's pthread objects, and giving back every CPU */
 int km__cpus_init(km_machine *m);
 void km__cpus_destroy(km_machine *m);
-/* The lock-free hits (by colour) and kunmaps of every task, gone ones too */
-void km__cpus_fast_counts(km_machine *m, uint64_t *hits, uint64_t *unmaps);
+/* What every task counted without the lock, gone ones too: lock-free
+ * hits (by colour), kunmaps, and the copy helpers' KM__COPY_* */
+struct km_fast_counts {
+	uint64_t hits[KM_MAX_COLORS], unmaps, copies[KM__COPY_KINDS];
+};
+void km__cpus_fast_counts(km_machine *m, struct km_fast_counts *out);
+/* The calling thread's scans, and *area its local-map area (taken now if
+ * it had none); NULL when no area is free or no memory. */
+struct km_stream *km__cpu_stream(km_machine *m, unsigned *area);
 /* Call @fn for each thread's own task (debug mode's leak report). */
 void km__cpus_leak_report(km_machine *m,
                           void (*fn)(const struct km_task *t, const char *whose));

@@ -2,7 +2,10 @@
  * host.c - physical memory in a memfd or a file; lowmem mapped once;
  * the pkmap window reserved PROT_NONE and filled page by page with
  * mmap(MAP_FIXED | MAP_SHARED); cleared slots unmapped in contiguous runs
- * (replaced by a PROT_NONE reservation, so the addresses stay ours).
+ * (replaced by a PROT_NONE reservation, so the addresses stay ours). The
+ * copy helpers' other ways: pread and pwrite of the file (copy), and per
+ * thread a run area where a scan's pages are mapped many at a time with
+ * MAP_POPULATE (map_run), each run in place of the last, with one call.
  *
  * Unmapping at flush time is what makes a later mapping into an empty slot
  * cheap: the slot holds no translation, so installing one needs no TLB
@@ -47,6 +50,8 @@ const struct km__host_sys km__host_sys_default = {
 	.mprotect = mprotect,
 	.msync = msync,
 	.fsync = fsync,
+	.pread = pread,
+	.pwrite = pwrite,
 };
 
 const struct km__host_sys *km__host_sys = &km__host_sys_default;
@@ -70,6 +75,8 @@ struct host {
 	                         * look through for an address */
 	char **area;            /* [nr_areas]: base of area_pages pages, or NULL */
 	unsigned area_pages;    /* a local-map area: KM_MAX_IDX slots a colour */
+	char **run;             /* [nr_areas]: KM_RUN_PAGES pages, or NULL */
+	unsigned *run_live;     /* [nr_areas]: pages of the run mapped now */
 	uint8_t *area_live;     /* [nr_areas * area_pages]: local page mapped;
 	                         * each area written by its one thread */
 	/*
@@ -197,8 +204,10 @@ static int host_open(const struct host_params *p, void **out,
 	pthread_mutex_init(&h->lock, NULL);
 	h->area = calloc(p->nr_areas, sizeof(char *));
 	h->area_pages = KM_MAX_IDX * p->colors;
+	h->run = calloc(p->nr_areas, sizeof(char *));
+	h->run_live = calloc(p->nr_areas, sizeof(unsigned));
 	h->area_live = calloc((size_t)p->nr_areas * h->area_pages, 1);
-	if (!h->area || !h->area_live)
+	if (!h->area || !h->run || !h->run_live || !h->area_live)
 		goto fail;
 
 	if (p->path) {
@@ -291,10 +300,12 @@ static void host_destroy(void *be)
 	if (h->debug)
 		debug_unregister(h);
 	const struct km__host_sys *sys = km__host_sys;
-	if (h->area)
-		for (unsigned i = 0; i < h->nr_areas; i++)
-			if (h->area[i])
-				sys->munmap(h->area[i], (size_t)h->area_pages * PAGE_SIZE);
+	for (unsigned i = 0; h->area && i < h->nr_areas; i++)
+		if (h->area[i])
+			sys->munmap(h->area[i], (size_t)h->area_pages * PAGE_SIZE);
+	for (unsigned i = 0; h->run && i < h->nr_areas; i++)
+		if (h->run[i])
+			sys->munmap(h->run[i], (size_t)KM_RUN_PAGES * PAGE_SIZE);
 	if (h->vm != MAP_FAILED)
 		sys->munmap(h->vm, h->vm_len + h->window_len);
 	if (h->lowmem != MAP_FAILED && h->lowmem_len)
@@ -302,6 +313,8 @@ static void host_destroy(void *be)
 	if (h->fd >= 0)
 		close(h->fd);
 	free(h->area);
+	free(h->run);
+	free(h->run_live);
 	free(h->area_live);
 	free(h->shadow);
 	free(h->win_live);
@@ -497,12 +510,25 @@ static int host_flush_one(void *be, uintptr_t va)
 	return 0;
 }
 
+/* The area whose run maps @va now, or -1. */
+static long run_idx(const struct host *h, uintptr_t va)
+{
+	unsigned n = __atomic_load_n(&h->areas_used, __ATOMIC_ACQUIRE);
+	for (unsigned c = 0; c < n; c++) {
+		uintptr_t b = (uintptr_t)__atomic_load_n(&h->run[c], __ATOMIC_ACQUIRE);
+		uintptr_t live = __atomic_load_n(&h->run_live[c], __ATOMIC_ACQUIRE);
+		if (b && va >= b && va - b < live * PAGE_SIZE)
+			return (long)c;
+	}
+	return -1;
+}
+
 /*
  * Does [va, va + len), within one page, have a translation here: lowmem,
- * a live window slot, a live page of a local-map area, a page of a live
- * vmap area? What the backend knows, no fault taken: a copy through
- * anything else would crash, and a lazily freed vmap page is a use after
- * vunmap even while the host still maps it.
+ * a live window slot, a live page of a local-map area or of a scan's
+ * run, a page of a live vmap area? What the backend knows, no fault
+ * taken: a copy through anything else would crash, and a lazily freed
+ * vmap page is a use after vunmap even while the host still maps it.
  */
 static inline bool host_mapped(const struct host *h, uintptr_t va,
                                size_t len)
@@ -519,7 +545,9 @@ static inline bool host_mapped(const struct host *h, uintptr_t va,
 		return __atomic_load_n(&h->vm_state[off / PAGE_SIZE],
 		                       __ATOMIC_ACQUIRE) == VM_LIVE;
 	long a = area_idx(h, va);
-	return a >= 0 && __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
+	if (a >= 0)
+		return __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
+	return run_idx(h, va) >= 0;
 }
 
 static bool host_page_mapped(void *be, uintptr_t va)
@@ -539,6 +567,78 @@ static int host_access(void *be, uintptr_t va, void *buf, size_t len,
 		memcpy((void *)va, buf, len);
 	else
 		memcpy(buf, (const void *)va, len);
+	return 0;
+}
+
+/* pread or pwrite of the memory's file, whole (a signal may cut one). */
+static int host_copy(void *be, uint64_t pfn, size_t off, void *buf,
+                     size_t len, int write)
+{
+	struct host *h = be;
+	uint64_t fpage = pfn - h->pfn_offset; /* as set_pte: the file's page */
+	if (pfn < h->pfn_offset || fpage >= h->mem_bytes / PAGE_SIZE ||
+	    off > PAGE_SIZE || len > PAGE_SIZE - off)
+		return -EINVAL;
+	if (write && !(h->prot & PROT_WRITE))
+		return -EROFS;
+	off_t pos = (off_t)(fpage * PAGE_SIZE + off);
+	char *p = buf;
+	while (len) {
+		ssize_t n = write ? km__host_sys->pwrite(h->fd, p, len, pos) :
+		                    km__host_sys->pread(h->fd, p, len, pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file was cut short under us */
+		p += n;
+		pos += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A scan's run: @n pages in order at the cpu's run area, replacing the
+ * last run in place (one call; the area is this thread's alone, so no
+ * other CPU has its old translations but through the process's other
+ * threads, as any munmap). MAP_POPULATE fills the page table in the same
+ * call instead of one fault a page.
+ */
+static int host_map_run(void *be, unsigned cpu, uint64_t pfn, unsigned n,
+                        uintptr_t *va)
+{
+	struct host *h = be;
+	const size_t len = (size_t)KM_RUN_PAGES * PAGE_SIZE;
+	uint64_t fpage = pfn - h->pfn_offset;
+	if (cpu >= h->nr_areas || !n || n > KM_RUN_PAGES || pfn < h->pfn_offset ||
+	    fpage > h->mem_bytes / PAGE_SIZE - n)
+		return -EINVAL;
+	pthread_mutex_lock(&h->lock);
+	char *run = h->run[cpu];
+	if (!run) {
+		run = km__host_sys->mmap(NULL, len, PROT_NONE, RESERVE_FLAGS, -1, 0);
+		if (run == MAP_FAILED) {
+			int r = -errno;
+			pthread_mutex_unlock(&h->lock);
+			return r;
+		}
+		__atomic_store_n(&h->run[cpu], run, __ATOMIC_RELEASE);
+		if (cpu >= h->areas_used) /* where host_mapped looks */
+			__atomic_store_n(&h->areas_used, cpu + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&h->lock);
+	/* a failed mmap may leave the area half mapped: none of it trusted */
+	__atomic_store_n(&h->run_live[cpu], 0, __ATOMIC_RELEASE);
+	void *p = km__host_sys->mmap(run, (size_t)n * PAGE_SIZE, h->prot,
+	                             MAP_SHARED | MAP_FIXED | MAP_POPULATE, h->fd,
+	                             (off_t)(fpage * PAGE_SIZE));
+	if (p == MAP_FAILED)
+		return -errno;
+	__atomic_store_n(&h->run_live[cpu], n, __ATOMIC_RELEASE);
+	count(h, &h->maps);
+	*va = (uintptr_t)run;
 	return 0;
 }
 
@@ -589,6 +689,11 @@ static void host_local_area_release(void *be, unsigned cpu)
 		km__host_sys->munmap(h->area[cpu], (size_t)h->area_pages * PAGE_SIZE);
 		__atomic_store_n(&h->area[cpu], NULL, __ATOMIC_RELAXED);
 		memset(&h->area_live[cpu * h->area_pages], 0, h->area_pages);
+	}
+	if (cpu < h->nr_areas && h->run[cpu]) {
+		__atomic_store_n(&h->run_live[cpu], 0, __ATOMIC_RELEASE);
+		km__host_sys->munmap(h->run[cpu], (size_t)KM_RUN_PAGES * PAGE_SIZE);
+		__atomic_store_n(&h->run[cpu], NULL, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -820,6 +925,9 @@ const struct km_backend_ops km__host_ops = {
 	.default_lowmem = HOST_LOWMEM_DEFAULT,
 	.default_nr_cpus = HOST_NR_CPUS_DEFAULT,
 	.default_vmalloc = HOST_VMALLOC_DEFAULT,
+	/* real memory: a mapping costs 10 to 25 copies, so slots go only to
+	 * the pages the admission rule counts most (bench/README.md) */
+	.default_policy = "tinylfu",
 	.mem_size = host_mem_size,
 	.create = host_create,
 	.destroy = host_destroy,
@@ -831,6 +939,8 @@ const struct km_backend_ops km__host_ops = {
 	.flush_tlb_one = host_flush_one,
 	.access = host_access,
 	.mapped = host_page_mapped,
+	.copy = host_copy,
+	.map_run = host_map_run,
 	.local_area = host_local_area,
 	.local_area_release = host_local_area_release,
 	.check_pte = host_check_pte,

@@ -27,6 +27,8 @@ struct km__host_sys {
 	int (*mprotect)(void *addr, size_t len, int prot);
 	int (*msync)(void *addr, size_t len, int flags);
 	int (*fsync)(int fd);
+	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
 };
 
 /* The table in use; tests may point it elsewhere (never concurrently). */

@@ -161,6 +161,26 @@ static bool sim_mapped(void *be, uintptr_t va)
 	return r;
 }
 
+/* Bytes of physical memory at @pa (within one page); the lock held. */
+static int phys_copy(struct sim *s, uint64_t pa, void *buf, size_t len,
+                     int write)
+{
+	size_t c = (size_t)(pa >> CHUNK_SHIFT);
+	size_t co = (size_t)(pa & (CHUNK_SIZE - 1));
+	if (write) {
+		if (!s->chunk[c])
+			s->chunk[c] = calloc(1, CHUNK_SIZE);
+		if (!s->chunk[c])
+			return -ENOMEM;
+		memcpy(s->chunk[c] + co, buf, len);
+	} else if (s->chunk[c]) {
+		memcpy(buf, s->chunk[c] + co, len);
+	} else {
+		memset(buf, 0, len);
+	}
+	return 0;
+}
+
 static int sim_access(void *be, uintptr_t va, void *buf, size_t len,
                       int write)
 {
@@ -171,23 +191,24 @@ static int sim_access(void *be, uintptr_t va, void *buf, size_t len,
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	int r = translate(s, va, &pfn);
-	if (!r) {
-		uint64_t pa = ((pfn - s->pfn_offset) << 12) + off;
-		size_t c = (size_t)(pa >> CHUNK_SHIFT);
-		size_t co = (size_t)(pa & (CHUNK_SIZE - 1));
-		if (write) {
-			if (!s->chunk[c])
-				s->chunk[c] = calloc(1, CHUNK_SIZE);
-			if (!s->chunk[c])
-				r = -ENOMEM;
-			else
-				memcpy(s->chunk[c] + co, buf, len);
-		} else if (s->chunk[c]) {
-			memcpy(buf, s->chunk[c] + co, len);
-		} else {
-			memset(buf, 0, len);
-		}
-	}
+	if (!r)
+		r = phys_copy(s, ((pfn - s->pfn_offset) << 12) + off, buf, len,
+		              write);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* The copy helpers' way around the page tables: physical memory itself. */
+static int sim_copy(void *be, uint64_t pfn, size_t off, void *buf,
+                    size_t len, int write)
+{
+	struct sim *s = be;
+	if (pfn < s->pfn_offset || pfn - s->pfn_offset >= s->mem_bytes >> 12 ||
+	    off > 4096 || len > 4096 - off)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	int r = phys_copy(s, ((pfn - s->pfn_offset) << 12) + off, buf, len,
+	                  write);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -273,6 +294,7 @@ const struct km_backend_ops km__sim_ops = {
 	.flush_tlb_one = sim_flush_one,
 	.access = sim_access,
 	.mapped = sim_mapped,
+	.copy = sim_copy,
 	.check_pte = sim_check_pte,
 	.tlb_counts = sim_tlb_counts,
 };

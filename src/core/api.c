@@ -78,7 +78,7 @@ void km_config_init(struct km_config *cfg)
 {
 	if (!cfg)
 		return; /* nothing to fill: no error to return */
-	*cfg = (struct km_config){ .profile = "x86-32", .policy = "linux",
+	*cfg = (struct km_config){ .profile = "x86-32",
 	                           .backend = KM_BACKEND_SIM };
 }
 

@@ -8,7 +8,11 @@
  * - Each entry returns 0 or a negative errno, and a failed entry leaves the
  *   backend as it was, so the core can report the error and change nothing.
  * - PTE and TLB entries are called with the kmap lock held, except those
- *   for a task's local-map area, which only its own CPU touches.
+ *   for a task's local-map area and run area, which only its own CPU
+ *   touches.
+ * - Bytes reach the memory two ways, which agree at every moment: through
+ *   a mapping (access, a run) and straight (copy). A backend keeps no copy
+ *   of the memory of its own that either way could miss.
  * - Addresses are the machine's virtual addresses: a window slot
  *   (PKMAP_ADDR), a local-map slot (the fixmap), a page of the vmalloc
  *   area (vmap) or the direct map.
@@ -49,6 +53,7 @@ struct km_backend_ops {
 	unsigned default_nr_cpus; /* local-map areas when 0; 0: the profile's NR_CPUS */
 	uint64_t default_vmalloc; /* KM_BE_REAL: the vmalloc area it reserves
 	                           * when the config says 0 */
+	const char *default_policy; /* slot policy when the config names none; NULL: linux */
 
 	/* ---- lifecycle (the driver calls these, without the lock) ---- */
 
@@ -98,12 +103,31 @@ struct km_backend_ops {
 	 * a byte is copied. NULL: access() alone says, page by page.
 	 */
 	bool (*mapped)(void *be, uintptr_t vaddr);
+	/*
+	 * Copy @len bytes at @off of page @pfn (within the page) straight from
+	 * or to the memory, through no mapping (the host: one pread or pwrite
+	 * of its file). Without the lock, from any thread. -EROFS for a write
+	 * to read-only memory. NULL only where the driver has no copy helpers
+	 * (the project's kernel).
+	 */
+	int (*copy)(void *be, uint64_t pfn, size_t off, void *buf, size_t len,
+	            int write);
+	/*
+	 * Streaming: map the @n pages from @pfn, in order, at the run area of
+	 * local-map area @cpu, in place of the run mapped there before, with
+	 * one call; *vaddr is @pfn's address, writable unless the memory is
+	 * read-only. @n is at most KM_RUN_PAGES. NULL: no runs (the copy
+	 * helpers copy a scan page by page).
+	 */
+	int (*map_run)(void *be, unsigned cpu, uint64_t pfn, unsigned n,
+	               uintptr_t *vaddr);
 
 	/* ---- local-map areas ---- */
 
 	/*
 	 * Make local-map area @cpu (KM_MAX_IDX pages), *top being the address
-	 * of index 0; and give it up. NULL: the areas are fixed (the fixmap).
+	 * of index 0; and give it up, with its run (map_run). NULL: the areas
+	 * are fixed (the fixmap).
 	 */
 	int (*local_area)(void *be, unsigned cpu, uintptr_t *top);
 	void (*local_area_release)(void *be, unsigned cpu);

@@ -8,6 +8,7 @@
  * a reference bit per slot, set by every hit and cleared as the hand
  * passes, so a slot used since the last sweep gets a second chance.
  */
+#include "clock.h"
 #include "highmem.h"
 #include "lockfree.h"
 #include "util.h"
@@ -34,7 +35,7 @@ static void clock_free(struct km_core *k, unsigned nr)
 }
 
 /* every slot starts free; each colour pops its lowest slot first */
-static void clock_init(struct km_core *k)
+void km__clock_init(struct km_core *k)
 {
 	for (unsigned c = 0; c < k->colors; c++) {
 		k->free_top[c] = 0;
@@ -44,7 +45,7 @@ static void clock_init(struct km_core *k)
 	}
 }
 
-static void clock_released(struct km_core *k, const unsigned *nr, unsigned n)
+void km__clock_released(struct km_core *k, const unsigned *nr, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		clock_free(k, nr[i]);
@@ -73,14 +74,21 @@ static int clock_evict(struct km_core *k, unsigned c)
 		if (km__count_clear(k, nr))
 			victim[n++] = nr;
 	}
-	/* ascending, so neighbours clear in one run */
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j && victim[j - 1] > victim[j]; j--) {
-			unsigned t = victim[j];
-			victim[j] = victim[j - 1];
-			victim[j - 1] = t;
-		}
 	return km__pkmap_clear(k, victim, n, &cleared);
+}
+
+int km__clock_take(struct km_core *k, struct km_page *page, uintptr_t *vaddr)
+{
+	unsigned c = km__pkmap_color(k, page);
+	if (!k->free_top[c])
+		return KM__WINDOW_FULL;
+	unsigned nr = k->free_slots[c * per_color(k) + k->free_top[c] - 1];
+	int r = km__pkmap_map(k, nr, page);
+	if (r)
+		return r;
+	k->free_top[c]--;
+	*vaddr = PKMAP_ADDR(k, nr);
+	return 0;
 }
 
 static int clock_map_new(struct km_core *k, struct km_page *page,
@@ -90,18 +98,22 @@ static int clock_map_new(struct km_core *k, struct km_page *page,
 	int r;
 	if (!k->free_top[c] && (r = clock_evict(k, c)))
 		return r;
-	if (!k->free_top[c])
-		return KM__WINDOW_FULL; /* every slot of the colour has users */
-	unsigned nr = k->free_slots[c * per_color(k) + k->free_top[c] - 1];
-	r = km__pkmap_map(k, nr, page);
-	if (r)
-		return r;
-	k->free_top[c]--;
-	*vaddr = PKMAP_ADDR(k, nr);
-	return 0;
+	/* KM__WINDOW_FULL when every slot of the colour has users */
+	return km__clock_take(k, page, vaddr);
 }
 
-static int clock_check(struct km_core *k, char *msg, size_t n)
+/* The copy helpers' admission: a free slot only (an eviction clears an
+ * eighth of the colour's slots, too many for one page). */
+static int clock_map_admit(struct km_core *k, struct km_page *page,
+                           uintptr_t *vaddr)
+{
+	if (!k->free_top[km__pkmap_color(k, page)] ||
+	    !k->adm->admit(k, page_to_pfn(k, page), KM__FREE_SLOT))
+		return KM__NOT_ADMITTED;
+	return km__clock_take(k, page, vaddr);
+}
+
+int km__clock_check(struct km_core *k, char *msg, size_t n)
 {
 	unsigned free_total = 0;
 	for (unsigned c = 0; c < k->colors; c++) {
@@ -132,12 +144,13 @@ const struct km_policy km__policy_clock = {
 	.name = "clock",
 	.lockless = true,
 	.ref_bits = true,
-	.init = clock_init,
+	.init = km__clock_init,
 	.kmap_fast = km__lockfree_kmap,
 	.kunmap_fast = km__lockfree_kunmap,
 	.may_have_slot = km__lockfree_may_have_slot,
 	.map_new = clock_map_new,
+	.map_admit = clock_map_admit,
 	.flush_unused = km__flush_all_zero_pkmaps,
-	.released = clock_released,
-	.check = clock_check,
+	.released = km__clock_released,
+	.check = km__clock_check,
 };

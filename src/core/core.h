@@ -30,6 +30,7 @@
 
 #include "kmap.h"
 
+#include "admit.h"
 #include "backend.h"
 #include "driver.h"
 #include "list.h"
@@ -50,15 +51,28 @@
 #define PA_HASH_ORDER 7
 #define PA_HASH_SIZE (1u << PA_HASH_ORDER)
 
-/* Largest window accepted: 65536 slots, 256 MiB of address space. */
+/*
+ * Largest window accepted: on the simulated machine 65536 slots, 256 MiB of
+ * its 4 GiB; on real memory 262144 slots, 1 GiB, which a 32-bit process
+ * finds free in one piece under a 64-bit kernel and a 3G/1G 32-bit one
+ * alike (its address space must also hold lowmem, the program, its
+ * libraries and stacks).
+ */
 #define KM_MAX_LAST_PKMAP 65536u
 /* Largest vmalloc area a backend with real addresses may reserve. */
 #define KM_MAX_VMALLOC (1ull << 30)
+#define KM_MAX_LAST_PKMAP_REAL 262144u
 /* Most local-map areas (CPUs) a machine may have. */
 #define KM_MAX_CPUS 1024u
 /* Entries of the cache of known task handles. */
 #define KM_TASK_SEEN_SHIFT 8
 #define KM_TASK_SEEN (1u << KM_TASK_SEEN_SHIFT)
+/*
+ * Pages of a run a CPU maps for a sequential scan (backend.h, map_run):
+ * 1 MiB of address space a thread that scans, one system call for 256
+ * pages.
+ */
+#define KM_RUN_PAGES 256u
 
 /* ---------------------------------------------------------------------- */
 /* The memory model                                                        */
@@ -145,6 +159,16 @@ struct kmap_ctrl {
 	uint8_t kind[KM_MAX_IDX];
 };
 
+/* A task's counts of the copy helpers' work done without the lock
+ * (struct km_task.copies), summed by km_stats_get. */
+enum {
+	KM__COPY_WINDOW,  /* copies from the page's slot, lock-free */
+	KM__COPY_MEMORY,  /* ... straight from the memory */
+	KM__COPY_STREAM,  /* ... from a run mapped for a scan */
+	KM__COPY_RUNS,    /* runs mapped */
+	KM__COPY_KINDS
+};
+
 /*
  * struct km_task: what the core knows of a task. A thread's own task and
  * a simulated one (km_task_create) are the same to the core; only how it
@@ -167,6 +191,8 @@ struct km_task {
 	/* lock-free paths taken by this task: written only by the thread
 	 * running it, summed by km_stats_get */
 	uint64_t fast_hits[KM_MAX_COLORS], fast_unmaps;
+	/* the copy helpers' counts, the same way (KM__COPY_*) */
+	uint64_t copies[KM__COPY_KINDS];
 };
 
 /* ---------------------------------------------------------------------- */
@@ -250,6 +276,16 @@ struct km_core {
 	uint32_t *vm_tag;
 	uint32_t *vm_pte;                /* pfn + 1 mapped at each page, 0 */
 	uint64_t vm_lazy_max;            /* lazy_max_pages() */
+	/* the admission rule (admit.h) and its state: TinyLFU's sketch, and
+	 * the ghost list of pages refused lately (under the lock) */
+	const struct km_admit *adm;
+	uint32_t *ghost;                 /* [ghost_mask + 1] fingerprints */
+	unsigned ghost_mask;
+	uint64_t ghost_rnd;              /* picks an entry of a full set */
+	uint8_t *sketch;                 /* [4][sketch_mask + 1] counters */
+	unsigned sketch_mask;            /* counters a row - 1 (a power of 2) */
+	uint32_t sketch_period;          /* increments between two halvings */
+	uint32_t sketch_adds;            /* ... since the last one (atomic) */
 
 	/* local maps: area of cpu c holds idx i of colour x at kmap_area[c] -
 	 * (i * colors + colors - 1 - x) pages (km__local_addr) */
@@ -284,8 +320,9 @@ struct km_core {
 	struct km_stats stats;           /* under the kmap lock */
 	/* counted outside the lock, atomically */
 	uint64_t lowmem_maps, local_maps, errors;
-	/* lock-free hits by colour and kunmaps of tasks that are gone */
+	/* lock-free hits by colour, kunmaps and copies of tasks that are gone */
 	uint64_t gone_hits[KM_MAX_COLORS], gone_unmaps;
+	uint64_t gone_copies[KM__COPY_KINDS];
 };
 
 /* The window's slot addresses. */

@@ -96,6 +96,30 @@ fail:
 	return r;
 }
 
+/*
+ * The copy helpers' admission under linux and lockfree: the slot the
+ * cursor comes to next, when it is free and the cursor does not wrap
+ * there (a wrap flushes every slot without users: the window's whole
+ * working set, for one page). The cursor moves as map_new_virtual would
+ * move it; refused, it stays.
+ */
+int km__map_admit_next(struct km_core *k, struct km_page *page,
+                       uintptr_t *vaddr)
+{
+	unsigned color = km__pkmap_color(k, page);
+	unsigned saved = k->last_pkmap_nr_arr[color];
+	unsigned nr = get_next_pkmap_nr(k, color);
+	int r = KM__NOT_ADMITTED;
+	if (!no_more_pkmaps(k, nr) && !km__count(k, nr) &&
+	    k->adm->admit(k, page_to_pfn(k, page), KM__FREE_SLOT) &&
+	    !(r = km__pkmap_map(k, nr, page))) {
+		*vaddr = PKMAP_ADDR(k, nr);
+		return 0;
+	}
+	k->last_pkmap_nr_arr[color] = saved;
+	return r;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Wait queues: pkmap_map_wait[colour]                                     */
 /* ---------------------------------------------------------------------- */
@@ -193,8 +217,10 @@ void km__wake_up(struct km_core *k, unsigned color)
 /* ---------------------------------------------------------------------- */
 
 /* KM_CHECK: the expensive check after an operation, under the lock. */
-void km__check_now(struct km_core *k, const char *op,
-                   int (*check)(struct km_core *k, char *msg, size_t n))
+__attribute__((noinline)) void km__check_with(struct km_core *k,
+                                              const char *op,
+                                              int (*check)(struct km_core *k,
+                                                           char *msg, size_t n))
 {
 	char what[320], msg[256];
 	if (!check(k, msg, sizeof(msg)))
@@ -206,10 +232,10 @@ void km__check_now(struct km_core *k, const char *op,
 	k->drv->bug(k->drv_ctx, what);
 }
 
-static inline void check_after(struct km_core *k, const char *op)
+/* KM_CHECK after a window operation: the window's invariants. */
+void km__check_now(struct km_core *k, const char *op)
 {
-	if (__builtin_expect(k->flags & KM_CHECK, 0))
-		km__check_now(k, op, km__pkmap_check);
+	km__check_with(k, op, km__pkmap_check);
 }
 
 /* Debug mode: a slot's first user makes it accessible, its last one not. */
@@ -282,7 +308,7 @@ int km__kmap_locked(struct km_core *k, struct km_task *t,
 	if (!r) {
 		if (k->pol->lockless)
 			km__pkmap_tally(k);
-		check_after(k, "kmap");
+		km__check_after(k, "kmap");
 	}
 	unlock_kmap(k);
 	return r;
@@ -327,7 +353,7 @@ int km__kunmap_locked(struct km_core *k, struct km_page *page)
 	lock_kmap(k);
 	int r = kunmap_high(k, page, &wake);
 	if (!r)
-		check_after(k, "kunmap");
+		km__check_after(k, "kunmap");
 	unlock_kmap(k);
 	if (wake)
 		km__wake_up(k, km__pkmap_color(k, page));
@@ -363,7 +389,7 @@ int km__kmap_flush_unused(struct km_core *k)
 	k->flusher = known ? t : NULL;
 	int r = k->pol->flush_unused(k);
 	k->flusher = NULL;
-	check_after(k, "kmap_flush_unused");
+	km__check_after(k, "kmap_flush_unused");
 	unlock_kmap(k);
 	return r;
 }
@@ -371,5 +397,6 @@ int km__kmap_flush_unused(struct km_core *k)
 const struct km_policy km__policy_linux = {
 	.name = "linux",
 	.map_new = km__map_new_virtual,
+	.map_admit = km__map_admit_next,
 	.flush_unused = km__flush_all_zero_pkmaps,
 };

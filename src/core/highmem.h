@@ -55,6 +55,8 @@ static inline int km__kmap(struct km_core *k, struct km_task *t,
 		__atomic_fetch_add(&k->lowmem_maps, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
+	if (k->pol->records)
+		k->adm->record(k, page_to_pfn(k, page));
 	if (k->pol->kmap_fast && km__fast_ok(k)) {
 		int f = k->pol->kmap_fast(k, page, vaddr);
 		if (f == 1) {
@@ -101,9 +103,20 @@ int km__kmap_high_get(struct km_core *k, struct km_page *page,
 int km__kmap_flush_unused(struct km_core *k);
 
 /* The policy linux's slot choice and flush, for the policies that keep
- * the kernel's slots (lockfree). */
+ * the kernel's slots (lockfree); and its admission for the copy helpers. */
 int km__map_new_virtual(struct km_core *k, struct km_page *page,
                         uintptr_t *vaddr);
 int km__flush_all_zero_pkmaps(struct km_core *k);
+int km__map_admit_next(struct km_core *k, struct km_page *page,
+                       uintptr_t *vaddr);
+
+/* KM_CHECK: the expensive check after operation @op, the lock held; a
+ * broken invariant goes to the driver's bug(). */
+void km__check_now(struct km_core *k, const char *op);
+static inline void km__check_after(struct km_core *k, const char *op)
+{
+	if (__builtin_expect(k->flags & KM_CHECK, 0))
+		km__check_now(k, op);
+}
 
 #endif

@@ -195,7 +195,9 @@ static int x86_layout(struct km_core *k, const struct km_profile *p,
 	uint64_t base = (k->ldt_base - ((uint64_t)k->last_pkmap << PAGE_SHIFT)) &
 	                pmd_mask;
 	k->vmalloc_end = base - 2 * PAGE_SIZE;
-	if (k->vmalloc_end < k->page_offset + X86_VMALLOC_RESERVE + 32 * MiB)
+	/* real memory puts the window elsewhere (the host's addresses) */
+	if (!k->real &&
+	    k->vmalloc_end < k->page_offset + X86_VMALLOC_RESERVE + 32 * MiB)
 		return refused(k, "the window is so large it leaves no lowmem");
 	k->pkmap_base = (uintptr_t)base;
 	*lowmem_limit = k->vmalloc_end - k->page_offset - X86_VMALLOC_RESERVE;
@@ -331,8 +333,11 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		return refused(k, k->why_buf);
 	}
 	if (!is_pow2(last_pkmap) || last_pkmap < 2 ||
-	    last_pkmap > KM_MAX_LAST_PKMAP)
-		return refused(k, "last_pkmap must be a power of two from 2 to 65536");
+	    last_pkmap > (real ? KM_MAX_LAST_PKMAP_REAL : KM_MAX_LAST_PKMAP))
+		return refused(k, real ? "last_pkmap must be a power of two from 2 "
+		                         "to 262144 (a 1 GiB window) on real memory" :
+		                         "last_pkmap must be a power of two from 2 "
+		                         "to 65536");
 	if (!is_pow2(colors) || colors > KM_MAX_COLORS)
 		return refused(k, "colors must be a power of two up to 64");
 	if (colors > last_pkmap)

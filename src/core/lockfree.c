@@ -104,5 +104,6 @@ const struct km_policy km__policy_lockfree = {
 	.kunmap_fast = km__lockfree_kunmap,
 	.may_have_slot = km__lockfree_may_have_slot,
 	.map_new = km__map_new_virtual,
+	.map_admit = km__map_admit_next,
 	.flush_unused = km__flush_all_zero_pkmaps,
 };

@@ -9,7 +9,10 @@
 
 /* The window's arrays, carved from one arena in this order. */
 #define ARENA_ALIGN 16u
-#define ARENA_PIECES 14u /* the carve() calls of km__core_init */
+#define ARENA_PIECES 15u /* the carve() calls of km__core_init */
+
+/* The admission rule every machine runs (admit.h). */
+static const struct km_admit *const admit_rule = &km__admit_tinylfu;
 
 size_t km__core_arena_size(const struct km_core *k)
 {
@@ -19,7 +22,7 @@ size_t km__core_arena_size(const struct km_core *k)
 	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
 	       k->nr_cpus * sizeof(uintptr_t) +
 	       (size_t)k->vm_pages * 2 * sizeof(uint32_t) +
-	       ARENA_PIECES * ARENA_ALIGN;
+	       admit_rule->size(k->last_pkmap) + ARENA_PIECES * ARENA_ALIGN;
 }
 
 size_t km__core_page_slot_size(const struct km_core *k,
@@ -75,6 +78,8 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	k->vm_tag = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
 	k->vm_pte = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
 	km__vm_init(k);
+	k->adm = admit_rule;
+	k->adm->init(k, carve(&p, k->adm->size(k->last_pkmap)));
 	for (unsigned c = 0; c < k->colors; c++)
 		INIT_LIST_HEAD(&k->pkmap_map_wait[c]);
 	for (unsigned i = 0; i < PA_HASH_SIZE; i++)

@@ -66,6 +66,14 @@ int km__pkmap_clear(struct km_core *k, unsigned *nr, unsigned n,
 {
 	unsigned kept = 0;
 	int err = 0;
+	/* ascending, so neighbours clear in one run (an insertion sort: one
+	 * pass over what flush_all_zero_pkmaps hands in sorted) */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j && nr[j - 1] > nr[j]; j--) {
+			unsigned t = nr[j];
+			nr[j] = nr[j - 1];
+			nr[j - 1] = t;
+		}
 	for (unsigned i = 0; i < n;) {
 		unsigned j = i + 1;
 		while (j < n && nr[j] == nr[j - 1] + 1)

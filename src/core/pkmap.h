@@ -151,10 +151,11 @@ static inline uintptr_t km__page_address(struct km_core *k,
 int km__pkmap_map(struct km_core *k, unsigned nr, struct km_page *page);
 
 /*
- * km__pkmap_clear - the slots @nr[0..n), ascending, whose counts the caller
- * took from 1 to 0 (km__count_clear): clear their PTEs in contiguous runs,
- * one backend call a run, take their pages out of the hash, and flush the
- * window's TLB once when anything was cleared; then the policy's
+ * km__pkmap_clear - the slots @nr[0..n), in any order (sorted here), whose
+ * counts the caller took from 1 to 0 (km__count_clear): clear their PTEs
+ * in contiguous runs, one backend call a run, take their pages out of the
+ * hash, and flush the window's TLB once when anything was cleared; then
+ * the policy's
  * released() and the KM_EV_FLUSH event. A run the backend fails to clear
  * stays mapped with count 1; a failed TLB flush is retried before any slot
  * is mapped again. @nr is left holding the slots cleared; their number is

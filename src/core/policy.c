@@ -4,6 +4,7 @@
 
 static const struct km_policy *const policies[] = {
 	&km__policy_linux, &km__policy_lockfree, &km__policy_clock,
+	&km__policy_tinylfu,
 };
 
 #define NR_POLICIES (sizeof(policies) / sizeof(policies[0]))

@@ -4,9 +4,12 @@
  * of these functions in its own file; the core (highmem.c) calls them at
  * fixed points and never reaches into a policy's state.
  *
- *   linux     highmem.c: mm/highmem.c exactly (the default)
+ *   linux     highmem.c: mm/highmem.c exactly (the simulated machine's default)
  *   lockfree  lockfree.c: the same slots, hits and kunmaps without the lock
  *   clock     clock.c: lock-free hits, slots reused by a CLOCK sweep
+ *   tinylfu   tinylfu.c: lock-free hits, one slot at a time given to the
+ *             page the admission rule (admit.h) counts more often than the
+ *             page there (real memory's default)
  *
  * The rule every policy keeps: a count goes from 1 to 0 only with the lock
  * held, in km__pkmap_clear(), which clears the PTEs and flushes the TLB
@@ -32,6 +35,9 @@ struct km_policy {
 	bool lockless;
 	/* Keep a reference bit per slot (slot_ref), set by every hit. */
 	bool ref_bits;
+	/* Every kmap is an access the admission rule counts (its evictions
+	 * are decided by those counts). */
+	bool records;
 
 	/* Set up the policy's state (the arrays are zeroed). NULL: none. */
 	void (*init)(struct km_core *k);
@@ -63,6 +69,15 @@ struct km_policy {
 	 */
 	int (*map_new)(struct km_core *k, struct km_page *page, uintptr_t *vaddr);
 	/*
+	 * With the lock, for the copy helpers: give @page (highmem, not in the
+	 * window) a slot if the admission rule (k->adm) takes it over what the
+	 * slot holds, evicting at most that one page: 0 and *vaddr;
+	 * KM__NOT_ADMITTED; a backend's -errno with nothing changed. Never
+	 * sleeps, and never clears more than the one slot.
+	 */
+	int (*map_admit)(struct km_core *k, struct km_page *page,
+	                 uintptr_t *vaddr);
+	/*
 	 * With the lock: kmap_flush_unused(), clear every slot without users.
 	 */
 	int (*flush_unused)(struct km_core *k);
@@ -75,9 +90,11 @@ struct km_policy {
 /* KM__WINDOW_FULL: positive, so that no backend's -errno (mmap may say
  * EAGAIN) can be taken for it. */
 #define KM__WINDOW_FULL 1
+/* map_admit: the page stays out of the window (positive, as above). */
+#define KM__NOT_ADMITTED 2
 
 extern const struct km_policy km__policy_linux, km__policy_lockfree,
-	km__policy_clock;
+	km__policy_clock, km__policy_tinylfu;
 
 /* The policy of a name, or NULL; the i-th policy, or NULL past the last. */
 const struct km_policy *km__policy_find(const char *name);

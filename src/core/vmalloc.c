@@ -33,7 +33,7 @@ static void unlock(struct km_core *k) { k->drv->unlock(k->drv_ctx); }
 static void check_after(struct km_core *k, const char *op)
 {
 	if (__builtin_expect(k->flags & KM_CHECK, 0))
-		km__check_now(k, op, km__vm_check);
+		km__check_with(k, op, km__vm_check);
 }
 
 static uintptr_t vm_addr(const struct km_core *k, unsigned idx)

@@ -87,6 +87,7 @@ static void host_6g(void **state)
 	km_config_init(&cfg);
 	cfg.profile = "x86-32-pae";
 	cfg.backend = KM_BACKEND_HOST;
+	cfg.policy = "linux"; /* its slots, flushes and runs are linux's */
 	cfg.mem_bytes = MEM; /* memfd; lowmem: the default 64 MiB */
 	km_machine *m = kt_machine_cfg(&cfg);
 	struct km_layout l = kt_layout(m);

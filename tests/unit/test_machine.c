@@ -39,7 +39,8 @@ static void profile_names(void **state)
 	assert_string_equal(km_policy_name(0), "linux");
 	assert_string_equal(km_policy_name(1), "lockfree");
 	assert_string_equal(km_policy_name(2), "clock");
-	assert_null(km_policy_name(3));
+	assert_string_equal(km_policy_name(3), "tinylfu");
+	assert_null(km_policy_name(4));
 
 	uint64_t max, def;
 	KT_OK(km_profile_limits("x86-32", &max, &def));
@@ -696,13 +697,14 @@ static void bad_configs(void **state)
 	struct km_config cfg;
 	km_config_init(&cfg);
 	assert_string_equal(cfg.profile, "x86-32");
-	assert_string_equal(cfg.policy, "linux");
+	assert_null(cfg.policy); /* the backend's: linux here */
 	KT_EQ(cfg.backend, KM_BACKEND_SIM);
 	KT_EQ(cfg.flags, 0);
 	cfg.policy = "lru-nonexistent";
 	KT_RC(km_machine_create(&cfg, &m), -EINVAL);
-	cfg.policy = NULL; /* NULL = linux */
+	cfg.policy = NULL; /* NULL = linux on the simulated machine */
 	KT_OK(km_machine_create(&cfg, &m));
+	assert_ptr_equal(km__machine_core(m)->pol, &km__policy_linux);
 	km_machine_destroy(m);
 	/* local-map areas: as many as the fixmap holds */
 	cfg.nr_cpus = 100000;

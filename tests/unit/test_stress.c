@@ -1,8 +1,9 @@
 /*
  * test_stress.c - 8 threads hammer one machine with random kmap, kunmap,
- * kmap_try, kmap_high_get, kmap_local_page, kmap_atomic and
- * kmap_flush_unused over 64 highmem pages (and a few lowmem ones) through
- * a window of 8 slots, with 1 and with 2 colours.
+ * kmap_try, kmap_high_get, kmap_local_page, kmap_atomic,
+ * kmap_flush_unused and the copy helpers (km_page_read, km_page_write)
+ * over 64 highmem pages (and a few lowmem ones) through a window of 8
+ * slots, with 1 and with 2 colours, under every policy.
  *
  * Every page carries its own checksum: bytes 0-7 a sequence number, 8-15
  * the pfn, the rest a pattern derived from both. Each access through any
@@ -402,6 +403,47 @@ static void op_high_get(struct worker *w)
 	do_kunmap(w, i);
 }
 
+/*
+ * The copy helpers on the same pages: read a whole version, check it and
+ * write the next, from the window, the memory or an admitted slot, racing
+ * the other threads' kmaps, flushes and evictions.
+ */
+static void op_copy(struct worker *w)
+{
+	struct shared *s = w->s;
+	unsigned i = pick(w);
+	struct pstate *p = &s->pg[i];
+	unsigned char buf[4096];
+	uint64_t seq, pfn;
+	pthread_mutex_lock(&p->mu);
+	int r = km_page_read(s->m, p->page, 0, buf, sizeof(buf), NULL);
+	if (r) {
+		fail_at(w, "km_page_read of pfn %llu: %d (%s)",
+		        (unsigned long long)p->pfn, r, km_strerror(r));
+		goto out;
+	}
+	memcpy(&seq, buf, 8);
+	memcpy(&pfn, buf + 8, 8);
+	if (pfn != p->pfn || seq != p->seq || buf[4095] != pat(pfn, seq, 4095)) {
+		fail_at(w, "km_page_read of pfn %llu shows pfn %llu seq %llu, "
+		        "expected seq %llu", (unsigned long long)p->pfn,
+		        (unsigned long long)pfn, (unsigned long long)seq,
+		        (unsigned long long)p->seq);
+		goto out;
+	}
+	make_page(buf, p->pfn, p->seq + 1);
+	r = km_page_write(s->m, p->page, 0, buf, sizeof(buf), NULL);
+	if (r) {
+		fail_at(w, "km_page_write of pfn %llu: %d (%s)",
+		        (unsigned long long)p->pfn, r, km_strerror(r));
+		goto out;
+	}
+	p->seq++;
+	w->verified++;
+out:
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -416,8 +458,10 @@ static void *worker_main(void *arg)
 			op_local(w);
 		else if (op < 86)
 			op_atomic(w);
-		else if (op < 97)
+		else if (op < 91)
 			op_high_get(w);
+		else if (op < 97)
+			op_copy(w);
 		else {
 			__atomic_store_n(&w->op, OP_FLUSH, __ATOMIC_RELAXED);
 			expect_rc(w, "kmap_flush_unused", km_kmap_flush_unused(s->m), 0);
@@ -623,6 +667,13 @@ static void stress_clock(void **state)
 	run_stress(2, "stress, policy clock, 8 slots, 2 colours", "clock");
 }
 
+static void stress_tinylfu(void **state)
+{
+	(void)state;
+	run_stress(1, "stress, policy tinylfu, 8 slots, 1 colour", "tinylfu");
+	run_stress(2, "stress, policy tinylfu, 8 slots, 2 colours", "tinylfu");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +681,7 @@ int main(void)
 		cmocka_unit_test_teardown(stress_two_colours, stop_watchdog),
 		cmocka_unit_test_teardown(stress_lockfree, stop_watchdog),
 		cmocka_unit_test_teardown(stress_clock, stop_watchdog),
+		cmocka_unit_test_teardown(stress_tinylfu, stop_watchdog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,192 @@
+/*
+ * admit.c - the admission rule "tinylfu": TinyLFU's frequency sketch and
+ * admission test (Einziger, Friedman and Manes, "TinyLFU: A Highly
+ * Efficient Cache Admission Policy", 2017), with a ghost list of refused
+ * pages as its doorkeeper (as 2Q's A1out: Johnson and Shasha, 1994).
+ * Freestanding.
+ *
+ * Every access increments the page's counters in a count-min sketch of 4
+ * rows (the estimate is the smallest of its 4 counters; only the smallest
+ * are incremented, the "conservative update" that keeps pages sharing a
+ * counter with a hot one from looking hot). After SAMPLE increments a
+ * slot of the window every counter is halved, so the sketch counts recent
+ * accesses and forgets old ones.
+ *
+ * A page takes a free slot only when it was refused once before and is
+ * still remembered: the ghost list holds a 32-bit fingerprint of each page
+ * refused lately, one entry a slot, found by hashing the pfn (a newer
+ * refusal may take an older one's place). So a page read once is never
+ * mapped, whatever its counters share with others. A page takes an
+ * occupied slot when the sketch counts it more than MARGIN accesses more
+ * than the page there. A scan reads each page once: it never passes the ghost,
+ * never outcounts the hot pages, and the hot set stays.
+ *
+ * Why these figures (bench/README.md has the measurements): a mapping
+ * costs 10 to 25 copies straight from the memory, so a slot must change
+ * hands only for a clear gain. With the paper's sample of 10 accesses a
+ * slot, the counts of the pages at the edge of the hot set are 1 or 2 and
+ * noise decides; 100 a slot gives them about 12, and a margin of 4 keeps
+ * the admissions at a few in 10000 reads while the hit rate stays within
+ * 1.5 points of the best any window of the size can do (zipf 0.8 to 1.2).
+ * The edge's count depends little on the window's size (about SAMPLE over
+ * the log of the pages read), so the same figures serve every window.
+ *
+ * Size: 4 rows of 2 x LAST_PKMAP one-byte counters (at least 256) and
+ * LAST_PKMAP ghost entries of 4 bytes: 12 bytes a slot.
+ */
+#include "admit.h"
+#include "core.h"
+
+#define ROWS 4
+#define COUNT_MAX 255u
+#define SAMPLE 100u    /* increments a slot between two halvings */
+#define MARGIN 4u      /* a page displaces one counted 5 or more less */
+#define GHOST_WAYS 4u  /* fingerprints a set of the ghost list */
+
+/* Counters a row: a power of two, twice the window, at least 256. */
+static unsigned row_width(unsigned last_pkmap)
+{
+	unsigned w = 256;
+	while (w < 2 * last_pkmap)
+		w <<= 1;
+	return w;
+}
+
+static size_t tinylfu_size(unsigned last_pkmap)
+{
+	unsigned ghosts = last_pkmap < GHOST_WAYS ? GHOST_WAYS : last_pkmap;
+	return (size_t)ROWS * row_width(last_pkmap) + ghosts * sizeof(uint32_t);
+}
+
+/* the ghost list's entries first (aligned), then the sketch */
+static void tinylfu_init(struct km_core *k, void *state)
+{
+	k->ghost = state;
+	k->ghost_mask = (k->last_pkmap < GHOST_WAYS ? GHOST_WAYS : k->last_pkmap) - 1;
+	k->sketch = (uint8_t *)(k->ghost + k->ghost_mask + 1);
+	k->sketch_mask = row_width(k->last_pkmap) - 1;
+	k->sketch_period = SAMPLE * k->last_pkmap;
+	k->sketch_adds = 0;
+}
+
+/* splitmix64's finaliser: the pfn's bits spread over all 64 */
+static inline uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBull;
+	return x ^ (x >> 31);
+}
+
+/* The page's counter in each row (32 bits of hash a row). */
+static inline void cells(const struct km_core *k, uint64_t pfn, uint8_t **c)
+{
+	uint64_t a = mix(pfn + 1), b = mix(pfn ^ 0x9E3779B97F4A7C15ull);
+	unsigned w = k->sketch_mask + 1;
+	c[0] = &k->sketch[(uint32_t)a & k->sketch_mask];
+	c[1] = &k->sketch[w + ((uint32_t)(a >> 32) & k->sketch_mask)];
+	c[2] = &k->sketch[2 * w + ((uint32_t)b & k->sketch_mask)];
+	c[3] = &k->sketch[3 * w + ((uint32_t)(b >> 32) & k->sketch_mask)];
+}
+
+static inline unsigned load(const uint8_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Halve every counter: the sample is over. Racing increments may be lost;
+ * the sketch is an estimate. */
+static void halve(struct km_core *k)
+{
+	size_t n = (size_t)ROWS * (k->sketch_mask + 1);
+	for (size_t i = 0; i < n; i++)
+		__atomic_store_n(&k->sketch[i], (uint8_t)(load(&k->sketch[i]) >> 1),
+		                 __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&k->sketch_adds, k->sketch_period / 2,
+	                   __ATOMIC_RELAXED);
+}
+
+/*
+ * Counters at COUNT_MAX are left alone, so the pages read most write
+ * nothing once they are counted: the shared counter of increments moves
+ * only for the others. The thread whose increment ends the sample halves.
+ */
+static void tinylfu_record(struct km_core *k, uint64_t pfn)
+{
+	uint8_t *c[ROWS];
+	unsigned v[ROWS], min = COUNT_MAX;
+	cells(k, pfn, c);
+	for (int r = 0; r < ROWS; r++) {
+		v[r] = load(c[r]);
+		if (v[r] < min)
+			min = v[r];
+	}
+	if (min == COUNT_MAX)
+		return;
+	for (int r = 0; r < ROWS; r++)
+		if (v[r] == min)
+			__atomic_store_n(c[r], (uint8_t)(min + 1), __ATOMIC_RELAXED);
+	if (__atomic_add_fetch(&k->sketch_adds, 1, __ATOMIC_RELAXED) ==
+	    k->sketch_period)
+		halve(k);
+}
+
+static unsigned tinylfu_estimate(const struct km_core *k, uint64_t pfn)
+{
+	uint8_t *c[ROWS];
+	unsigned min = COUNT_MAX;
+	cells(k, pfn, c);
+	for (int r = 0; r < ROWS; r++) {
+		unsigned v = load(c[r]);
+		if (v < min)
+			min = v;
+	}
+	return min;
+}
+
+/*
+ * A free slot: to a page refused before and remembered, which then leaves
+ * the list; a page refused now is remembered. The list is a hash table of
+ * fingerprints in sets of GHOST_WAYS; a full set loses an entry chosen at
+ * random (a round robin would let five pages read in turn push each other
+ * out for ever). Lock held, so the list needs no atomics.
+ */
+static bool ghost_admit(struct km_core *k, uint64_t pfn)
+{
+	uint64_t h = mix(pfn ^ 0xC2B2AE3D27D4EB4Full);
+	uint32_t *set = &k->ghost[(uint32_t)h & k->ghost_mask & ~(GHOST_WAYS - 1u)];
+	uint32_t fp = (uint32_t)(h >> 32) | 1; /* never 0, an empty entry */
+	unsigned empty = GHOST_WAYS;
+	for (unsigned i = 0; i < GHOST_WAYS; i++) {
+		if (set[i] == fp) {
+			set[i] = 0;
+			return true;
+		}
+		if (!set[i])
+			empty = i;
+	}
+	if (empty == GHOST_WAYS) {
+		k->ghost_rnd = k->ghost_rnd * 6364136223846793005ull +
+		               1442695040888963407ull; /* an LCG: its high bits */
+		empty = (unsigned)(k->ghost_rnd >> 32) % GHOST_WAYS;
+	}
+	set[empty] = fp;
+	return false;
+}
+
+static bool tinylfu_admit(struct km_core *k, uint64_t pfn, uint64_t victim)
+{
+	if (victim == KM__FREE_SLOT)
+		return ghost_admit(k, pfn);
+	return tinylfu_estimate(k, pfn) > tinylfu_estimate(k, victim) + MARGIN;
+}
+
+const struct km_admit km__admit_tinylfu = {
+	.name = "tinylfu",
+	.size = tinylfu_size,
+	.init = tinylfu_init,
+	.record = tinylfu_record,
+	.estimate = tinylfu_estimate,
+	.admit = tinylfu_admit,
+};
