@@ -13,7 +13,10 @@
  * (2..16 slots), colours; byte 1 the profile and the backend; then each op
  * byte picks a call and the bytes after it its arguments. Three simulated
  * tasks take turns, so a full window puts a task to sleep instead of
- * blocking the fuzzer. The copy helpers read and write the same pages,
+ * blocking the fuzzer. vmap areas of up to 8 of the pages are made, read
+ * through (every page's bytes against the shadow), released and purged; a
+ * freed range must never be used before its TLB flush (no stale
+ * translation, ever). The copy helpers read and write the same pages,
  * every way they may go.
  */
 #include <kmap.h>
@@ -29,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define NPAGES 24   /* highmem pages in play */
 #define NTASKS 3
 #define NLOCAL 32
+#define NAREAS 8
 
 struct fz {
 	const uint8_t *p, *end;
@@ -49,6 +53,11 @@ struct fz {
 	bool local_pk[NTASKS][NLOCAL];
 	int nlocal[NTASKS];
 	uint8_t shadow[NPAGES + 1][8]; /* first bytes of each page; [NPAGES]: lowmem */
+	/* live vmap areas */
+	void *area[NAREAS];
+	uint64_t area_pfn[NAREAS][8];
+	unsigned area_n[NAREAS];
+	int nareas;
 };
 
 static unsigned next(struct fz *f)
@@ -288,6 +297,66 @@ static void run_woken(struct fz *f)
 	}
 }
 
+/* Every page of every live area reads as the shadow says. */
+static void verify_areas(struct fz *f)
+{
+	for (int i = 0; i < f->nareas; i++)
+		for (unsigned j = 0; j < f->area_n[i]; j++)
+			verify(f, (char *)f->area[i] + j * f->l.page_size,
+			       f->area_pfn[i][j]);
+}
+
+static void do_vmap(struct fz *f, unsigned a)
+{
+	km_page *pg[8];
+	uint64_t pfn[8];
+	unsigned n = 1 + (a & 7);
+	void *va;
+	if (f->nareas == NAREAS)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		pfn[i] = pfn_of(f, next(f) % (NPAGES + 1));
+		pg[i] = km_pfn_to_page(f->m, pfn[i]);
+	}
+	if (km_vmap(f->m, pg, n, &va))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (km_vmalloc_to_page(f->m, (char *)va + i * f->l.page_size) != pg[i])
+			die("vmalloc_to_page disagrees");
+		f->area_pfn[f->nareas][i] = pfn[i];
+	}
+	f->area[f->nareas] = va;
+	f->area_n[f->nareas++] = n;
+	verify_areas(f);
+	/* a write through the area, seen through the others */
+	write_through(f, (char *)va + (a >> 3) % n * f->l.page_size,
+	              pfn[(a >> 3) % n], (uint8_t)(a ^ 0x5a));
+	verify_areas(f);
+}
+
+static void do_vunmap(struct fz *f, unsigned a)
+{
+	if (!f->nareas)
+		return;
+	int i = (int)(a % (unsigned)f->nareas);
+	if (km_in_atomic(f->m)) {
+		if (km_vunmap(f->m, f->area[i]) != -KM_EATOMIC)
+			die("vunmap in an atomic section was not refused");
+		return;
+	}
+	int r = km_vunmap(f->m, f->area[i]);
+	if (r == -KM_ESLEEPING)
+		return; /* the current task is asleep: it runs nothing */
+	if (r)
+		die("vunmap of a live area failed");
+	if (!km_vunmap(f->m, f->area[i]))
+		die("vunmap of a freed area succeeded");
+	f->nareas--;
+	f->area[i] = f->area[f->nareas];
+	f->area_n[i] = f->area_n[f->nareas];
+	memcpy(f->area_pfn[i], f->area_pfn[f->nareas], sizeof(f->area_pfn[i]));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const profiles[] = { "x86-32", "x86-32-pae", "arm",
@@ -337,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch_to(f, 0);
 
 	while (f->p < f->end) {
-		unsigned op = next(f) % 20, a = next(f);
+		unsigned op = next(f) % 23, a = next(f);
 		uint64_t pfn = pfn_of(f, a % (NPAGES + 3));
 		km_page *pg = km_pfn_to_page(f->m, pfn);
 		int t = f->cur;
@@ -432,7 +501,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 17:
 			copy_range(f, pfn, a);
 			break;
-		case 18: { /* the copy helpers: from the window, the memory, or
+		case 18:
+			do_vmap(f, a);
+			break;
+		case 19:
+			do_vunmap(f, a);
+			break;
+		case 20:
+			km_vm_unmap_aliases(f->m);
+			verify_areas(f);
+			break;
+		case 21: { /* the copy helpers: from the window, the memory, or
 		            * through a slot the admission rule gives the page */
 			uint8_t got[8];
 			int i = index_of(f, pfn);
@@ -441,7 +520,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				die("wrong bytes from km_page_read");
 			break;
 		}
-		case 19: {
+		case 22: {
 			int i = index_of(f, pfn);
 			uint8_t v[8];
 			memset(v, a ^ 0x5a, 8);

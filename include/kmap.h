@@ -78,6 +78,7 @@ typedef struct km_task km_task; /* a simulated task (see km_task_create) */
 #define KM_ESTACKFULL  (KM_EBASE + 7) /* 16th local mapping on a task */
 #define KM_ESLEEPING   (KM_EBASE + 8) /* a simulated task went to sleep */
 #define KM_ECORRUPT    (KM_EBASE + 9) /* km_check: an invariant is broken */
+#define KM_ENOAREA     (KM_EBASE + 10) /* vunmap of an address no area starts at */
 
 /** The text of an error code (negative or positive): kmap's for its own
  * codes, strerror()'s for errno values. */
@@ -111,6 +112,19 @@ enum km_backend_kind {
  * a scan (without the hint, the second in a row).
  */
 #define KM_SEQUENTIAL 0x10u
+
+/*
+ * km_config.memory_model: how the kernel finds a pfn's struct page
+ * (mm/Kconfig's "Memory model"). FLATMEM: one mem_map from ARCH_PFN_OFFSET.
+ * SPARSEMEM (classic, not VMEMMAP, as 32-bit kernels have it): memory in
+ * sections of 2^SECTION_SIZE_BITS bytes, each with its own memmap found
+ * through mem_section[]; page->flags holds the page's section number,
+ * which page_to_pfn() reads.
+ */
+enum km_memory_model {
+	KM_FLATMEM = 0,
+	KM_SPARSEMEM = 1,
+};
 
 struct km_config {
 	const char *profile;    /* a machine profile: km_profile_name(3) */
@@ -150,6 +164,13 @@ struct km_config {
 	                         * never blocks). An empty or new file is grown
 	                         * to mem_bytes; mem_bytes 0 takes an existing
 	                         * file's size in whole pages. */
+	/*
+	 * Host backend: address space reserved beside the window for
+	 * km_vmap() (a multiple of the page size); 0 means 64 MiB. The
+	 * simulated machine's vmalloc area is the profile's, so 0 there.
+	 */
+	uint64_t vmalloc_bytes;
+	enum km_memory_model memory_model; /* 0: FLATMEM */
 };
 
 /**
@@ -248,9 +269,24 @@ struct km_layout {
 	unsigned pa_hash_size;           /* buckets of the page_address hash */
 	unsigned struct_page_size;       /* the kernel's sizeof(struct page) */
 	uint64_t mem_map_bytes;          /* pages * struct_page_size */
+	uint64_t vmap_lazy_max;          /* lazy_max_pages(): lazily freed
+	                                  * vmap pages that start a purge */
 	unsigned pte_size;               /* bytes of one page-table entry */
 	uint64_t pkmap_pgtable_bytes;    /* LAST_PKMAP * pte_size */
 	unsigned zones_pgshift, zones_width, nodes_width;
+	/*
+	 * The memory model (include/linux/page-flags-layout.h, mm.h):
+	 * "flatmem" or "sparsemem"; SECTION_SIZE_BITS and MAX_PHYSMEM_BITS
+	 * are the architecture's (asm/sparsemem.h) whichever the model;
+	 * SECTIONS_WIDTH, SECTIONS_PGSHIFT and NODES_PGSHIFT are 0 where the
+	 * field is absent from page->flags. Costs: mem_map_bytes is the
+	 * memmap (whole sections under SPARSEMEM), mem_section_bytes the
+	 * mem_section[] table (0 under FLATMEM).
+	 */
+	const char *memory_model;
+	unsigned section_size_bits, max_physmem_bits;
+	unsigned sections_width, sections_pgshift, nodes_pgshift;
+	uint64_t nr_mem_sections, present_sections, mem_section_bytes;
 	unsigned nr_zones;
 	struct km_zone_info zones[KM_MAX_ZONES];
 };
@@ -402,6 +438,40 @@ KM_API int km_kunmap_atomic(km_machine *m, const void *addr);
 KM_API int km_in_atomic(km_machine *m);
 
 /* ---------------------------------------------------------------------- */
+/* vmap: many pages at one contiguous range of the vmalloc area            */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * km_vmap - vmap(): map @pages[0..@count) at one contiguous range of the
+ * vmalloc area, the lowest with room for them and a guard page after
+ * them (first fit); highmem and lowmem pages alike, a page may appear
+ * more than once. *addr is the first page's address. When no range has
+ * room, the lazily freed areas are purged (one TLB flush) and the search
+ * retried, as alloc_vmap_area() does. Errors, with nothing changed:
+ * -EINVAL (no pages, more pages than memory, a page not of this
+ * machine), -KM_EATOMIC inside kmap_atomic (vmap may sleep), -ENOSPC (no
+ * room even after the purge), a backend's -errno.
+ */
+KM_API int km_vmap(km_machine *m, km_page *const *pages, unsigned count,
+                   void **addr);
+/**
+ * km_vunmap - vunmap(): release the area that km_vmap() returned at
+ * @addr. Its PTEs are cleared at once; the TLB flush and the release of
+ * its range are lazy: one purge flushes every lazily freed area when
+ * their pages (guard pages counted) pass km_layout.vmap_lazy_max, or
+ * when a km_vmap() finds no room. -KM_ENOAREA when @addr is not the
+ * start of a live area, -KM_EATOMIC inside kmap_atomic.
+ */
+KM_API int km_vunmap(km_machine *m, const void *addr);
+/**
+ * km_vm_unmap_aliases - vm_unmap_aliases(): purge the lazily freed areas
+ * now (one TLB flush), so their ranges are free again.
+ */
+KM_API int km_vm_unmap_aliases(km_machine *m);
+/** vmalloc_to_page(): the page mapped at @addr in a live area, or NULL. */
+KM_API km_page *km_vmalloc_to_page(km_machine *m, const void *addr);
+
+/* ---------------------------------------------------------------------- */
 /* Bytes through mappings                                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -409,9 +479,9 @@ KM_API int km_in_atomic(km_machine *m);
  * km_read / km_write - copy bytes through a mapped address: on the
  * simulated backend, through its page tables and TLB, so a wrong mapping
  * gives wrong bytes. -EFAULT when a page of the range has no translation
- * (host backend: it is not lowmem, a window slot that maps a page, or a
- * live local mapping) or the range runs past the end of the address
- * space; nothing is copied then. The mapping must stay while the copy
+ * (host backend: it is not lowmem, a window slot that maps a page, a
+ * live local mapping or a page of a live vmap area) or the range runs
+ * past the end of the address space; nothing is copied then. The mapping must stay while the copy
  * runs: one the caller holds.
  */
 KM_API int km_read(km_machine *m, const void *addr, void *buf, size_t len);
@@ -515,6 +585,14 @@ enum km_event_type {
 	KM_EV_FLUSH = 1, /* flush_all_zero_pkmaps ran */
 	KM_EV_SLEEP = 2, /* a task went to sleep on a colour's queue */
 	KM_EV_WAKE = 3,  /* a kunmap woke a colour's queue */
+	KM_EV_PURGE = 4, /* the lazily freed vmap areas were released */
+};
+
+/* Why a purge ran (km_event.reason). */
+enum km_purge_reason {
+	KM_PURGE_LAZY = 1,    /* their pages passed lazy_max_pages */
+	KM_PURGE_NOROOM = 2,  /* a vmap found no room */
+	KM_PURGE_ALIASES = 3, /* km_vm_unmap_aliases() */
 };
 
 struct km_event {
@@ -532,6 +610,15 @@ struct km_event {
 	 * kmap or kmap_flush_unused flushed. NULL for a thread's own task. */
 	const km_task *task;
 	unsigned nr_woken;   /* KM_EV_WAKE */
+	/*
+	 * KM_EV_PURGE: every lazily freed area went, nr_areas of them with
+	 * nr_pages pages (guard pages counted); one TLB flush of [start, end)
+	 * when there were any (tlb_flush); why it ran.
+	 */
+	unsigned nr_areas;
+	uint64_t nr_pages;
+	const void *start, *end;
+	enum km_purge_reason reason;
 };
 
 /**
@@ -576,6 +663,18 @@ struct km_stats {
 	unsigned mapped;       /* slots mapped (count >= 1) now */
 	unsigned colors;
 	struct km_color_stats color[KM_MAX_COLORS];
+	/* vmap: calls, and the vmalloc area now */
+	uint64_t vmaps;             /* areas mapped */
+	uint64_t vunmaps;           /* areas released (lazily) */
+	uint64_t vmap_purges;       /* purges that released areas */
+	uint64_t vmap_nospace;      /* vmaps refused: no room after a purge */
+	unsigned vmap_areas;        /* live areas */
+	uint64_t vmap_pages;        /* pages mapped in them */
+	uint64_t vmap_lazy_pages;   /* lazily freed pages, guards counted */
+	uint64_t vmap_free_pages;   /* pages of the area free for a vmap */
+	uint64_t vmap_largest_free; /* the longest free run: a vmap of more
+	                             * pages than this less one (the guard)
+	                             * needs a purge or fails */
 };
 
 KM_API int km_stats_get(km_machine *m, struct km_stats *out);
@@ -587,19 +686,23 @@ KM_API int km_stats_get(km_machine *m, struct km_stats *out);
  */
 KM_API int km_check(km_machine *m, char *msg, size_t msglen);
 
-/** A mapping still held: a persistent one, or a task's local one. */
+/** A mapping still held: a persistent one, a task's local one, a vmap area. */
 struct km_leak {
-	uint64_t pfn;
+	uint64_t pfn;         /* a vmap area: its first page's */
 	int users;            /* persistent: pkmap_count - 1 */
 	const km_task *task;  /* local: the simulated task; NULL: a thread's,
 	                       * lost when it exited */
 	int local;
+	int vmap;             /* a live vmap area: */
+	const void *addr;     /* ... its address */
+	unsigned pages;       /* ... and its pages */
 };
 /**
  * km_leaks - list mappings still held, persistent ones in slot order, then
  * each simulated task's local ones bottom-up, then the local ones of
- * threads that exited holding them (task NULL). Returns how many there are
- * (which may exceed @max; only @max are stored) or -errno.
+ * threads that exited holding them (task NULL), then live vmap areas by
+ * address. Returns how many there are (which may exceed @max; only @max
+ * are stored) or -errno.
  */
 KM_API int km_leaks(km_machine *m, struct km_leak *out, unsigned max);
 

@@ -155,6 +155,11 @@ static void log_machine(const struct km_core *k, const char *policy)
 	     (unsigned long long)((l.max_pfn - l.min_pfn) *
 	                          sizeof(struct km_page) >> 10),
 	     l.struct_page_size);
+	if (l.sections_width)
+		klog("SPARSEMEM: %llu sections of 2^%u bytes present; page->flags: "
+		     "section at bit %u (%u bits), zone at bit %u",
+		     (unsigned long long)l.present_sections, l.section_size_bits,
+		     l.sections_pgshift, l.sections_width, l.zones_pgshift);
 }
 
 /*
@@ -169,9 +174,10 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	int r = km_config_check(cfg, NULL, 0);
 	if (r || !pol)
 		return r ? r : -EINVAL;
+	k->sparse = cfg->memory_model == KM_SPARSEMEM;
 	if (km__layout_compute(k, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors, 0,
-	                       0, false))
+	                       0, 0, false))
 		return -EINVAL;
 	struct km_page *mem_map = kalloc(km__nr_pages(k) * sizeof(struct km_page));
 	void *arena = kalloc(km__core_arena_size(k));

@@ -83,6 +83,10 @@ bool mm_overlaps_machine(uint64_t lo, uint64_t hi);
 void mm_log_stats(void);
 extern const struct km_backend_ops km_mmu_ops;
 extern bool mm_tlb_noflush;                /* debug: tlb=noflush */
+extern bool mm_vmalloc;     /* the trace vmaps: page tables for the
+                             * vmalloc area, which must not hold the kernel */
+extern bool mm_vmalloc;     /* the trace vmaps: page tables for the
+                             * vmalloc area, which must not hold the kernel */
 
 /*
  * The architecture's page tables (x86/mm.c, arm/mm.c): build the machine's

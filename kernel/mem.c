@@ -328,6 +328,7 @@ void mm_log_backing(const struct km_core *k, uint64_t delta)
 static uintptr_t win_lo, win_hi;        /* the pkmap window */
 static uintptr_t loc_lo, loc_hi;        /* the fixmap's kmap area */
 static uintptr_t low_lo, low_hi;        /* the direct map */
+static uintptr_t vm_lo, vm_hi;          /* the vmalloc area, or none */
 static uint64_t mmu_min_pfn, mmu_max_pfn;   /* the machine's pfns */
 
 static struct {
@@ -343,6 +344,8 @@ static struct {
  */
 bool mm_tlb_noflush;
 
+bool mm_vmalloc;
+
 int mm_setup(struct km_core *k)
 {
 	low_lo = k->page_offset;
@@ -351,6 +354,10 @@ int mm_setup(struct km_core *k)
 	win_hi = PKMAP_ADDR(k, k->last_pkmap);
 	loc_lo = km__local_low(k, k->nr_cpus - 1);
 	loc_hi = k->kmap_area[0] + PAGE_SIZE;
+	if (mm_vmalloc) {
+		vm_lo = (uintptr_t)k->vmalloc_start;
+		vm_hi = (uintptr_t)k->vmalloc_end;
+	}
 	mmu_min_pfn = k->pfn_offset;
 	mmu_max_pfn = k->max_pfn;
 	cleared_frames = mem_top_frame();
@@ -361,12 +368,13 @@ int mm_setup(struct km_core *k)
 bool mm_overlaps_machine(uint64_t lo, uint64_t hi)
 {
 	return (lo < low_hi && low_lo < hi) || (lo < win_hi && win_lo < hi) ||
-	       (lo < loc_hi && loc_lo < hi);
+	       (lo < loc_hi && loc_lo < hi) || (lo < vm_hi && vm_lo < hi);
 }
 
 static bool in_mmu_range(uintptr_t va)
 {
-	return (va >= win_lo && va < win_hi) || (va >= loc_lo && va < loc_hi);
+	return (va >= win_lo && va < win_hi) || (va >= loc_lo && va < loc_hi) ||
+	       (va >= vm_lo && va < vm_hi);
 }
 
 static int mmu_set_pte(void *be, uintptr_t va, uint64_t pfn)

@@ -181,12 +181,13 @@ if [ "$arch" = arm ]; then
 	boot_arm "$kernel"
 else
 	boot_x86 "$kernel"
-	# Exit status 5: the machine's pkmap window and lowmem cover the
-	# kernel's addresses (windows of 8192 slots and more); the image linked
-	# at 0x40000000 (kmap-kernel-low.elf, beside KERNEL) runs it.
+	# Exit status 5: the machine's layout covers the kernel's addresses
+	# (pkmap windows of 8192 slots and more, or the vmalloc area of a
+	# trace that vmaps); the image linked at 0x40000000
+	# (kmap-kernel-low.elf, beside KERNEL) runs it.
 	low=${kernel%.elf}-low.elf
 	if [ "$qrc" = 5 ] && [ -e "$low" ] && grep -q "^\[boot\] power off, exit status 5$" "$tmp/boot"; then
-		echo "run-qemu: the machine's window covers the kernel at 0xf8800000:" \
+		echo "run-qemu: the machine's layout covers the kernel at 0xf8800000:" \
 		     "booting $(basename "$low") (at 0x40000000)" >&2
 		boot_x86 "$low"
 	fi

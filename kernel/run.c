@@ -41,6 +41,7 @@ void kernel_replay(const char *name, const char *trace, size_t size,
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(&h, &cfg);
+	mm_vmalloc = h.vmaps > 0;
 	km_machine *m;
 	if (km_machine_create(&cfg, &m))
 		kpanic(KEXIT_TRACE, "the machine line does not make a machine");

@@ -5,9 +5,13 @@
  * operation or a resumption), what changed: the window slots whose count
  * or page changed (read from the library with km_pkmap_slot), the tasks
  * whose state changed, the flushes and wake-ups that happened during it.
- * Both pictures are drawn from those changes at the end.
+ * Both pictures are drawn from those changes at the end. vmap areas are
+ * kept whole (where, how long, the steps after which each was mapped,
+ * lazily freed and purged) and drawn, when a trace has any, beside the
+ * window: the vmalloc area over time.
  */
 #include "replay_pics.h"
+#include "engine.h"
 #include "svg.h"
 
 #include <stdlib.h>
@@ -83,9 +87,31 @@ struct pstep {
 	uint32_t ts_off, ts_n;
 	uint32_t fl_off, fl_n;
 	uint32_t woke;
+	long area; /* the vmap area it made or released, or -1 */
 };
 
 #define VEC(T) struct { T *v; size_t n, cap; }
+
+#define NEVER SIZE_MAX
+
+/* A vmap area: after step born it is mapped, after step lazy lazily
+ * freed (NEVER: not), and after step gone it is no more (NEVER: it
+ * lasts). start and len (its guard page counted) in pages from
+ * VMALLOC_START. */
+struct parea {
+	char *name;
+	size_t name_len;
+	uint64_t start, len, vaddr;
+	size_t born, lazy, gone;
+};
+
+/* A purge of the lazily freed areas, during step @step. */
+struct ppurge {
+	size_t step, gone; /* gone: the areas' gone */
+	unsigned nareas;
+	uint64_t pages, start, end;
+	bool tlb, lazy_max;
+};
 
 struct pics {
 	km_machine *m;
@@ -104,6 +130,8 @@ struct pics {
 	VEC(struct tsnap) snaps;
 	VEC(struct pflush) flushes;
 	VEC(uint32_t) cleared;
+	VEC(struct parea) areas;
+	VEC(struct ppurge) purges;
 	/* events since the last record */
 	uint32_t pend_fl_off, pend_woke;
 	uint64_t total_steps;   /* steps seen, kept or not */
@@ -234,6 +262,72 @@ static struct ptask *task_find(struct pics *p, const char *name, size_t n,
 
 static bool is_ok(const struct rec *e) { return !strcmp(e->result, "ok"); }
 
+/*
+ * A purge comes before the record of the vunmap that passed lazy_max_pages
+ * or of the vmap that found no room, in that operation's step; the lazy
+ * areas (the vunmap's own among them) are gone after it.
+ */
+void pics_purge(struct pics *p, const struct rp_purge *pg)
+{
+	if (!p || p->full || p->oom)
+		return;
+	size_t step = p->steps.n;
+	bool lazy_max = pg->ev->reason == KM_PURGE_LAZY;
+	struct ppurge pu = {
+		.step = step, .gone = step,
+		.nareas = (unsigned)pg->nareas,
+		.pages = pg->ev->nr_pages, .tlb = pg->ev->tlb_flush != 0,
+		.start = (uint64_t)(uintptr_t)pg->ev->start,
+		.end = (uint64_t)(uintptr_t)pg->ev->end, .lazy_max = lazy_max,
+	};
+	const struct rec *by = pg->by;
+	for (size_t i = p->areas.n; by && by->op == OP_VUNMAP && i-- > 0;) {
+		struct parea *a = &p->areas.v[i];
+		if (a->lazy == NEVER && a->name_len == by->area_len &&
+		    !memcmp(a->name, by->area, by->area_len)) {
+			a->lazy = step;
+			break;
+		}
+	}
+	for (size_t i = 0; i < p->areas.n; i++) {
+		struct parea *a = &p->areas.v[i];
+		if (a->lazy != NEVER && a->gone == NEVER)
+			a->gone = step;
+	}
+	VEC_PUSH(p, p->purges, pu);
+}
+
+/* A vmap's area comes, a vunmap's goes lazy: its index, or -1. */
+static long area_record(struct pics *p, const struct rec *e)
+{
+	if (strcmp(e->result, "ok") || !e->area)
+		return -1;
+	if (e->op == OP_VMAP) {
+		struct parea a = {
+			.name = pic_dup(e->area, e->area_len), .name_len = e->area_len,
+			.start = (e->vaddr - p->lay.vmalloc_start) / p->lay.page_size,
+			.len = e->npages + 1, .vaddr = e->vaddr, .born = p->steps.n,
+			.lazy = NEVER, .gone = NEVER,
+		};
+		if (!a.name || !VEC_PUSH(p, p->areas, a)) {
+			free(a.name);
+			return -1;
+		}
+		return (long)p->areas.n - 1;
+	}
+	for (size_t i = p->areas.n; i-- > 0;) {
+		struct parea *a = &p->areas.v[i];
+		/* lazy already when its own purge came first */
+		bool now = a->lazy == p->steps.n && a->gone == p->steps.n;
+		if ((a->lazy == NEVER || now) && a->name_len == e->area_len &&
+		    !memcmp(a->name, e->area, e->area_len)) {
+			a->lazy = p->steps.n;
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
 void pics_record(struct pics *p, const struct rec *e)
 {
 	if (!p)
@@ -249,6 +343,7 @@ void pics_record(struct pics *p, const struct rec *e)
 	struct ptask *t = task_find(p, e->task, e->task_len, &ti);
 	if (!t)
 		return;
+	long area = area_record(p, e);
 
 	/* the task's state, as the trace format's semantics have it */
 	bool ok = is_ok(e);
@@ -294,7 +389,7 @@ void pics_record(struct pics *p, const struct rec *e)
 		.chg_off = (uint32_t)p->chgs.n, .ts_off = (uint32_t)p->snaps.n,
 		.fl_off = p->pend_fl_off,
 		.fl_n = (uint32_t)p->flushes.n - p->pend_fl_off,
-		.woke = p->pend_woke,
+		.woke = p->pend_woke, .area = area,
 	};
 	/* ascending slot order, so the output does not depend on the order
 	 * the slots were touched in */
@@ -393,8 +488,16 @@ static void step_text(const struct pics *p, const struct pstep *st, char *buf,
 	if (st->has_pfn && k >= 0 && (size_t)k < n)
 		k += snprintf(buf + k, n - (size_t)k, " %llu",
 		              (unsigned long long)st->pfn);
+	if (st->area >= 0 && k >= 0 && (size_t)k < n) {
+		const struct parea *a = &p->areas.v[st->area];
+		k += snprintf(buf + k, n - (size_t)k, " %.*s", (int)a->name_len,
+		              a->name);
+	}
 	if (k >= 0 && (size_t)k < n)
 		k += snprintf(buf + k, n - (size_t)k, ": %s", st->result);
+	if (st->area >= 0 && st->has_vaddr && k >= 0 && (size_t)k < n)
+		k += snprintf(buf + k, n - (size_t)k, " at 0x%08llx",
+		              (unsigned long long)st->vaddr);
 	if (st->how && k >= 0 && (size_t)k < n)
 		k += snprintf(buf + k, n - (size_t)k, " %s", st->how);
 	if (st->slot >= 0 && k >= 0 && (size_t)k < n)
@@ -428,6 +531,79 @@ static const char *const cls_name[6] = {
 #define WOKEN_FILL "#bcbddc"
 #define FLUSH_STROKE "#2171b5"
 #define ERROR_FILL "#cb181d"
+#define AREA_FILL "#74c476"
+#define LAZY_FILL "#bdbdbd"
+#define PURGE_STROKE "#238b45"
+#define VM_WIDTH 220
+
+/* The pages of the vmalloc area the picture shows: up to the highest end
+ * of an area, a power of two (at least 16 pages). */
+static uint64_t vm_extent(const struct pics *p)
+{
+	uint64_t end = 16;
+	for (size_t i = 0; i < p->areas.n; i++)
+		if (p->areas.v[i].start + p->areas.v[i].len > end)
+			end = p->areas.v[i].start + p->areas.v[i].len;
+	uint64_t e = 16;
+	while (e < end)
+		e *= 2;
+	return e;
+}
+
+/* The vmalloc area over time: a band per area from the step that mapped
+ * it, green while mapped, grey while lazily freed; a purge's line. */
+static void svg_vmalloc(const struct pics *p, FILE *f, unsigned XV,
+                        unsigned Y0, size_t R, unsigned rh)
+{
+	uint64_t E = vm_extent(p);
+	unsigned GH = (unsigned)R * rh;
+	char sz[32];
+	fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">the vmalloc area"
+	           "</text>\n", XV, Y0 - 36);
+	snprintf(sz, sizeof(sz), "%llu pages", (unsigned long long)E);
+	fprintf(f, "<g font-size=\"9\" font-family=\"DejaVu Sans Mono, monospace\" "
+	           "fill=\"#444444\"><text x=\"%u\" y=\"%u\">0x%08llx</text>"
+	           "<text x=\"%u\" y=\"%u\" text-anchor=\"end\">+%s</text></g>\n",
+	        XV, Y0 - 8, (unsigned long long)p->lay.vmalloc_start,
+	        XV + VM_WIDTH, Y0 - 22, sz);
+	fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" "
+	           "fill=\"%s\"/>\n", XV, Y0, VM_WIDTH, GH, cls_fill[0]);
+	fputs("<g stroke=\"none\">\n", f);
+	for (size_t i = 0; i < p->areas.n; i++) {
+		const struct parea *a = &p->areas.v[i];
+		double x = XV + (double)a->start * VM_WIDTH / (double)E;
+		double w = (double)(a->len - 1) * VM_WIDTH / (double)E;
+		if (w < 1)
+			w = 1;
+		size_t end = a->gone < R ? a->gone : R;
+		size_t mid = a->lazy < end ? a->lazy : end;
+		for (int part = 0; part < 2; part++) {
+			size_t r0 = part ? mid : a->born, r1 = part ? end : mid;
+			if (r0 >= r1)
+				continue;
+			fprintf(f, "<rect x=\"%.1f\" y=\"%u\" width=\"%.1f\" "
+			           "height=\"%u\" fill=\"%s\"><title>", x,
+			        Y0 + (unsigned)r0 * rh, w, (unsigned)(r1 - r0) * rh,
+			        part ? LAZY_FILL : AREA_FILL);
+			svg_esc(f, a->name, a->name_len);
+			fprintf(f, ": %llu page%s at 0x%08llx%s</title></rect>\n",
+			        (unsigned long long)(a->len - 1), a->len == 2 ? "" : "s",
+			        (unsigned long long)a->vaddr,
+			        part ? ", lazily freed" : "");
+		}
+	}
+	fputs("</g>\n", f);
+	for (size_t i = 0; i < p->purges.n; i++) {
+		const struct ppurge *pu = &p->purges.v[i];
+		if (pu->step >= R)
+			continue;
+		unsigned y = Y0 + (unsigned)pu->step * rh;
+		fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" "
+		           "stroke=\"" PURGE_STROKE "\" stroke-width=\"2\"%s/>\n",
+		        XV - 4, y, XV + VM_WIDTH + 4, y,
+		        pu->tlb ? "" : " stroke-dasharray=\"4,3\"");
+	}
+}
 #define LOCAL_FILL "#a1d99b"
 #define ATOMIC_FILL "#fcbba1"
 
@@ -524,13 +700,15 @@ static void write_svg(struct pics *p, FILE *f)
 	unsigned X0 = labels ? 362 : 64;
 	unsigned GW = cols * cw, GH = (unsigned)R * rh;
 	unsigned XL = X0 + GW + 14;
-	unsigned XF = XL + lanes * lw + (lanes ? 10 : 0);
+	bool vm = p->areas.n > 0;
+	unsigned XV = XL + lanes * lw + (lanes ? 10 : 0) + (vm ? 30 : 0);
+	unsigned XF = vm ? XV + VM_WIDTH + 14 : XV;
 	unsigned W = XF + (labels ? 250 : 40);
 	if (W < 820)
 		W = 820;
 	unsigned notes = (p->steps.n > R) + (k > 1) + used_only +
 	                 (p->tasks.n > lanes) + (p->full ? 1 : 0);
-	unsigned H = Y0 + GH + 40 + 92 + notes * 16;
+	unsigned H = Y0 + GH + 40 + 92 + notes * 16 + (vm ? 22 : 0);
 
 	snprintf(t, sizeof(t), "kmap replay: the window over time, %s",
 	         p->trace_name);
@@ -690,6 +868,9 @@ static void write_svg(struct pics *p, FILE *f)
 			if (st->has_pfn)
 				snprintf(pfn, sizeof(pfn), "%llu",
 				         (unsigned long long)st->pfn);
+			else if (st->area >= 0)
+				snprintf(pfn, sizeof(pfn), "%.8s",
+				         p->areas.v[st->area].name);
 			snprintf(line, sizeof(line), "%5lu %-6.6s %-13s %8s %s%s%s%s",
 			         st->line, tk->name, trace_op_names[st->op], pfn,
 			         st->result, st->how ? " " : "", st->how ? st->how : "",
@@ -837,6 +1018,27 @@ static void write_svg(struct pics *p, FILE *f)
 		        XL, HY);
 	}
 
+	/* the vmalloc area, and its purges' notes */
+	if (vm) {
+		svg_vmalloc(p, f, XV, Y0, R, rh);
+		for (size_t i = 0; i < p->purges.n; i++) {
+			const struct ppurge *pu = &p->purges.v[i];
+			unsigned y = Y0 + (unsigned)pu->step * rh;
+			if (pu->step >= R)
+				continue;
+			if (labels)
+				fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\" "
+				           "fill=\"" PURGE_STROKE "\">purge: %u area%s, %s"
+				           "</text>\n", XF, y + rh - 4, pu->nareas,
+				        pu->nareas == 1 ? "" : "s",
+				        pu->tlb ? "TLB flush" : "no TLB flush");
+			else
+				fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"10\" "
+				           "height=\"%u\" fill=\"" PURGE_STROKE "\"/>\n",
+				        XF, y, rh);
+		}
+	}
+
 	/* legend and notes */
 	unsigned ly = Y0 + GH + 30;
 	fputs("<g font-size=\"11\">\n", f);
@@ -877,6 +1079,20 @@ static void write_svg(struct pics *p, FILE *f)
 	           "wake-up, on its first line; red: an error (its text at the "
 	           "right).</text>\n", ly);
 	ly += 22;
+	if (vm) {
+		fprintf(f, "<rect x=\"16\" y=\"%u\" width=\"14\" height=\"14\" "
+		           "fill=\"" AREA_FILL "\"/><text x=\"34\" y=\"%u\">vmap "
+		           "area</text>\n", ly - 11, ly);
+		fprintf(f, "<rect x=\"120\" y=\"%u\" width=\"14\" height=\"14\" "
+		           "fill=\"" LAZY_FILL "\"/><text x=\"138\" y=\"%u\">lazily "
+		           "freed (vunmap): its range waits for the purge</text>\n",
+		        ly - 11, ly);
+		fprintf(f, "<line x1=\"470\" y1=\"%u\" x2=\"494\" y2=\"%u\" "
+		           "stroke=\"" PURGE_STROKE "\" stroke-width=\"2\"/><text "
+		           "x=\"500\" y=\"%u\">purge: one TLB flush for every lazily "
+		           "freed area</text>\n", ly - 4, ly - 4, ly);
+		ly += 22;
+	}
 	fputs("<g fill=\"#444444\">\n", f);
 	if (p->steps.n > R) {
 		fprintf(f, "<text x=\"16\" y=\"%u\">The first %zu of %zu steps are "
@@ -988,7 +1204,10 @@ static const char html_body[] =
 "3 in use by 2</span><span class=\"c4\">4 in use by 3</span><span class=\"c5\">"
 "5+ in use by 4+</span></p>\n"
 "<p id=\"window-summary\"></p>\n"
-"<div id=\"window\"></div>\n"
+"<div id=\"window\"></div>\n";
+
+/* the rest of the body; the vmalloc area's section goes between */
+static const char html_body2[] =
 "<div class=\"cols\">\n"
 "<section><h2>Tasks</h2><table id=\"tasks\"><thead><tr><th>task</th>"
 "<th>state</th><th>atomic</th><th>local stack (bottom to top)</th></tr>"
@@ -1188,6 +1407,86 @@ static const char html_script[] =
 "})();\n"
 "</script>\n</body>\n</html>\n";
 
+/* The vmalloc area's section, for a trace with vmap areas only (so that
+ * the page of any other trace is as it was). */
+static const char html_vm_section[] =
+"<style>\n"
+"#vmalloc{position:relative;height:46px;background:#f4f4f4;border:1px solid #bbb}\n"
+"#vmalloc .area{position:absolute;top:2px;bottom:2px;background:#74c476;"
+"font-size:10px;overflow:hidden;white-space:nowrap;"
+"font-family:'DejaVu Sans Mono',monospace;border-right:1px solid #fff}\n"
+"#vmalloc .area.lazy{background:repeating-linear-gradient(45deg,#bdbdbd,"
+"#bdbdbd 4px,#d9d9d9 4px,#d9d9d9 8px)}\n"
+"#vmalloc .area.acted{outline:2px solid #000;outline-offset:-2px}\n"
+"#vm-axis{display:flex;justify-content:space-between;font-size:11px;color:#555;"
+"font-family:'DejaVu Sans Mono',monospace}\n"
+"#desc .purge{color:#238b45}\n"
+"</style>\n"
+"<h2>The vmalloc area: vmap's areas (green), lazily freed ones (grey) "
+"until a purge</h2>\n"
+"<p id=\"vm-summary\"></p>\n<div id=\"vmalloc\"></div>\n"
+"<div id=\"vm-axis\"><span id=\"vm-lo\"></span><span id=\"vm-hi\"></span></div>\n";
+
+/* Draws the section at each step: it follows the stepper's position (the
+ * main script's), and adds the areas' names and purges to its words. */
+static const char html_vm_script[] =
+"<script>\n"
+"(function () {\n"
+"'use strict';\n"
+"var D = JSON.parse(document.getElementById('kmap-data').textContent);\n"
+"var V = D.vmalloc, A = D.areas, E = V.extent;\n"
+"var $ = function (id) { return document.getElementById(id); };\n"
+"function esc(s) { return String(s).replace(/[&<>\"]/g, function (c) {\n"
+"  return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '\"': '&quot;'}[c]; }); }\n"
+"function pages(a) { return (a.len - 1) + (a.len === 2 ? ' page' : ' pages'); }\n"
+"$('vm-lo').textContent = V.start;\n"
+"$('vm-hi').textContent = '+' + E + ' pages (the area: ' + V.pages + ')';\n"
+"var items = $('log').children;\n"
+"D.steps.forEach(function (s, i) {\n"
+"  if (s.area !== undefined && items[i])\n"
+"    items[i].appendChild(document.createTextNode(' [area ' + A[s.area].name + ']'));\n"
+"  if (s.purge && items[i])\n"
+"    items[i].appendChild(document.createTextNode(' [purge]'));\n"
+"});\n"
+"/* after step n (1-based) an area is there when born < n <= gone, lazy\n"
+"   when lazy < n (born, lazy, gone: 0-based steps) */\n"
+"function render() {\n"
+"  var n = +$('scrub').value, s = n ? D.steps[n - 1] : null, h = [];\n"
+"  var live = 0, lazy = 0, mp = 0, lp = 0;\n"
+"  A.forEach(function (a, i) {\n"
+"    if (!(a.born < n && (a.gone === undefined || n <= a.gone))) return;\n"
+"    var lz = a.lazy !== undefined && a.lazy < n;\n"
+"    if (lz) { lazy++; lp += a.len; } else { live++; mp += a.len - 1; }\n"
+"    h.push('<div class=\"area' + (lz ? ' lazy' : '') + (s && s.area === i ? ' acted' : '') +\n"
+"      '\" id=\"area-' + esc(a.name) + '\" data-state=\"' + (lz ? 'lazy' : 'mapped') +\n"
+"      '\" style=\"left:' + (100 * a.start / E) + '%;width:' +\n"
+"      Math.max(100 * (a.len - 1) / E, 0.3) + '%\" title=\"' + esc(a.name + ': ' +\n"
+"      pages(a) + ' at ' + a.vaddr + (lz ? ', lazily freed' : '')) + '\">' +\n"
+"      esc(a.name) + '</div>');\n"
+"  });\n"
+"  $('vmalloc').innerHTML = h.join('');\n"
+"  $('vm-summary').textContent = live + ' area' + (live === 1 ? '' : 's') + ' mapped (' +\n"
+"    mp + ' pages), ' + lazy + ' lazily freed (' + lp + ' pages with their guard pages; ' +\n"
+"    'past ' + V.lazy_max + ' a purge flushes the TLB once for all of them)';\n"
+"  if (s && s.area !== undefined) {\n"
+"    var d = $('desc'), a = A[s.area];\n"
+"    d.innerHTML += '\\n<span class=\"purge\">area ' + esc(a.name) + ': ' + pages(a) +\n"
+"      ' at ' + a.vaddr + (s.op === 'vunmap' ? ', lazily freed: its PTEs ' +\n"
+"      'cleared, its range and TLB flush wait for a purge' : '') + '</span>';\n"
+"  }\n"
+"  if (s && s.purge) {\n"
+"    $('desc').innerHTML += '\\n<span class=\"purge\">vmap purge (' + s.purge.reason +\n"
+"      '): ' + (s.purge.areas.length ? s.purge.areas.map(function (i) {\n"
+"        return esc(A[i].name); }).join(', ') + ' released, one TLB flush' :\n"
+"      'nothing lazily freed, no TLB flush') + '</span>';\n"
+"  }\n"
+"}\n"
+"new MutationObserver(render).observe($('pos'), {childList: true, characterData: true,\n"
+"  subtree: true});\n"
+"render();\n"
+"})();\n"
+"</script>\n";
+
 static void json_u64(FILE *f, uint64_t v) { fprintf(f, "%llu", (unsigned long long)v); }
 
 static void write_html(struct pics *p, FILE *f)
@@ -1214,6 +1513,10 @@ static void write_html(struct pics *p, FILE *f)
 		        (unsigned long long)p->total_steps);
 	fputs("</p>\n", f);
 	fputs(html_body, f);
+	bool vm = p->areas.n > 0;
+	if (vm)
+		fputs(html_vm_section, f);
+	fputs(html_body2, f);
 
 	/* the data: the machine, task names, and what each step changed */
 	fputs("<script id=\"kmap-data\" type=\"application/json\">\n", f);
@@ -1231,8 +1534,33 @@ static void write_html(struct pics *p, FILE *f)
 	        (unsigned long long)l->max_low_pfn,
 	        (unsigned long long)l->max_pfn,
 	        l->pa_hash_size ? l->pa_hash_size : 128);
-	fprintf(f, "\"total_steps\":%llu,\"truncated\":%s,\n\"tasks\":[",
+	fprintf(f, "\"total_steps\":%llu,\"truncated\":%s,\n",
 	        (unsigned long long)p->total_steps, p->full ? "true" : "false");
+	if (vm) {
+		fprintf(f, "\"vmalloc\":{\"start\":\"0x%llx\",\"pages\":%llu,"
+		           "\"extent\":%llu,\"lazy_max\":%llu},\n\"areas\":[",
+		        (unsigned long long)l->vmalloc_start,
+		        (unsigned long long)((l->vmalloc_end - l->vmalloc_start) /
+		                             l->page_size),
+		        (unsigned long long)vm_extent(p),
+		        (unsigned long long)l->vmap_lazy_max);
+		for (size_t i = 0; i < p->areas.n; i++) {
+			const struct parea *a = &p->areas.v[i];
+			fputs(i ? ",\n{\"name\":\"" : "\n{\"name\":\"", f);
+			json_esc(f, a->name, a->name_len);
+			fprintf(f, "\",\"start\":%llu,\"len\":%llu,\"vaddr\":\"0x%llx\","
+			           "\"born\":%zu", (unsigned long long)a->start,
+			        (unsigned long long)a->len, (unsigned long long)a->vaddr,
+			        a->born);
+			if (a->lazy != NEVER)
+				fprintf(f, ",\"lazy\":%zu", a->lazy);
+			if (a->gone != NEVER)
+				fprintf(f, ",\"gone\":%zu", a->gone);
+			fputs("}", f);
+		}
+		fputs("],\n", f);
+	}
+	fputs("\"tasks\":[", f);
 	for (size_t i = 0; i < p->tasks.n; i++) {
 		fputs(i ? ",\"" : "\"", f);
 		json_esc(f, p->tasks.v[i].name, p->tasks.v[i].name_len);
@@ -1307,10 +1635,30 @@ static void write_html(struct pics *p, FILE *f)
 		}
 		if (st->woke)
 			fprintf(f, ",\"woke\":%u", st->woke);
+		if (st->area >= 0)
+			fprintf(f, ",\"area\":%ld", st->area);
+		for (size_t j = 0; j < p->purges.n; j++) {
+			const struct ppurge *pu = &p->purges.v[j];
+			if (pu->step != i)
+				continue;
+			fprintf(f, ",\"purge\":{\"reason\":\"%s\",\"tlb_flush\":%s,"
+			           "\"areas\":[", pu->lazy_max ? "lazy_max_pages" :
+			           "no_room", pu->tlb ? "true" : "false");
+			bool first = true;
+			for (size_t q = 0; q < p->areas.n; q++)
+				if (p->areas.v[q].gone == pu->gone &&
+				    p->areas.v[q].lazy != NEVER) {
+					fprintf(f, "%s%zu", first ? "" : ",", q);
+					first = false;
+				}
+			fputs("]}", f);
+		}
 		fputs("}", f);
 	}
 	fputs("\n]}\n</script>\n", f);
 	fputs(html_script, f);
+	if (vm)
+		fputs(html_vm_script, f);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1352,6 +1700,10 @@ int pics_finish(struct pics *p)
 	}
 	for (size_t i = 0; i < p->tasks.n; i++)
 		free(p->tasks.v[i].name);
+	for (size_t i = 0; i < p->areas.n; i++)
+		free(p->areas.v[i].name);
+	free(p->areas.v);
+	free(p->purges.v);
 	for (int i = 0; i < p->nstrs; i++)
 		free(p->strs[i]);
 	free(p->tasks.v);

@@ -36,6 +36,9 @@ struct pics *pics_open(const char *svg_path, const char *html_path,
 
 void pics_event(struct pics *p, const struct km_event *ev);
 void pics_record(struct pics *p, const struct rec *e);
+/* A purge of the lazily freed vmap areas (the engine's, with their names). */
+struct rp_purge;
+void pics_purge(struct pics *p, const struct rp_purge *pg);
 
 /*
  * pics_finish - write the files and free everything; NULL is accepted.

@@ -311,6 +311,49 @@ static const char *vname(const struct km_layout *l, uint64_t a)
 	return NULL;
 }
 
+/*
+ * The 32-bit page->flags word as the kernel's page-flags-layout.h draws
+ * it: from bit 31 down, the section (SPARSEMEM), the node (none here),
+ * the zone, then the page flags; 20 px a bit.
+ */
+static void flags_word(FILE *f, const struct km_layout *l, double x, double y)
+{
+	struct { const char *name, *fill; unsigned lo, width; } fld[3];
+	unsigned n = 0;
+	char t[160];
+	if (l->sections_width)
+		fld[n++] = (typeof(fld[0])){ "section", "#bcbddc",
+		                             l->sections_pgshift, l->sections_width };
+	fld[n++] = (typeof(fld[0])){ "zone", "#a1d99b", l->zones_pgshift,
+	                             l->zones_width };
+	fld[n++] = (typeof(fld[0])){ "flags", "#f0f0f0", 0, l->zones_pgshift };
+	snprintf(t, sizeof(t), "page->flags, %s: %s", l->memory_model,
+	         l->sections_width ? "SECTIONS | ZONES | flags (no NODES: one "
+	         "node)" : "ZONES | flags (no SECTIONS, no NODES: one node)");
+	text_attr(f, x, y, "font-size=\"12\"", t);
+	for (unsigned i = 0; i < n; i++) {
+		double x0 = x + (31 - (fld[i].lo + fld[i].width - 1)) * 20.0;
+		double w = fld[i].width * 20.0;
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"26\" "
+		           "fill=\"%s\" stroke=\"#555555\"><title>%s: bits %u-%u</title>"
+		           "</rect>\n", x0, y + 8, w, fld[i].fill, fld[i].name,
+		        fld[i].lo, fld[i].lo + fld[i].width - 1);
+		if (fld[i].width >= 3)
+			snprintf(t, sizeof(t), "%s (%u)", fld[i].name, fld[i].width);
+		else
+			snprintf(t, sizeof(t), "%s", fld[i].name);
+		text_attr(f, x0 + w / 2, y + 26, "text-anchor=\"middle\" "
+		          "font-size=\"11\"", t);
+		snprintf(t, sizeof(t), "%u", fld[i].lo + fld[i].width - 1);
+		text_attr(f, x0 + 2, y + 48, "font-size=\"9\"", t);
+	}
+	text_attr(f, x + 32 * 20.0 - 8, y + 48, "font-size=\"9\"", "0");
+	snprintf(t, sizeof(t), "SECTIONS_PGSHIFT %u, NODES_PGSHIFT %u, "
+	         "ZONES_PGSHIFT %u; SECTION_SIZE_BITS %u", l->sections_pgshift,
+	         l->nodes_pgshift, l->zones_pgshift, l->section_size_bits);
+	text_attr(f, x, y + 64, "font-size=\"10\"", t);
+}
+
 int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 {
 	const char *who = "kmap layout";
@@ -401,7 +444,7 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 		}
 	}
 
-	unsigned H = BAR_TOP + BAR_H + 132;
+	unsigned H = BAR_TOP + BAR_H + 212; /* the figures, the flags word */
 	snprintf(t, sizeof(t), "kmap layout: %s, %llu MiB of physical memory",
 	         l->profile, (unsigned long long)(l->mem_bytes >> 20));
 	svg_begin(f, W, H, t);
@@ -721,7 +764,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	         l->zones_pgshift, l->nr_cpus, l->nr_cpus == 1 ? "" : "s",
 	         l->km_max_idx - 1);
 	text_attr(f, 20, fy + 36, "", t);
-	text_attr(f, 20, fy + 62, "font-size=\"10\" fill=\"#777777\"",
+	flags_word(f, l, 20, fy + 58);
+	text_attr(f, 20, fy + 142, "font-size=\"10\" fill=\"#777777\"",
 	          "kmap layout --svg: the same figures as `kmap layout`, drawn.");
 	svg_end(f);
 	return pic_close(who, path, f);

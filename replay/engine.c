@@ -41,6 +41,7 @@ void rp_check_part(struct rp_part *p)
 			p->first_stmt = p->lines;
 		if (st.kind == ST_OP) {
 			p->ops++;
+			p->vmaps += st.op == OP_VMAP || st.op == OP_VUNMAP;
 			if (!p->first_op)
 				p->first_op = p->lines;
 		}
@@ -98,6 +99,7 @@ static int check_machine(unsigned long ln, const struct stmt *st,
 	h->mem = st->mem;
 	h->last_pkmap = (unsigned)st->last_pkmap;
 	h->colors = (unsigned)st->colors;
+	h->model = st->model == 2 ? KM_SPARSEMEM : KM_FLATMEM;
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(h, &cfg);
@@ -136,6 +138,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 		}
 		h->ops += p[k].ops;
 		h->expects += p[k].expects;
+		h->vmaps += p[k].vmaps;
 		total += p[k].lines;
 		unsigned long back = timed && p[k].first_time_line &&
 		                     p[k].first_time < last_time ?
@@ -224,6 +227,7 @@ void rp_header_config(const struct rp_header *h, struct km_config *cfg)
 	cfg->mem_bytes = h->mem;
 	cfg->last_pkmap = h->last_pkmap;
 	cfg->colors = h->colors;
+	cfg->memory_model = h->model;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -260,6 +264,13 @@ struct rp {
 	} flushes[RP_MAX_FLUSHES];
 	unsigned nflushes;
 	char want[112], got[112];  /* a mismatch's words */
+	/* vmap areas, live and lazily freed, in the order of their vmaps
+	 * (a purge takes the lazy ones out); by_area hashes every one's
+	 * name into areas + 1 */
+	struct rp_area **areas;
+	size_t nareas, acap, *by_area, ahcap;
+	/* the record of the vmap or vunmap running (a purge's by) */
+	const struct rec *vm_op;
 	/* a read's or write's bytes: one page at most (every profile's pages
 	 * are 4 KiB), here rather than on a task's stack (8 KiB in the kernel) */
 	unsigned char io[4096];
@@ -395,7 +406,8 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 {
 	struct rec e = { .line = line, .task = task, .task_len = task_len,
 	                 .op = st->op, .slot = -1, .result = RES_OK };
-	e.has_pfn = st->op != OP_FLUSH_UNUSED;
+	e.has_pfn = st->op != OP_FLUSH_UNUSED && st->op != OP_VMAP &&
+	            st->op != OP_VUNMAP;
 	e.pfn = st->pfn;
 	if (st->op == OP_READ || st->op == OP_WRITE) {
 		e.has_range = true;
@@ -434,6 +446,7 @@ static void fail(struct rp *r, struct rec *e, const char *msg)
 }
 
 static void flush_ran(struct rp *r, const struct km_event *ev);
+static void purge_ran(struct rp *r, const struct km_event *ev);
 
 /*
  * The library's events, as they happen: a flush is a record of its own;
@@ -468,6 +481,8 @@ static void on_event(void *arg, const struct km_event *ev)
 			flush_ran(r, ev);
 		return;
 	}
+	if (ev->type == KM_EV_PURGE)
+		return purge_ran(r, ev);
 	if (ev->type != KM_EV_SLEEP || !t)
 		return;
 	struct stmt st = { .kind = ST_OP, .op = OP_KMAP, .pfn = t->sleep_pfn };
@@ -835,6 +850,194 @@ static void do_kunmap(struct rp *r, struct rec *e, km_page *page)
 	run_woken(r);
 }
 
+/* ---------------------------------------------------------------------- */
+/* vmap areas                                                              */
+/* ---------------------------------------------------------------------- */
+
+/* The areas' name hash, made again for the areas there are now. */
+static int areas_rehash(struct rp *r, size_t hcap)
+{
+	size_t *h = rp_alloc(r, hcap * sizeof(size_t));
+	if (!h)
+		return -1;
+	for (size_t i = 0; i < r->nareas; i++)
+		hash_put(h, hcap, hash_bytes(r->areas[i]->name,
+		                             r->areas[i]->name_len), i + 1);
+	rp_free(r, r->by_area);
+	r->by_area = h;
+	r->ahcap = hcap;
+	return 0;
+}
+
+/* The live area named @s, or NULL. */
+static struct rp_area *area_find(struct rp *r, const char *s, size_t n)
+{
+	if (!r->ahcap)
+		return NULL;
+	size_t h = hash_bytes(s, n) & (r->ahcap - 1);
+	for (; r->by_area[h]; h = (h + 1) & (r->ahcap - 1)) {
+		struct rp_area *a = r->areas[r->by_area[h] - 1];
+		if (!a->lazy && a->name_len == n && !memcmp(a->name, s, n))
+			return a;
+	}
+	return NULL;
+}
+
+static int area_add(struct rp *r, struct rp_area *a)
+{
+	if (r->nareas == r->acap) {
+		size_t cap = r->acap ? 2 * r->acap : 16;
+		struct rp_area **n = rp_alloc(r, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		for (size_t i = 0; i < r->nareas; i++)
+			n[i] = r->areas[i];
+		rp_free(r, r->areas);
+		r->areas = n;
+		r->acap = cap;
+		if (areas_rehash(r, 2 * cap))
+			return -1;
+	}
+	r->areas[r->nareas++] = a;
+	hash_put(r->by_area, r->ahcap, hash_bytes(a->name, a->name_len),
+	         r->nareas);
+	return 0;
+}
+
+static void area_free(struct rp *r, struct rp_area *a)
+{
+	rp_free(r, a->pfns);
+	rp_free(r, a);
+}
+
+/*
+ * A purge ran: every lazily freed area went. The sink gets them by
+ * address; then they leave the list.
+ */
+static void purge_ran(struct rp *r, const struct km_event *ev)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nareas; i++)
+		n += r->areas[i]->lazy;
+	struct rp_area **lazy = rp_alloc(r, (n + 1) * sizeof(*lazy));
+	if (!lazy)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < r->nareas; i++) {
+		struct rp_area *a = r->areas[i];
+		if (!a->lazy)
+			continue;
+		size_t j = k++;
+		for (; j && lazy[j - 1]->vaddr > a->vaddr; j--)
+			lazy[j] = lazy[j - 1];
+		lazy[j] = a;
+	}
+	r->sum.purges++;
+	if (r->sink->purge) {
+		struct rp_purge p = { .ev = ev, .by = r->vm_op, .nareas = n,
+		                      .areas = (const struct rp_area *const *)lazy };
+		r->sink->purge(r->sink->arg, &p);
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < r->nareas; i++) {
+		if (r->areas[i]->lazy)
+			area_free(r, r->areas[i]);
+		else
+			r->areas[kept++] = r->areas[i];
+	}
+	r->nareas = kept;
+	rp_free(r, lazy);
+	if (n)
+		areas_rehash(r, r->ahcap);
+}
+
+/* A vmap line's pfns, for its record (and its area); NULL when out of
+ * memory. */
+static uint64_t *vmap_pfns(struct rp *r, const struct stmt *st, struct rec *e)
+{
+	uint64_t *pfns = rp_alloc(r, st->npfns * sizeof(uint64_t));
+	if (!pfns)
+		return NULL;
+	size_t pos = 0, n = 0;
+	while (n < st->npfns &&
+	       trace_pfns_next(st->pfns, st->pfns_len, &pos, &pfns[n]))
+		n++;
+	e->pages = pfns;
+	e->npages = n;
+	return pfns;
+}
+
+static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
+{
+	e->area = st->area;
+	e->area_len = st->area_len;
+	uint64_t *pfns = vmap_pfns(r, st, e);
+	km_page **pages = rp_alloc(r, st->npfns * sizeof(km_page *));
+	struct rp_area *a = rp_alloc(r, sizeof(*a));
+	if (!pfns || !pages || !a)
+		goto out; /* out of memory: the run stops */
+	size_t n = e->npages;
+	if (area_find(r, st->area, st->area_len)) {
+		fail(r, e, "area name in use");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!(pages[i] = km_pfn_to_page(r->m, pfns[i]))) {
+			fail(r, e, "pfn beyond memory");
+			goto out;
+		}
+	void *va;
+	r->vm_op = e;
+	int rc = km_vmap(r->m, pages, (unsigned)n, &va);
+	r->vm_op = NULL;
+	if (rc) {
+		/* ENOSPC in the trace's words, not the C library's "No space
+		 * left on device" */
+		fail(r, e, rc == -ENOSPC ? "no room in the vmalloc area" :
+		     km_strerror(rc));
+		goto out;
+	}
+	*a = (struct rp_area){ .name = st->area, .name_len = st->area_len,
+	                       .pfns = pfns, .npfns = n,
+	                       .vaddr = (uintptr_t)va };
+	if (area_add(r, a))
+		goto out;
+	r->sum.vmaps++;
+	e->has_vaddr = true;
+	e->vaddr = a->vaddr;
+	emit(r, e);
+	rp_free(r, pages);
+	return;
+out:
+	rp_free(r, pages);
+	rp_free(r, pfns);
+	rp_free(r, a);
+}
+
+static void do_vunmap(struct rp *r, struct rec *e, const struct stmt *st)
+{
+	e->area = st->area;
+	e->area_len = st->area_len;
+	struct rp_area *a = area_find(r, st->area, st->area_len);
+	if (!a)
+		return fail(r, e, "no such area");
+	/* lazy already: a purge the vunmap runs takes the area with the
+	 * others, and its record comes after the purge's */
+	uintptr_t va = a->vaddr;
+	a->lazy = true;
+	r->vm_op = e;
+	int rc = km_vunmap(r->m, (void *)va);
+	r->vm_op = NULL;
+	if (rc) {
+		a->lazy = false;
+		return fail(r, e, km_strerror(rc));
+	}
+	e->has_vaddr = true;
+	e->vaddr = va;
+	r->sum.vunmaps++;
+	emit(r, e);
+}
+
 /* Room for one more local map in @t's mirror. */
 static int local_room(struct rp *r, struct rp_task *t)
 {
@@ -945,6 +1148,14 @@ static void *live_address(struct rp *r, struct rp_task *t, km_page *page,
 	for (int i = t->nlocal - 1; i >= 0; i--)
 		if (t->local[i].pfn == pfn && !t->local[i].pkmap)
 			return t->local[i].addr;
+	/* a vmap area, the oldest live one that maps the page */
+	for (size_t i = 0; i < r->nareas; i++) {
+		const struct rp_area *a = r->areas[i];
+		for (unsigned long j = 0; !a->lazy && j < a->npfns; j++)
+			if (a->pfns[j] == pfn)
+				return (void *)(uintptr_t)(a->vaddr +
+				                           j * r->lay.page_size);
+	}
 	return NULL;
 }
 
@@ -981,8 +1192,8 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
                const struct stmt *st)
 {
 	struct rec e = rec_of(line, t->name, t->name_len, st);
-	km_page *page = st->op == OP_FLUSH_UNUSED ? NULL :
-	                km_pfn_to_page(r->m, st->pfn);
+	km_page *page = st->op == OP_FLUSH_UNUSED || st->op == OP_VMAP ||
+	                st->op == OP_VUNMAP ? NULL : km_pfn_to_page(r->m, st->pfn);
 	t->op = st->op;
 	t->op_line = line;
 	t->op_pfn = st->pfn;
@@ -1006,6 +1217,10 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
 			return fail(r, &e, km_strerror(rc));
 		return emit(r, &e);
 	}
+	case OP_VMAP:
+		return do_vmap(r, &e, st);
+	case OP_VUNMAP:
+		return do_vunmap(r, &e, st);
 	case NR_OPS:
 		break;
 	}
@@ -1021,9 +1236,18 @@ static void run_line(struct rp *r, unsigned long line, const struct stmt *st)
 		flushes_unexpected(r);
 	r->sum.ops++;
 	struct rec e = rec_of(line, t->name, t->name_len, st);
-	if (t->asleep)
-		return fail(r, &e, "task is asleep");
-	if (st->op != OP_FLUSH_UNUSED && !km_pfn_to_page(r->m, st->pfn)) {
+	if (st->op == OP_VMAP || st->op == OP_VUNMAP) {
+		r->sum.vmap_used = true;
+		e.area = st->area;
+		e.area_len = st->area_len;
+	}
+	if (t->asleep) {
+		uint64_t *pfns = st->op == OP_VMAP ? vmap_pfns(r, st, &e) : NULL;
+		fail(r, &e, "task is asleep");
+		rp_free(r, pfns);
+		return;
+	}
+	if (e.has_pfn && !km_pfn_to_page(r->m, st->pfn)) {
 		fail(r, &e, "pfn beyond memory");
 		if (r->check && (st->op == OP_KMAP || st->op == OP_KMAP_LOCAL ||
 		                 st->op == OP_KMAP_ATOMIC))
@@ -1062,7 +1286,7 @@ static int summary(struct rp *r)
 		km_leaks(r->m, kl, (unsigned)n);
 	size_t nl = 0;
 	for (int i = 0; i < n; i++)
-		if (!kl[i].local)
+		if (!kl[i].local && !kl[i].vmap) /* areas: by name, below */
 			leaks[nl++] = (struct rp_leak){ .pfn = kl[i].pfn,
 			                                .users = kl[i].users };
 	for (size_t i = 0; i < r->ntasks; i++) {
@@ -1076,11 +1300,22 @@ static int summary(struct rp *r)
 	s->tasks = r->tasks;
 	s->nleaks = nl;
 	s->leaks = leaks;
+	/* the live areas, in the order of their vmaps, are leaks too */
+	size_t na = 0;
+	for (size_t i = 0; i < r->nareas; i++) {
+		if (r->areas[i]->lazy)
+			area_free(r, r->areas[i]);
+		else
+			r->areas[na++] = r->areas[i];
+	}
+	r->nareas = na;
+	s->nareas = na;
+	s->areas = (const struct rp_area *const *)r->areas;
 	if (r->sink->summary)
 		r->sink->summary(r->sink->arg, s);
 	rp_free(r, kl);
 	rp_free(r, leaks);
-	return s->errors || nasleep || nl || s->mismatches ? 1 : 0;
+	return s->errors || nasleep || nl || na || s->mismatches ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1134,6 +1369,10 @@ int rp_run(km_machine *m, const char *policy, const char *buf, size_t size,
 	rp_free(r, r->tasks);
 	rp_free(r, r->by_name);
 	rp_free(r, r->by_ptr);
+	for (size_t i = 0; i < r->nareas; i++)
+		area_free(r, r->areas[i]);
+	rp_free(r, r->areas);
+	rp_free(r, r->by_area);
 	rp_free(r, r);
 	return rc;
 }

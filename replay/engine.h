@@ -45,6 +45,7 @@ struct rp_part {
 	unsigned long lines;       /* lines in the part */
 	unsigned long ops;         /* operation lines */
 	unsigned long expects;     /* expect lines */
+	unsigned long vmaps;       /* vmap and vunmap lines */
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
@@ -66,8 +67,11 @@ struct rp_header {
 	char policy[32];
 	uint64_t mem;
 	unsigned last_pkmap, colors;
+	enum km_memory_model model;
 	unsigned long ops;
 	unsigned long expects;     /* expect lines: the run is checked */
+	unsigned long vmaps;       /* vmap and vunmap lines: the run needs
+	                            * the vmalloc area's page tables */
 };
 
 /* Check the lines of @p (buf, begin and end set, the rest zeroed). */
@@ -132,9 +136,33 @@ struct rp_leak {
 	bool local;
 };
 
+/* A vmap area of the trace: its name, pages and address; lazily freed
+ * (vunmap) until a purge releases it. */
+struct rp_area {
+	const char *name;          /* points into the input */
+	size_t name_len;
+	uint64_t *pfns;
+	unsigned long npfns;
+	uint64_t vaddr;
+	bool lazy;
+};
+
+/* A purge of the lazily freed areas (KM_EV_PURGE): them, by address. */
+struct rp_purge {
+	const struct km_event *ev;
+	const struct rec *by; /* the operation that ran it, as a flush's */
+	size_t nareas;
+	const struct rp_area *const *areas;
+};
+
 struct rp_summary {
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
 	         sleeps;
+	/* vmap: shown when the trace has vmap or vunmap lines */
+	bool vmap_used;
+	uint64_t vmaps, vunmaps, purges;
+	size_t nareas;                 /* areas left mapped (leaks) */
+	const struct rp_area *const *areas;
 	/* expect lines: checked is false when the run does not check them */
 	bool checked;
 	uint64_t checked_vaddrs, checked_flushes, mismatches;
@@ -162,14 +190,18 @@ struct rp_mismatch {
  * resumption's record; flush(): flush_all_zero_pkmaps ran (KM_EV_FLUSH),
  * inside the operation @by (its record before it has run, resumed for a
  * retried kmap; NULL when no task of the trace ran it), whose own record
- * comes after; event(): every event of the library, as it happens
- * (pictures); mismatch(): an expect line not borne out.
+ * comes after; purge(): the lazily freed vmap areas went (KM_EV_PURGE),
+ * inside the vunmap that passed lazy_max_pages or the vmap that found no
+ * room (rp_purge.by), before that operation's record; event(): every event
+ * of the library, as it happens (pictures); mismatch(): an expect line not
+ * borne out.
  */
 struct rp_sink {
 	void (*machine)(void *arg, const struct km_layout *l, const char *policy);
 	void (*record)(void *arg, const struct rec *e);
 	void (*mismatch)(void *arg, const struct rp_mismatch *mm);
 	void (*flush)(void *arg, const struct km_event *ev, const struct rec *by);
+	void (*purge)(void *arg, const struct rp_purge *p);
 	void (*event)(void *arg, const struct km_event *ev);
 	void (*summary)(void *arg, const struct rp_summary *s);
 	void *arg;

@@ -13,9 +13,9 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
-size_t rec_json(const struct rec *e, char *out)
+/* A record up to its pages: line, task, op, pfn, range, area. */
+static char *rec_head(const struct rec *e, char *p)
 {
-	char *p = out;
 	p = PUT_LIT(p, "{\"line\":");
 	p = fmt_u64(p, e->line);
 	if (e->has_time) {
@@ -38,6 +38,18 @@ size_t rec_json(const struct rec *e, char *out)
 		p = PUT_LIT(p, ",\"len\":");
 		p = fmt_u64(p, e->len);
 	}
+	if (e->area) {
+		p = PUT_LIT(p, ",\"area\":\"");
+		memcpy(p, e->area, e->area_len);
+		p += e->area_len;
+		*p++ = '"';
+	}
+	return p;
+}
+
+/* The rest of a record, after its pages: result to the end. */
+static char *rec_tail(const struct rec *e, char *p)
+{
 	p = PUT_LIT(p, ",\"result\":\"");
 	p = put_str(p, e->result);
 	*p++ = '"';
@@ -71,7 +83,22 @@ size_t rec_json(const struct rec *e, char *out)
 	if (e->resumed)
 		p = PUT_LIT(p, ",\"resumed\":true");
 	p = PUT_LIT(p, "}\n");
-	return (size_t)(p - out);
+	return p;
+}
+
+size_t rec_json(const struct rec *e, char *out)
+{
+	char *p = rec_head(e, out);
+	if (e->pages) {
+		p = PUT_LIT(p, ",\"pages\":[");
+		for (size_t i = 0; i < e->npages; i++) {
+			if (i)
+				*p++ = ',';
+			p = fmt_u64(p, e->pages[i]);
+		}
+		*p++ = ']';
+	}
+	return (size_t)(rec_tail(e, p) - out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -130,13 +157,49 @@ void json_machine(const struct json_out *o, const struct km_layout *l,
 	out_str(o, policy);
 	OUT_LIT(o, "\",\"local_base\":\"");
 	out_hex(o, l->kmap_local_end - l->page_size);
+	/* only when not the default, so FLATMEM runs read as before */
+	if (strcmp(l->memory_model, "flatmem")) {
+		OUT_LIT(o, "\",\"memory_model\":\"");
+		out_str(o, l->memory_model);
+	}
 	OUT_LIT(o, "\"}}\n");
 }
 
 void json_record(const struct json_out *o, const struct rec *e)
 {
+	if (!e->pages) {
+		char *p = o->reserve(o->arg, REC_JSON_MAX(e));
+		o->commit(o->arg, rec_json(e, p));
+		return;
+	}
+	/* a vmap's pages may be many: written a piece at a time */
 	char *p = o->reserve(o->arg, REC_JSON_MAX(e));
-	o->commit(o->arg, rec_json(e, p));
+	o->commit(o->arg, (size_t)(rec_head(e, p) - p));
+	OUT_LIT(o, ",\"pages\":[");
+	for (size_t i = 0; i < e->npages; i++) {
+		if (i)
+			OUT_LIT(o, ",");
+		out_u64(o, e->pages[i]);
+	}
+	OUT_LIT(o, "]");
+	p = o->reserve(o->arg, REC_JSON_MAX(e));
+	o->commit(o->arg, (size_t)(rec_tail(e, p) - p));
+}
+
+void json_purge_event(const struct json_out *o, const struct rp_purge *pg)
+{
+	OUT_LIT(o, "{\"event\":\"purge\",\"areas\":[");
+	for (size_t i = 0; i < pg->nareas; i++) {
+		out_str(o, i ? ",\"" : "\"");
+		out_mem(o, pg->areas[i]->name, pg->areas[i]->name_len);
+		OUT_LIT(o, "\"");
+	}
+	OUT_LIT(o, "],\"tlb_flush\":");
+	out_str(o, pg->ev->tlb_flush ? "true" : "false");
+	OUT_LIT(o, ",\"reason\":\"");
+	out_str(o, pg->ev->reason == KM_PURGE_LAZY ? "lazy_max_pages" :
+	           pg->ev->reason == KM_PURGE_NOROOM ? "no_room" : "aliases");
+	OUT_LIT(o, "\"}\n");
 }
 
 void json_flush_event(const struct json_out *o, const struct km_event *ev)
@@ -185,6 +248,14 @@ void json_summary(const struct json_out *o, const struct rp_summary *s)
 	out_u64(o, s->tlb_flushes);
 	OUT_LIT(o, ",\"sleeps\":");
 	out_u64(o, s->sleeps);
+	if (s->vmap_used) {
+		OUT_LIT(o, ",\"vmaps\":");
+		out_u64(o, s->vmaps);
+		OUT_LIT(o, ",\"vunmaps\":");
+		out_u64(o, s->vunmaps);
+		OUT_LIT(o, ",\"purges\":");
+		out_u64(o, s->purges);
+	}
 	OUT_LIT(o, ",\"deadlocked\":[");
 	size_t shown = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
@@ -212,6 +283,15 @@ void json_summary(const struct json_out *o, const struct rp_summary *s)
 			out_u64(o, (uint64_t)l->users);
 			OUT_LIT(o, "}");
 		}
+	}
+	for (size_t i = 0; i < s->nareas; i++) {
+		if (i || s->nleaks)
+			OUT_LIT(o, ",");
+		OUT_LIT(o, "{\"area\":\"");
+		out_mem(o, s->areas[i]->name, s->areas[i]->name_len);
+		OUT_LIT(o, "\",\"pages\":");
+		out_u64(o, s->areas[i]->npfns);
+		OUT_LIT(o, "}");
 	}
 	OUT_LIT(o, "]");
 	if (s->checked) {
@@ -244,6 +324,11 @@ static void sink_flush(void *arg, const struct km_event *ev,
 	json_flush_event(arg, ev);
 }
 
+static void sink_purge(void *arg, const struct rp_purge *p)
+{
+	json_purge_event(arg, p);
+}
+
 static void sink_mismatch(void *arg, const struct rp_mismatch *mm)
 {
 	json_mismatch(arg, mm);
@@ -257,7 +342,8 @@ static void sink_summary(void *arg, const struct rp_summary *s)
 struct rp_sink json_sink(struct json_out *o)
 {
 	return (struct rp_sink){ .machine = sink_machine, .record = sink_record,
-	                         .flush = sink_flush, .mismatch = sink_mismatch,
+	                         .flush = sink_flush, .purge = sink_purge,
+	                         .mismatch = sink_mismatch,
 	                         .summary = sink_summary,
 	                         .arg = o };
 }

@@ -18,8 +18,10 @@ struct json_out {
 	void *arg;
 };
 
-/* The most bytes rec_json() writes for @e. */
-#define REC_JSON_MAX(e) (400 + (e)->task_len + 2 * (e)->data_len)
+/* The most bytes rec_json() writes for @e, but for its pages (a vmap's:
+ * at most 21 bytes each). */
+#define REC_JSON_MAX(e) (400 + (e)->task_len + (e)->area_len + \
+                         2 * (e)->data_len)
 
 /* Format @e as its JSON line (newline included) at @out; its length. */
 size_t rec_json(const struct rec *e, char *out);
@@ -30,6 +32,7 @@ void json_machine(const struct json_out *o, const struct km_layout *l,
                   const char *policy);
 void json_record(const struct json_out *o, const struct rec *e);
 void json_flush_event(const struct json_out *o, const struct km_event *ev);
+void json_purge_event(const struct json_out *o, const struct rp_purge *p);
 void json_mismatch(const struct json_out *o, const struct rp_mismatch *mm);
 void json_summary(const struct json_out *o, const struct rp_summary *s);
 

@@ -37,6 +37,11 @@ struct rec {
 	 * resumption, the kunmap's that woke it), in ns; none: no time */
 	bool has_time;
 	uint64_t time;
+	/* vmap, vunmap: the area's name; vmap: its pages */
+	const char *area;
+	size_t area_len;
+	const uint64_t *pages;
+	size_t npages;
 };
 
 /* The record of line @line of @task, before it has run. */

@@ -8,7 +8,7 @@
 
 const char *const trace_op_names[NR_OPS] = {
 	"kmap", "kunmap", "kmap_local", "kunmap_local", "kmap_atomic",
-	"kunmap_atomic", "write", "read", "flush_unused",
+	"kunmap_atomic", "write", "read", "flush_unused", "vmap", "vunmap",
 };
 
 const char *const trace_how_names[] = { "any", "lowmem", "hit", "new",
@@ -135,22 +135,72 @@ static int hexval(char c)
 
 #define MAX_TOKS 8
 
-static int check_task(const struct tok *t, struct trace_err *err)
+static uint64_t num_checked(const char *s, size_t n);
+
+/* A task's or an area's name: letters, digits and _, at most 64. */
+static int check_name(const struct tok *t, struct trace_err *err,
+                      const char *what)
 {
+	char msg[96];
 	for (size_t k = 0; k < t->n; k++) {
 		char c = t->s[k];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '_')) {
-			set_err(err, "bad task name (letters, digits and _ only)",
-			        t->s, t->n);
+			snprintf(msg, sizeof(msg),
+			         "bad %s name (letters, digits and _ only)", what);
+			set_err(err, msg, t->s, t->n);
 			return -1;
 		}
 	}
 	if (t->n > TRACE_MAX_NAME) {
-		set_err(err, "task name longer than 64 characters", t->s, t->n);
+		snprintf(msg, sizeof(msg), "%s name longer than 64 characters",
+		         what);
+		set_err(err, msg, t->s, t->n);
 		return -1;
 	}
 	return 0;
+}
+
+static int check_task(const struct tok *t, struct trace_err *err)
+{
+	return check_name(t, err, "task");
+}
+
+/* A vmap's pfns: numbers (decimal or 0x hex) by commas; their count. */
+static int check_pfns(const struct tok *t, unsigned long *n,
+                      struct trace_err *err)
+{
+	size_t i = 0;
+	*n = 0;
+	while (i <= t->n) {
+		size_t e = i;
+		while (e < t->n && t->s[e] != ',')
+			e++;
+		struct tok one = { t->s + i, e - i };
+		uint64_t v;
+		if (!one.n) {
+			set_err(err, "malformed pfn list (PFN[,PFN...])", t->s, t->n);
+			return -1;
+		}
+		if (tok_num(&one, false, &v, err, "pfn"))
+			return -1;
+		(*n)++;
+		i = e + 1;
+	}
+	return 0;
+}
+
+int trace_pfns_next(const char *s, size_t len, size_t *pos, uint64_t *pfn)
+{
+	size_t i = *pos;
+	if (i >= len)
+		return 0;
+	size_t e = i;
+	while (e < len && s[e] != ',')
+		e++;
+	*pfn = num_checked(s + i, e - i);
+	*pos = e + 1;
+	return 1;
 }
 
 int trace_slots_next(const char *s, size_t len, size_t *pos, uint64_t *lo,
@@ -290,17 +340,51 @@ static int parse_expect(const struct tok *t, size_t nt, struct stmt *st,
 	return 0;
 }
 
+/* TASK vmap NAME PFN[,PFN...] and TASK vunmap NAME */
+static int parse_vmap(const struct tok *t, size_t nt, struct stmt *st,
+                      struct trace_err *err)
+{
+	size_t want = st->op == OP_VMAP ? 2 : 1;
+	char msg[96];
+	if (nt - 2 < want) {
+		snprintf(msg, sizeof(msg), "missing %s after '%s'",
+		         nt == 2 ? "NAME" : "PFN[,PFN...]",
+		         trace_op_names[st->op]);
+		set_err(err, msg, NULL, 0);
+		return -1;
+	}
+	if (nt - 2 > want) {
+		set_err(err, "extra argument", t[2 + want].s, t[2 + want].n);
+		return -1;
+	}
+	if (check_name(&t[2], err, "area"))
+		return -1;
+	st->area = t[2].s;
+	st->area_len = t[2].n;
+	if (st->op == OP_VMAP) {
+		if (check_pfns(&t[3], &st->npfns, err))
+			return -1;
+		st->pfns = t[3].s;
+		st->pfns_len = t[3].n;
+	}
+	return 0;
+}
+
 int trace_parse_line(const char *line, size_t len, struct stmt *st,
                      struct trace_err *err)
 {
 	struct tok t[MAX_TOKS];
 	size_t nt = 0, i = 0;
 	st->mem = st->last_pkmap = st->colors = 0;
+	st->model = 0;
 	st->pfn = st->offset = st->len = 0;
 	st->hex = NULL;
 	st->hex_len = 0;
 	st->has_time = false;
 	st->time = 0;
+	st->area = st->pfns = NULL;
+	st->area_len = st->pfns_len = 0;
+	st->npfns = 0;
 	while (i < len) {
 		while (i < len && (line[i] == ' ' || line[i] == '\t'))
 			i++;
@@ -340,7 +424,22 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 			struct tok val = { eq + 1, t[k].n - key.n - 1 };
 			uint64_t *dst;
 			bool size = false;
-			if (tok_is(&key, "mem")) {
+			if (tok_is(&key, "model")) {
+				if (st->model) {
+					set_err(err, "repeated key", key.s, key.n);
+					return -1;
+				}
+				if (tok_is(&val, "flatmem")) {
+					st->model = 1;
+				} else if (tok_is(&val, "sparsemem")) {
+					st->model = 2;
+				} else {
+					set_err(err, "unknown memory model (flatmem or "
+					        "sparsemem)", val.s, val.n);
+					return -1;
+				}
+				continue;
+			} else if (tok_is(&key, "mem")) {
 				dst = &st->mem;
 				size = true;
 			} else if (tok_is(&key, "last_pkmap")) {
@@ -401,7 +500,7 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return -1;
 	}
 	static const unsigned char op_len[NR_OPS] = { 4, 6, 10, 12, 11, 13, 5,
-	                                              4, 12 };
+	                                              4, 12, 4, 6 };
 	int op = -1;
 	for (int k = 0; k < NR_OPS && op < 0; k++)
 		if (t[1].n == op_len[k] && t[1].s[0] == trace_op_names[k][0] &&
@@ -412,6 +511,8 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return -1;
 	}
 	st->op = (enum trace_op)op;
+	if (op == OP_VMAP || op == OP_VUNMAP)
+		return parse_vmap(t, nt, st, err);
 	size_t want = op == OP_FLUSH_UNUSED ? 0 :
 	              (op == OP_WRITE || op == OP_READ) ? 3 : 1;
 	static const char *const argname[] = { "PFN", "OFFSET", "LEN or HEX" };
@@ -502,19 +603,36 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 	}
 	/* the op, by its length and a letter or two */
 	switch (tl[1]) {
-	case 4: st->op = t[1][0] == 'k' ? OP_KMAP : OP_READ; break;
+	case 4: st->op = t[1][0] == 'k' ? OP_KMAP : t[1][0] == 'v' ? OP_VMAP :
+	                                             OP_READ; break;
 	case 5: st->op = OP_WRITE; break;
-	case 6: st->op = OP_KUNMAP; break;
+	case 6: st->op = t[1][0] == 'v' ? OP_VUNMAP : OP_KUNMAP; break;
 	case 10: st->op = OP_KMAP_LOCAL; break;
 	case 11: st->op = OP_KMAP_ATOMIC; break;
 	case 12: st->op = t[1][0] == 'k' ? OP_KUNMAP_LOCAL : OP_FLUSH_UNUSED;
 	         break;
 	default: st->op = OP_KUNMAP_ATOMIC; break;
 	}
-	st->pfn = nt > 2 ? num_checked(t[2], tl[2]) : 0;
 	st->offset = st->len = 0;
 	st->hex = NULL;
 	st->hex_len = 0;
+	st->area = st->pfns = NULL;
+	st->area_len = st->pfns_len = 0;
+	st->npfns = 0;
+	if (st->op == OP_VMAP || st->op == OP_VUNMAP) {
+		st->pfn = 0;
+		st->area = t[2];
+		st->area_len = tl[2];
+		if (st->op == OP_VMAP) {
+			st->pfns = t[3];
+			st->pfns_len = tl[3];
+			st->npfns = 1;
+			for (size_t i = 0; i < tl[3]; i++)
+				st->npfns += t[3][i] == ',';
+		}
+		return;
+	}
+	st->pfn = nt > 2 ? num_checked(t[2], tl[2]) : 0;
 	if (st->op == OP_READ || st->op == OP_WRITE) {
 		st->offset = num_checked(t[3], tl[3]);
 		if (st->op == OP_READ) {

@@ -13,8 +13,12 @@
 
 enum trace_op {
 	OP_KMAP, OP_KUNMAP, OP_KMAP_LOCAL, OP_KUNMAP_LOCAL, OP_KMAP_ATOMIC,
-	OP_KUNMAP_ATOMIC, OP_WRITE, OP_READ, OP_FLUSH_UNUSED, NR_OPS
+	OP_KUNMAP_ATOMIC, OP_WRITE, OP_READ, OP_FLUSH_UNUSED, OP_VMAP,
+	OP_VUNMAP, NR_OPS
 };
+
+/* Longest area name (vmap), as a task's. */
+#define TRACE_MAX_AREA TRACE_MAX_NAME
 
 extern const char *const trace_op_names[NR_OPS];
 
@@ -31,6 +35,8 @@ struct stmt {
 	/* ST_MACHINE */
 	const char *profile; size_t profile_len;
 	uint64_t mem, last_pkmap, colors; /* 0 = not given */
+	int model;                        /* model=: 0 not given, 1 flatmem,
+	                                   * 2 sparsemem */
 	/* ST_POLICY */
 	const char *policy; size_t policy_len;
 	/* ST_OP */
@@ -40,6 +46,11 @@ struct stmt {
 	const char *hex; size_t hex_len; /* OP_WRITE: len = hex_len / 2 */
 	bool has_time;                   /* a trailing @SECONDS: when it ran */
 	uint64_t time;                   /* in ns */
+	/* OP_VMAP, OP_VUNMAP: the area's name; OP_VMAP: its pfns, a list
+	 * checked by trace_parse_line (trace_pfns_next walks it) */
+	const char *area; size_t area_len;
+	const char *pfns; size_t pfns_len;
+	unsigned long npfns;
 	/* ST_EXPECT: task and vaddr (with how, NULL for any), or a flush's
 	 * slots: a list checked by trace_parse_line, "none", or NULL for any */
 	enum expect_kind expect;
@@ -54,6 +65,12 @@ struct stmt {
  */
 int trace_slots_next(const char *s, size_t len, size_t *pos, uint64_t *lo,
                      uint64_t *hi);
+
+/*
+ * trace_pfns_next - walk a vmap line's pfn list: the next pfn from *pos
+ * into *pfn; 0 at the end. The list was checked.
+ */
+int trace_pfns_next(const char *s, size_t len, size_t *pos, uint64_t *pfn);
 
 /* What went wrong on a line: a message and the token it is about. */
 struct trace_err {

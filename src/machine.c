@@ -101,9 +101,13 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	km_machine *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	uint64_t vmalloc = cfg->vmalloc_bytes;
+	if (!vmalloc && (be->caps & KM_BE_REAL))
+		vmalloc = be->default_vmalloc;
+	m->k.sparse = cfg->memory_model == KM_SPARSEMEM;
 	r = km__layout_compute(&m->k, km__profile_find(cfg->profile), mem,
 	                       cfg->last_pkmap, cfg->colors, nr_cpus, lowmem,
-	                       be->caps & KM_BE_REAL);
+	                       vmalloc, be->caps & KM_BE_REAL);
 	if (r) {
 		free(m);
 		return r;

@@ -5,6 +5,7 @@
  */
 #include "user.h"
 #include "core/pkmap.h"
+#include "core/vmalloc.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	if (k->pol->lockless)
 		km__pkmap_tally(k); /* lock-free paths keep no tallies */
 	*out = k->stats;
+	km__vm_tally(k, out);
 	pthread_mutex_unlock(&m->lock);
 	for (unsigned i = 0; i < k->colors; i++) {
 		out->hits += f.hits[i];
@@ -60,6 +62,14 @@ void km__report_leaks(km_machine *m)
 			        (unsigned long long)(k->pkmap_page_table[nr] - 1), nr,
 			        k->pkmap_count[nr] - 1);
 	km__cpus_leak_report(m, leak_local);
+	struct km_leak vl[16];
+	unsigned nv = km__vm_leaks(k, vl, 0, 16);
+	for (unsigned i = 0; i < nv && i < 16; i++)
+		fprintf(stderr, "kmap: leak: vmap area at %p still mapped "
+		        "(%u pages from pfn %llu)\n", vl[i].addr, vl[i].pages,
+		        (unsigned long long)vl[i].pfn);
+	if (nv > 16)
+		fprintf(stderr, "kmap: leak: ... and %u more vmap areas\n", nv - 16);
 	for (struct list_head *p = k->tasks.next; p != &k->tasks; p = p->next)
 		leak_local(km__container_of(p, struct km_task, all),
 		           "a simulated task");

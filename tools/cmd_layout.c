@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"kmap layout [--machine PROFILE] [--mem SIZE] [--last-pkmap N] "
-	"[--colors N] [--json] [--svg FILE]";
+	"[--colors N] [--model flatmem|sparsemem] [--json] [--svg FILE]";
 
 static void layout_help(FILE *f)
 {
@@ -19,8 +19,9 @@ static void layout_help(FILE *f)
 	    "Print the machine's virtual kernel memory layout as the kernel's boot\n"
 	    "log does (fixmap, pkmap, vmalloc, lowmem: start, end, size), its zones\n"
 	    "with their pfn ranges, the lowmem and highmem sizes, and what the\n"
-	    "model costs: mem_map (pages x sizeof(struct page)) and the pkmap page\n"
-	    "table.\n\n"
+	    "model costs: mem_map (pages x sizeof(struct page)), mem_section[] under\n"
+	    "SPARSEMEM, and the pkmap page table; and the page->flags word: which\n"
+	    "bits hold the section, node and zone numbers and which the flags.\n\n"
 	    "  --machine PROFILE  one of:", usage);
 	for (unsigned i = 0; km_profile_name(i); i++)
 		fprintf(f, " %s", km_profile_name(i));
@@ -32,6 +33,9 @@ static void layout_help(FILE *f)
 	    "                     default: the profile's own\n"
 	    "  --colors N         cache colours, a power of two up to 64 dividing\n"
 	    "                     the slots; default 1\n"
+	    "  --model MODEL      the memory model: flatmem (the default: one\n"
+	    "                     mem_map) or sparsemem (sections, mem_section[],\n"
+	    "                     the section number in page->flags)\n"
 	    "  --json             one JSON object instead of text\n"
 	    "  --svg FILE         also draw the machine into FILE (SVG): memory and\n"
 	    "                     its zones, the virtual space, the mappings\n"
@@ -46,6 +50,42 @@ static void range(const char *name, uint64_t a, uint64_t b)
 	*fmt_size(sz, b - a) = 0;
 	printf("    %-8s: 0x%08llx - 0x%08llx   (%s)\n", name,
 	       (unsigned long long)a, (unsigned long long)b, sz);
+}
+
+/* page->flags from the top down: section, node, zone, then the flags */
+static void print_flags(const struct km_layout *l)
+{
+	unsigned top = 32;
+	bool sparse = !strcmp(l->memory_model, "sparsemem");
+	printf("\nMemory model: %s (SECTION_SIZE_BITS %u, MAX_PHYSMEM_BITS %u: "
+	       "%llu sections of %llu MiB%s)\n",
+	       sparse ? "SPARSEMEM" : "FLATMEM",
+	       l->section_size_bits, l->max_physmem_bits,
+	       (unsigned long long)l->nr_mem_sections,
+	       (unsigned long long)(1ull << (l->section_size_bits - 20)),
+	       sparse ? "" : " under SPARSEMEM");
+	printf("  page->flags (32 bits):\n");
+	if (l->sections_width) {
+		printf("    bits %2u-%2u  section  (SECTIONS_PGSHIFT %u, "
+		       "SECTIONS_WIDTH %u)\n", l->sections_pgshift,
+		       top - 1, l->sections_pgshift, l->sections_width);
+		top = l->sections_pgshift;
+	} else {
+		printf("    no section   (SECTIONS_WIDTH 0: not SPARSEMEM)\n");
+	}
+	if (l->nodes_width) {
+		printf("    bits %2u-%2u  node     (NODES_PGSHIFT %u, NODES_WIDTH "
+		       "%u)\n", l->nodes_pgshift, top - 1, l->nodes_pgshift,
+		       l->nodes_width);
+		top = l->nodes_pgshift;
+	} else {
+		printf("    no node      (NODES_WIDTH 0: one node; NODES_PGSHIFT "
+		       "%u)\n", l->nodes_pgshift);
+	}
+	printf("    bits %2u-%2u  zone     (ZONES_PGSHIFT %u, ZONES_WIDTH %u)\n",
+	       l->zones_pgshift, top - 1, l->zones_pgshift, l->zones_width);
+	printf("    bits  0-%2u  flags    (PG_locked, PG_referenced ...; the "
+	       "rest unused here)\n", l->zones_pgshift - 1);
 }
 
 static void print_text(const struct km_layout *l)
@@ -129,17 +169,31 @@ static void print_text(const struct km_layout *l)
 	                          "a page's pkmap address" :
 	                          "absent: kmap_local always takes a fixmap slot");
 	printf("\nOverhead:\n");
-	printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)\n",
-	       (unsigned long long)(l->max_pfn - l->min_pfn), l->struct_page_size,
-	       (unsigned long long)(l->mem_map_bytes >> 10),
-	       (double)l->mem_map_bytes / (1 << 20));
+	if (l->present_sections)
+		printf("  memmap:             %llu sections x %llu pages x %u B = "
+		       "%llu KiB (%.1f MiB)\n",
+		       (unsigned long long)l->present_sections,
+		       (unsigned long long)(1ull << (l->section_size_bits -
+		                                     l->page_shift)),
+		       l->struct_page_size,
+		       (unsigned long long)(l->mem_map_bytes >> 10),
+		       (double)l->mem_map_bytes / (1 << 20));
+	else
+		printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)\n",
+		       (unsigned long long)(l->max_pfn - l->min_pfn),
+		       l->struct_page_size,
+		       (unsigned long long)(l->mem_map_bytes >> 10),
+		       (double)l->mem_map_bytes / (1 << 20));
 	printf("  pkmap page table:   %u PTEs x %u B = %llu bytes\n",
 	       l->last_pkmap, l->pte_size,
 	       (unsigned long long)l->pkmap_pgtable_bytes);
-	printf("  page->flags:        zone in bits %u-%u (ZONES_PGSHIFT %u, "
-	       "ZONES_WIDTH %u, NODES_WIDTH %u)\n",
-	       l->zones_pgshift, l->zones_pgshift + l->zones_width - 1,
-	       l->zones_pgshift, l->zones_width, l->nodes_width);
+	if (l->mem_section_bytes)
+		printf("  mem_section[]:      %llu of %llu sections present "
+		       "(2^%u bytes each) = %llu bytes\n",
+		       (unsigned long long)l->present_sections,
+		       (unsigned long long)l->nr_mem_sections, l->section_size_bits,
+		       (unsigned long long)l->mem_section_bytes);
+	print_flags(l);
 }
 
 static void hex(const char *key, uint64_t v, int comma)
@@ -180,7 +234,7 @@ static void print_json(const struct km_layout *l)
 	       "\"colors\":%u,\"nr_cpus\":%u,\"pa_hash_size\":%u,"
 	       "\"struct_page_size\":%u,\"mem_map_bytes\":%llu,\"pte_size\":%u,"
 	       "\"pkmap_pgtable_bytes\":%llu,\"zones_pgshift\":%u,"
-	       "\"zones_width\":%u,\"zones\":[",
+	       "\"zones_width\":%u,",
 	       l->fix_kmap_begin, l->kmap_high_get ? "true" : "false",
 	       (unsigned long long)l->lowmem_limit,
 	       (unsigned long long)l->mem_limit, l->last_pkmap, l->colors,
@@ -188,6 +242,16 @@ static void print_json(const struct km_layout *l)
 	       (unsigned long long)l->mem_map_bytes, l->pte_size,
 	       (unsigned long long)l->pkmap_pgtable_bytes, l->zones_pgshift,
 	       l->zones_width);
+	printf("\"memory_model\":\"%s\",\"section_size_bits\":%u,"
+	       "\"max_physmem_bits\":%u,\"sections_width\":%u,"
+	       "\"sections_pgshift\":%u,\"nodes_width\":%u,\"nodes_pgshift\":%u,"
+	       "\"nr_mem_sections\":%llu,\"present_sections\":%llu,"
+	       "\"mem_section_bytes\":%llu,\"zones\":[",
+	       l->memory_model, l->section_size_bits, l->max_physmem_bits,
+	       l->sections_width, l->sections_pgshift, l->nodes_width,
+	       l->nodes_pgshift, (unsigned long long)l->nr_mem_sections,
+	       (unsigned long long)l->present_sections,
+	       (unsigned long long)l->mem_section_bytes);
 	for (unsigned i = 0; i < l->nr_zones; i++) {
 		const struct km_zone_info *z = &l->zones[i];
 		printf("%s{\"name\":\"%s\",\"zone_idx\":%u,\"start_pfn\":%llu,"
@@ -217,7 +281,7 @@ int cmd_layout(int argc, char **argv)
 		}
 		bool known = !strcmp(a, "--svg") || !strcmp(a, "--machine") ||
 		             !strcmp(a, "--mem") || !strcmp(a, "--last-pkmap") ||
-		             !strcmp(a, "--colors");
+		             !strcmp(a, "--colors") || !strcmp(a, "--model");
 		if (!known)
 			return cli_usage_error("layout", usage, "%s '%s'", a[0] == '-' ?
 			                       "unknown option" : "unexpected argument",
@@ -227,6 +291,15 @@ int cmd_layout(int argc, char **argv)
 			return cli_usage_error("layout", usage, "%s needs a value", a);
 		if (!strcmp(a, "--svg")) {
 			svg = val;
+		} else if (!strcmp(a, "--model")) {
+			if (!strcmp(val, "flatmem"))
+				cfg.memory_model = KM_FLATMEM;
+			else if (!strcmp(val, "sparsemem"))
+				cfg.memory_model = KM_SPARSEMEM;
+			else
+				return cli_usage_error("layout", usage,
+				                       "--model %s: not a memory model "
+				                       "(flatmem or sparsemem)", val);
 		} else if (!strcmp(a, "--machine")) {
 			cfg.profile = val;
 		} else if (!strcmp(a, "--mem")) {

@@ -101,16 +101,44 @@ static void text_machine(struct ob *o, const struct km_layout *l,
 {
 	char head[512];
 	int n = snprintf(head, sizeof(head),
-	    "machine %s, policy %s: %llu MiB, highmem from pfn %llu of %llu; "
+	    "machine %s%s, policy %s: %llu MiB, highmem from pfn %llu of %llu; "
 	    "%u slots at 0x%08llx, %u colour%s\n\n"
 	    "%6s  %-8s  %-14s%10s  %-6s %-7s%5s  %s\n",
-	    l->profile, policy, (unsigned long long)(l->mem_bytes >> 20),
+	    l->profile, strcmp(l->memory_model, "flatmem") ? " (SPARSEMEM)" : "",
+	    policy, (unsigned long long)(l->mem_bytes >> 20),
 	    (unsigned long long)l->max_low_pfn,
 	    (unsigned long long)l->max_pfn, l->last_pkmap,
 	    (unsigned long long)l->pkmap_base, l->colors,
 	    l->colors == 1 ? "" : "s", "line", "task", "op", "pfn",
 	    "result", "how", "slot", "address");
 	ob_mem(o, head, (size_t)n);
+}
+
+/* A vmap's pages, runs of consecutive pfns as ranges: "3 pages 10-11,40";
+ * the first eight runs. */
+static void text_pages(struct ob *o, const uint64_t *p, size_t n)
+{
+	OB_LIT(o, "  ");
+	ob_u64(o, n);
+	ob_str(o, n == 1 ? " page " : " pages ");
+	unsigned runs = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j] == p[j - 1] + 1)
+			j++;
+		if (runs++ == 8) {
+			OB_LIT(o, ",...");
+			break;
+		}
+		if (i)
+			OB_LIT(o, ",");
+		ob_u64(o, p[i]);
+		if (j - i > 1) {
+			OB_LIT(o, "-");
+			ob_u64(o, p[j - 1]);
+		}
+		i = j;
+	}
 }
 
 /* Room for a whole line in the buffer, so that it can be trimmed there. */
@@ -165,6 +193,12 @@ static void text_record(struct ob *o, const struct rec *e)
 		             (unsigned long long)e->len);
 		ob_mem(o, tmp, (size_t)n);
 	}
+	if (e->area) {
+		OB_LIT(o, "  area ");
+		ob_mem(o, e->area, e->area_len);
+	}
+	if (e->pages)
+		text_pages(o, e->pages, e->npages);
 	if (e->error) {
 		OB_LIT(o, "  ");
 		ob_str(o, e->error);
@@ -234,6 +268,51 @@ static void text_flush(struct ob *o, const struct km_event *ev,
 	OB_LIT(o, "\n");
 }
 
+/*
+ * A purge, above the record of the vunmap or vmap that ran it (as in the
+ * JSON lines), named by that operation's line, as a flush is.
+ */
+static void text_purge(struct ob *o, const struct rp_purge *p)
+{
+	const struct rec *by = p->by;
+	OB_LIT(o, "        vmap purge (");
+	ob_str(o, p->ev->reason == KM_PURGE_LAZY ? "lazily freed pages past "
+	          "lazy_max_pages" : p->ev->reason == KM_PURGE_NOROOM ?
+	          "a vmap found no room" : "vm_unmap_aliases");
+	OB_LIT(o, ")");
+	if (by) {
+		OB_LIT(o, ", run by line ");
+		ob_u64(o, by->line);
+		OB_LIT(o, " (");
+		ob_mem(o, by->task, by->task_len);
+		OB_LIT(o, "'s ");
+		ob_str(o, trace_op_names[by->op]);
+		if (by->area) {
+			OB_LIT(o, " ");
+			ob_mem(o, by->area, by->area_len);
+		}
+		OB_LIT(o, ")");
+	}
+	OB_LIT(o, ": ");
+	if (!p->nareas)
+		OB_LIT(o, "nothing lazily freed, no TLB flush");
+	for (size_t i = 0; i < p->nareas; i++) {
+		if (i)
+			OB_LIT(o, ",");
+		ob_mem(o, p->areas[i]->name, p->areas[i]->name_len);
+	}
+	if (p->nareas) {
+		char tmp[96];
+		int n = snprintf(tmp, sizeof(tmp), " released (%llu pages), one "
+		                 "TLB flush of 0x%08llx-0x%08llx",
+		                 (unsigned long long)p->ev->nr_pages,
+		                 (unsigned long long)(uintptr_t)p->ev->start,
+		                 (unsigned long long)(uintptr_t)p->ev->end);
+		ob_mem(o, tmp, (size_t)n);
+	}
+	OB_LIT(o, "\n");
+}
+
 /* "1 hit", "2 hits" */
 static void ob_count(struct ob *o, uint64_t n, const char *one,
                      const char *many)
@@ -261,6 +340,14 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 	ob_u64(o, s->tlb_flushes);
 	OB_LIT(o, " with a TLB flush); ");
 	ob_count(o, s->sleeps, "sleep", "sleeps");
+	if (s->vmap_used) {
+		OB_LIT(o, "; vmap: ");
+		ob_u64(o, s->vmaps);
+		OB_LIT(o, " areas mapped, ");
+		ob_u64(o, s->vunmaps);
+		OB_LIT(o, " unmapped, ");
+		ob_count(o, s->purges, "purge", "purges");
+	}
 	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
 	for (size_t i = 0; i < s->ntasks; i++) {
@@ -285,7 +372,14 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 			OB_LIT(o, ")");
 		}
 	}
-	ob_str(o, s->nleaks ? "\n" : " none\n");
+	for (size_t i = 0; i < s->nareas; i++) {
+		OB_LIT(o, " area ");
+		ob_mem(o, s->areas[i]->name, s->areas[i]->name_len);
+		OB_LIT(o, " (");
+		ob_u64(o, s->areas[i]->npfns);
+		ob_str(o, s->areas[i]->npfns == 1 ? " page)" : " pages)");
+	}
+	ob_str(o, s->nleaks || s->nareas ? "\n" : " none\n");
 	if (!s->checked)
 		return;
 	OB_LIT(o, "checked against the trace's expect lines: ");
@@ -361,6 +455,17 @@ static void out_flush(void *arg, const struct km_event *ev,
 	perfetto_flush(o->perfetto, ev);
 }
 
+static void out_purge(void *arg, const struct rp_purge *p)
+{
+	struct out *o = arg;
+	if (o->is_json)
+		json_purge_event(&o->json, p);
+	else
+		text_purge(&o->ob, p);
+	if (o->pics)
+		pics_purge(o->pics, p);
+}
+
 static void out_mismatch(void *arg, const struct rp_mismatch *mm)
 {
 	struct out *o = arg;
@@ -424,6 +529,8 @@ static void replay_help(FILE *f)
 	    "  TASK write PFN OFFSET HEX\n"
 	    "  TASK read PFN OFFSET LEN\n"
 	    "  TASK flush_unused\n"
+	    "  TASK vmap NAME PFN[,PFN...]   (the pages at one range of vmalloc)\n"
+	    "  TASK vunmap NAME              (its TLB flush is lazy)\n"
 	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "An operation line may end in @SECONDS, when it ran (kmap import\n"
@@ -631,7 +738,7 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	const struct rp_host host = { .alloc = host_alloc, .free = host_free };
 	const struct rp_sink sink = {
 		.machine = out_machine, .record = out_record, .flush = out_flush,
-		.mismatch = out_mismatch, .event = out_event,
+		.purge = out_purge, .mismatch = out_mismatch, .event = out_event,
 		.summary = out_summary, .arg = o,
 	};
 	rc = rp_run(m, h.policy, buf, size, h.expects && !overridden, &host,

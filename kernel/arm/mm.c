@@ -20,6 +20,8 @@
  *                               pair of L1 entries of the 2 MiB point to
  *   the fixmap's kmap area      the local maps, in page-table pages of the
  *                               same layout
+ *   [VMALLOC_START, VMALLOC_END) vmap's areas, when the trace vmaps: page-
+ *                               table pages of the same layout
  *
  * The kernel itself runs at virtual = physical (arch.h), in sections of
  * its own below every window; its frames are the first MiBs of RAM, so the
@@ -211,6 +213,8 @@ int arch_mm_setup(struct km_core *k)
 	l1 = kalloc(16384);
 	pte_pages(win_lo, win_hi);
 	pte_pages(loc_lo, loc_hi);
+	if (mm_vmalloc)
+		pte_pages(k->vmalloc_start, k->vmalloc_end);
 	scratch_va = (uintptr_t)KMAP_PHYS_END;
 	pte_pages(scratch_va, scratch_va + SCRATCH_BYTES);
 	uint64_t low_pages = k->max_low_pfn - k->pfn_offset;
@@ -227,7 +231,8 @@ int arch_mm_setup(struct km_core *k)
 	    mm_overlaps_machine(scratch_va, scratch_va + SCRATCH_BYTES) ||
 	    mm_overlaps_machine(uart, uart + SECTION_SIZE)) {
 		klog("the kernel at 0x%08llx-0x%08llx, its scratch window or the "
-		     "UART is in the machine's lowmem, pkmap window or fixmap",
+		     "UART is in the machine's lowmem, pkmap window, fixmap or "
+		     "vmalloc area",
 		     (unsigned long long)kstart, (unsigned long long)kend);
 		return -EADDRINUSE;
 	}

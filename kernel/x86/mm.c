@@ -12,6 +12,7 @@
  *   [PKMAP_BASE, +LAST_PKMAP pages)  the pkmap window: empty until
  *                                kmap_high's set_pte_at
  *   the fixmap's kmap area       the local maps (kmap_local, kmap_atomic)
+ *   [VMALLOC_START, VMALLOC_END) vmap's areas, when the trace vmaps
  *
  * and the kernel itself sits at KERNEL_VBASE (0xf8800000) + physical, not
  * at PAGE_OFFSET + 1 MiB as Linux's does: a trace may name any lowmem pfn,
@@ -21,6 +22,7 @@
  * 0xf0000000 on arm) and below every pkmap window of up to 4096 slots and
  * every fixmap. arch_mm_setup checks that the machine at hand leaves the
  * kernel's range free; when a window of many thousands of slots does not,
+ * or the trace vmaps (0xf8800000 is in every profile's vmalloc area),
  * the kernel says so (exit status 5) and kernel/run-qemu.sh boots the
  * other image, linked at 0x40000000, below every profile's kernel space.
  *
@@ -214,6 +216,8 @@ int arch_mm_setup(struct km_core *k)
 	ensure_pts(k->page_offset, k->high_memory);
 	ensure_pts(PKMAP_ADDR(k, 0), PKMAP_ADDR(k, k->last_pkmap));
 	ensure_pts(loc_lo, k->kmap_area[0] + PAGE_SIZE);
+	if (mm_vmalloc)
+		ensure_pts(k->vmalloc_start, k->vmalloc_end);
 	/* the kernel's own map, up to where the allocator stands now (the
 	 * page tables for this range are taken before the range is fixed) */
 	uint64_t kend = mem_next_free();
@@ -228,8 +232,8 @@ int arch_mm_setup(struct km_core *k)
 	         kva_hi = KERNEL_VBASE + kend + PAGE_SIZE;
 	if (mm_overlaps_machine(kva_lo, kva_hi)) {
 		klog("the kernel at 0x%08llx-0x%08llx is in the machine's "
-		     "lowmem, pkmap window or fixmap", (unsigned long long)kva_lo,
-		     (unsigned long long)kva_hi);
+		     "lowmem, pkmap window, fixmap or vmalloc area",
+		     (unsigned long long)kva_lo, (unsigned long long)kva_hi);
 		return -EADDRINUSE;
 	}
 	klog("kernel  : 0x%08llx - 0x%08llx (frames 0x%llx-0x%llx: image, "

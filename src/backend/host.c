@@ -10,6 +10,14 @@
  * Unmapping at flush time is what makes a later mapping into an empty slot
  * cheap: the slot holds no translation, so installing one needs no TLB
  * shootdown on the other CPUs; the one shootdown is paid per run cleared.
+ *
+ * The vmalloc area is a second reservation, just below the window: a vmap
+ * maps its pages there, a run of consecutive file pages with one mmap.
+ * vunmap's clear is lazy as the kernel's TLB flush is: the pages stay
+ * mapped until the core's purge flushes the range, and then every run of
+ * lazily cleared pages goes with one mmap (guard pages and free pages
+ * between them included, live areas never). Debug mode clears at once,
+ * as the kernel's debug_pagealloc flushes at once.
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64 /* page offsets beyond 4 GiB on 32-bit hosts */
@@ -59,6 +67,9 @@ struct host {
 	size_t lowmem_len;
 	char *window;
 	size_t window_len;
+	char *vm;               /* the vmalloc area, just below the window */
+	size_t vm_len;
+	uint8_t *vm_state;      /* [vm pages]: VM_NONE, VM_LIVE, VM_PENDING */
 	unsigned nr_areas;
 	unsigned areas_used;    /* 1 + the highest area ever made: the areas to
 	                         * look through for an address */
@@ -104,11 +115,16 @@ struct host {
 
 #define RA_PAGES 31
 
+/* vm_state: reserved (PROT_NONE), mapped for an area, or mapped still
+ * but cleared by the core (a vunmap) and waiting for the purge's flush */
+enum { VM_NONE, VM_LIVE, VM_PENDING };
+
 /* What host_open() needs: the machine's figures and the config's. */
 struct host_params {
 	const char *path;      /* NULL: an anonymous memfd */
 	uint64_t mem_bytes;    /* 0 with a path: the file's size */
 	uint64_t lowmem_bytes; /* mapped once, the direct map */
+	uint64_t vmalloc_bytes;/* reserved for vmap, below the window */
 	unsigned last_pkmap;
 	unsigned nr_areas;     /* local-map areas (one per thread at a time) */
 	unsigned colors;       /* a local slot per colour and index */
@@ -179,7 +195,7 @@ static int host_open(const struct host_params *p, void **out,
 	if (!h)
 		return -ENOMEM;
 	h->fd = -1;
-	h->lowmem = h->window = MAP_FAILED;
+	h->lowmem = h->vm = MAP_FAILED;
 	h->prot = p->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
 	const char *e = getenv("KMAP_HOST_REMAP");
 	h->remap_in_place = e && *e == '1' && !p->debug;
@@ -237,9 +253,17 @@ static int host_open(const struct host_params *p, void **out,
 			goto fail_errno;
 	}
 	h->window_len = (size_t)p->last_pkmap * PAGE_SIZE;
-	h->window = sys->mmap(NULL, h->window_len, PROT_NONE, RESERVE_FLAGS, -1, 0);
-	if (h->window == MAP_FAILED)
+	h->vm_len = (size_t)p->vmalloc_bytes;
+	h->vm = sys->mmap(NULL, h->vm_len + h->window_len, PROT_NONE,
+	                  RESERVE_FLAGS, -1, 0);
+	if (h->vm == MAP_FAILED)
 		goto fail_errno;
+	h->window = h->vm + h->vm_len;
+	h->vm_state = calloc(h->vm_len / PAGE_SIZE + 1, 1);
+	if (!h->vm_state) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	h->readahead = p->sequential && !p->debug;
 	h->shadow = calloc(p->last_pkmap, sizeof(uint64_t));
 	h->win_live = calloc(p->last_pkmap, 1);
@@ -282,8 +306,8 @@ static void host_destroy(void *be)
 	for (unsigned i = 0; h->run && i < h->nr_areas; i++)
 		if (h->run[i])
 			sys->munmap(h->run[i], (size_t)KM_RUN_PAGES * PAGE_SIZE);
-	if (h->window != MAP_FAILED)
-		sys->munmap(h->window, h->window_len);
+	if (h->vm != MAP_FAILED)
+		sys->munmap(h->vm, h->vm_len + h->window_len);
 	if (h->lowmem != MAP_FAILED && h->lowmem_len)
 		sys->munmap(h->lowmem, h->lowmem_len);
 	if (h->fd >= 0)
@@ -294,6 +318,7 @@ static void host_destroy(void *be)
 	free(h->area_live);
 	free(h->shadow);
 	free(h->win_live);
+	free(h->vm_state);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -310,6 +335,13 @@ static long window_idx(const struct host *h, uintptr_t va)
 {
 	uintptr_t w = (uintptr_t)h->window;
 	return va >= w && va - w < h->window_len ? (long)((va - w) / PAGE_SIZE) : -1;
+}
+
+/* The page of the vmalloc area at @va, or -1. */
+static long vm_idx(const struct host *h, uintptr_t va)
+{
+	uintptr_t b = (uintptr_t)h->vm;
+	return va >= b && va - b < h->vm_len ? (long)((va - b) / PAGE_SIZE) : -1;
 }
 
 /* The index in area_live of a local-map page @va, or -1. */
@@ -365,7 +397,10 @@ static int host_set_pte(void *be, uintptr_t va, uint64_t pfn)
 	                             (off_t)(fpage * PAGE_SIZE));
 	if (p == MAP_FAILED)
 		return -errno;
-	if (idx >= 0) {
+	long v = vm_idx(h, va);
+	if (v >= 0) {
+		h->vm_state[v] = VM_LIVE;
+	} else if (idx >= 0) {
 		for (size_t i = 0; i < n; i++)
 			h->shadow[idx + (long)i] = pfn + 1 + i;
 		h->last_idx = (unsigned)idx;
@@ -384,6 +419,25 @@ static void win_dead(struct host *h, long idx, unsigned nr)
 		__atomic_store_n(&h->win_live[idx + (long)i], 0, __ATOMIC_RELEASE);
 }
 
+/* A vmap's run of consecutive pages: one mmap. */
+static int host_map_range(void *be, uintptr_t va, uint64_t pfn, unsigned nr)
+{
+	struct host *h = be;
+	long v = vm_idx(h, va);
+	uint64_t fpage = pfn - h->pfn_offset;
+	if (v < 0 || (size_t)v + nr > h->vm_len / PAGE_SIZE ||
+	    pfn < h->pfn_offset || fpage + nr > h->mem_bytes / PAGE_SIZE)
+		return -EINVAL;
+	void *p = km__host_sys->mmap((void *)va, (size_t)nr * PAGE_SIZE, h->prot,
+	                             MAP_SHARED | MAP_FIXED, h->fd,
+	                             (off_t)(fpage * PAGE_SIZE));
+	if (p == MAP_FAILED)
+		return -errno;
+	memset(&h->vm_state[v], VM_LIVE, nr);
+	count(h, &h->maps);
+	return 0;
+}
+
 /* Replace a run of pages by a reservation: one call, one shootdown. */
 static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 {
@@ -393,11 +447,19 @@ static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 		win_dead(h, idx, nr);
 		return 0; /* left mapped: set_pte will replace it */
 	}
+	long v = vm_idx(h, va);
+	if (v >= 0 && !h->debug) {
+		/* the purge's flush unmaps them, with its neighbours */
+		memset(&h->vm_state[v], VM_PENDING, nr);
+		return 0;
+	}
 	void *p = km__host_sys->mmap((void *)va, (size_t)nr * PAGE_SIZE,
 	                             PROT_NONE, RESERVE_FLAGS | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	if (idx >= 0) {
+	if (v >= 0) {
+		memset(&h->vm_state[v], VM_NONE, nr);
+	} else if (idx >= 0) {
 		win_dead(h, idx, nr);
 		memset(&h->shadow[idx], 0, nr * sizeof(uint64_t));
 	} else
@@ -406,12 +468,38 @@ static int host_clear_ptes(void *be, uintptr_t va, unsigned nr)
 	return 0;
 }
 
-/* The kernel did the flush when the mapping went: nothing left to do. */
+/*
+ * The window's flush: the kernel did it when the mapping went. The vmalloc
+ * area's (a purge): unmap the pages lazily cleared in [start, end), each
+ * run between live pages with one call.
+ */
 static int host_flush_range(void *be, uintptr_t start, uintptr_t end)
 {
-	(void)be;
-	(void)start;
-	(void)end;
+	struct host *h = be;
+	long a = vm_idx(h, start);
+	if (a < 0)
+		return 0;
+	size_t b = (end - (uintptr_t)h->vm) / PAGE_SIZE;
+	if (b > h->vm_len / PAGE_SIZE)
+		b = h->vm_len / PAGE_SIZE;
+	for (size_t i = (size_t)a; i < b;) {
+		if (h->vm_state[i] != VM_PENDING) {
+			i++;
+			continue;
+		}
+		size_t j = i, last = i;
+		for (; j < b && h->vm_state[j] != VM_LIVE; j++)
+			if (h->vm_state[j] == VM_PENDING)
+				last = j;
+		void *p = km__host_sys->mmap(h->vm + i * PAGE_SIZE,
+		                             (last + 1 - i) * PAGE_SIZE, PROT_NONE,
+		                             RESERVE_FLAGS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		memset(&h->vm_state[i], VM_NONE, last + 1 - i);
+		count(h, &h->unmaps);
+		i = j;
+	}
 	return 0;
 }
 
@@ -438,8 +526,9 @@ static long run_idx(const struct host *h, uintptr_t va)
 /*
  * Does [va, va + len), within one page, have a translation here: lowmem,
  * a live window slot, a live page of a local-map area or of a scan's
- * run? What the backend knows, no fault taken: a copy through anything
- * else would crash.
+ * run, a page of a live vmap area? What the backend knows, no fault
+ * taken: a copy through anything else would crash, and a lazily freed
+ * vmap page is a use after vunmap even while the host still maps it.
  */
 static inline bool host_mapped(const struct host *h, uintptr_t va,
                                size_t len)
@@ -451,6 +540,10 @@ static inline bool host_mapped(const struct host *h, uintptr_t va,
 	off = va - (uintptr_t)h->lowmem; /* lowmem_len 0: never below */
 	if (off < h->lowmem_len)
 		return len <= h->lowmem_len - off;
+	off = va - (uintptr_t)h->vm;
+	if (off < h->vm_len)
+		return __atomic_load_n(&h->vm_state[off / PAGE_SIZE],
+		                       __ATOMIC_ACQUIRE) == VM_LIVE;
 	long a = area_idx(h, va);
 	if (a >= 0)
 		return __atomic_load_n(&h->area_live[a], __ATOMIC_ACQUIRE);
@@ -691,6 +784,18 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 			say(")\n");
 			goto die;
 		}
+		uintptr_t vb = (uintptr_t)h->vm;
+		if (a >= vb && a - vb < h->vm_len) {
+			size_t page = (a - vb) / PAGE_SIZE;
+			if (__atomic_load_n(&h->vm_state[page], __ATOMIC_RELAXED) ==
+			    VM_LIVE)
+				goto chain; /* a live area: a real fault */
+			say("kmap: use after vunmap, or outside any vmap area "
+			    "(vmalloc page ");
+			say_num(page);
+			say(")\n");
+			goto die;
+		}
 		for (unsigned c = 0; c < h->nr_areas; c++) {
 			uintptr_t b = (uintptr_t)h->area[c];
 			if (b && a >= b && a - b < (uintptr_t)h->area_pages * PAGE_SIZE) {
@@ -768,6 +873,8 @@ static void debug_unregister(struct host *be)
 #define HOST_LOWMEM_DEFAULT (64ull << 20)
 /* Local-map areas: one a thread at a time, 64 threads */
 #define HOST_NR_CPUS_DEFAULT 64
+/* The vmalloc area when the config says 0: address space only */
+#define HOST_VMALLOC_DEFAULT (64ull << 20)
 
 /*
  * Real addresses replace the profile's: the direct map, the window; local
@@ -780,6 +887,7 @@ static int host_create(struct km_core *k, const struct km_backend_params *bp,
 	struct host_params hp = {
 		.path = bp->mem_path, .mem_bytes = k->mem_bytes,
 		.lowmem_bytes = (k->max_low_pfn - k->pfn_offset) << PAGE_SHIFT,
+		.vmalloc_bytes = (uint64_t)k->vm_pages << PAGE_SHIFT,
 		.last_pkmap = k->last_pkmap, .nr_areas = k->nr_cpus,
 		.colors = k->colors,
 		.rdonly = bp->rdonly, .debug = k->flags & KM_DEBUG,
@@ -803,7 +911,8 @@ static int host_create(struct km_core *k, const struct km_backend_params *bp,
 	k->page_offset = low;
 	k->high_memory = low + ((k->max_low_pfn - k->pfn_offset) << PAGE_SHIFT);
 	k->pkmap_base = win;
-	k->vmalloc_start = k->vmalloc_end = 0;
+	k->vmalloc_start = (uintptr_t)h->vm;
+	k->vmalloc_end = k->vmalloc_start + h->vm_len;
 	k->fixaddr_start = k->fixaddr_top = 0;
 	for (unsigned c = 0; c < k->nr_cpus; c++)
 		k->kmap_area[c] = 0;
@@ -815,6 +924,7 @@ const struct km_backend_ops km__host_ops = {
 	.caps = KM_BE_FILE | KM_BE_RDONLY | KM_BE_DEBUG | KM_BE_REAL,
 	.default_lowmem = HOST_LOWMEM_DEFAULT,
 	.default_nr_cpus = HOST_NR_CPUS_DEFAULT,
+	.default_vmalloc = HOST_VMALLOC_DEFAULT,
 	/* real memory: a mapping costs 10 to 25 copies, so slots go only to
 	 * the pages the admission rule counts most (bench/README.md) */
 	.default_policy = "tinylfu",
@@ -823,6 +933,7 @@ const struct km_backend_ops km__host_ops = {
 	.destroy = host_destroy,
 	.sync = host_sync,
 	.set_pte = host_set_pte,
+	.map_range = host_map_range,
 	.clear_ptes = host_clear_ptes,
 	.flush_tlb_range = host_flush_range,
 	.flush_tlb_one = host_flush_one,

@@ -1,6 +1,7 @@
 /*
- * sim.c - the simulated MMU: page tables for the pkmap window and
- * the fixmap's kmap area, a TLB model, and sparse physical memory.
+ * sim.c - the simulated MMU: page tables for the pkmap window, the
+ * fixmap's kmap area and the vmalloc area, a TLB model, and sparse
+ * physical memory.
  *
  * The TLB model is deliberately pessimistic: a translation may be cached
  * from the moment its PTE is set (hardware may walk speculatively) until a
@@ -29,9 +30,9 @@ struct sim {
 	                           * holds pfn_offset's page */
 	size_t nr_chunks;
 	uintptr_t page_offset, high_memory;
-	uintptr_t pk_base, fx_base; /* window starts */
-	unsigned pk_n, fx_n;        /* pages in each */
-	uint64_t *pte;              /* [pk_n + fx_n]: pfn + 1, 0 = none */
+	uintptr_t pk_base, fx_base, vm_base; /* window starts */
+	unsigned pk_n, fx_n, vm_n;  /* pages in each */
+	uint64_t *pte;              /* [pk_n + fx_n + vm_n]: pfn + 1, 0 = none */
 	uint64_t *tlb;              /* cached translation: pfn + 1, 0 = none */
 	uint64_t flush_one, stale;
 	struct km__sim_faults faults;
@@ -44,6 +45,8 @@ static long slot_of(struct sim *s, uintptr_t va)
 		return (long)((va - s->pk_base) >> 12);
 	if (va >= s->fx_base && va - s->fx_base < (uintptr_t)s->fx_n << 12)
 		return (long)(s->pk_n + ((va - s->fx_base) >> 12));
+	if (va >= s->vm_base && va - s->vm_base < (uintptr_t)s->vm_n << 12)
+		return (long)(s->pk_n + s->fx_n + ((va - s->vm_base) >> 12));
 	return -1;
 }
 
@@ -252,9 +255,12 @@ static int sim_create(struct km_core *k, const struct km_backend_params *p,
 	/* the kmap area of every cpu: from the last cpu's last slot up */
 	s->fx_base = km__local_low(k, k->nr_cpus - 1);
 	s->fx_n = (unsigned)((k->kmap_area[0] - s->fx_base) >> 12) + 1;
+	s->vm_base = (uintptr_t)k->vmalloc_start;
+	s->vm_n = k->vm_pages;
+	size_t n = (size_t)s->pk_n + s->fx_n + s->vm_n;
 	s->chunk = calloc(s->nr_chunks, sizeof(*s->chunk));
-	s->pte = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
-	s->tlb = calloc((size_t)s->pk_n + s->fx_n, sizeof(uint64_t));
+	s->pte = calloc(n, sizeof(uint64_t));
+	s->tlb = calloc(n, sizeof(uint64_t));
 	if (!s->chunk || !s->pte || !s->tlb) {
 		sim_destroy(s);
 		return -ENOMEM;

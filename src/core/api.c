@@ -1,7 +1,7 @@
 /*
  * api.c - the public functions of kmap.h that need only the core and a
  * driver, first half: configuration, the memory model, kmap and kunmap,
- * local maps (api_state.c has the rest). Freestanding: both drivers (user space
+ * local maps, vmap (api_state.c has the rest). Freestanding: both drivers (user space
  * in src/, the project's kernel) link it, each with its own struct
  * km_machine that begins with the core (km__core_of).
  *
@@ -11,6 +11,7 @@
  */
 #include "api.h"
 #include "local.h"
+#include "vmalloc.h"
 
 #define KM_STR_(x) #x
 #define KM_STR(x) KM_STR_(x)
@@ -31,7 +32,8 @@ static bool is_misuse(int err)
 {
 	switch (-err) {
 	case KM_ENOTMAPPED: case KM_ENOUSERS: case KM_EATOMIC: case KM_ENOTTOP:
-	case KM_EKIND: case KM_ENOATOMIC: case KM_ESTACKFULL: case EINVAL:
+	case KM_EKIND: case KM_ENOATOMIC: case KM_ESTACKFULL: case KM_ENOAREA:
+	case EINVAL:
 		return true;
 	default:
 		return false;
@@ -92,10 +94,13 @@ int km_config_check(const struct km_config *cfg, char *msg, size_t n)
 		return config_bad(msg, n, "unknown backend");
 	if (cfg->flags & ~KM_CONFIG_FLAGS)
 		return config_bad(msg, n, "unknown flags");
+	if (cfg->memory_model != KM_FLATMEM && cfg->memory_model != KM_SPARSEMEM)
+		return config_bad(msg, n, "unknown memory model");
 	probe = (struct km_core){ 0 };
+	probe.sparse = cfg->memory_model == KM_SPARSEMEM;
 	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
-	                       cfg->nr_cpus, cfg->lowmem_bytes,
+	                       cfg->nr_cpus, cfg->lowmem_bytes, cfg->vmalloc_bytes,
 	                       cfg->backend == KM_BACKEND_HOST))
 		return config_bad(msg, n, probe.why);
 	if (msg && n)
@@ -390,4 +395,55 @@ int km_in_atomic(km_machine *m)
 	if (!k || k->drv->current(k->drv_ctx, &t))
 		return 0;
 	return t->atomic_depth;
+}
+
+/* ---------------------------------------------------------------------- */
+/* vmap                                                                    */
+/* ---------------------------------------------------------------------- */
+
+int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	uintptr_t va;
+	if (!k || !pages || !addr)
+		return km__refuse(k, -EINVAL, "vmap");
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vmap(k, t, pages, count, &va);
+	if (r)
+		return km__refuse(k, r, "vmap");
+	*addr = (void *)va;
+	return 0;
+}
+
+int km_vunmap(km_machine *m, const void *addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vunmap(k, t, (uintptr_t)addr);
+	return r ? km__refuse(k, r, "vunmap") : 0;
+}
+
+int km_vm_unmap_aliases(km_machine *m)
+{
+	struct km_core *k = core(m);
+	return k ? km__vm_unmap_aliases(k) : -EINVAL;
+}
+
+km_page *km_vmalloc_to_page(km_machine *m, const void *addr)
+{
+	struct km_core *k = core(m);
+	if (!k)
+		return NULL;
+	lock(k);
+	km_page *p = km__vmalloc_to_page(k, (uintptr_t)addr);
+	unlock(k);
+	return p;
 }

@@ -1,11 +1,13 @@
 /*
  * api_state.c - the public functions of kmap.h over the core, second half:
  * bytes through a mapping, woken tasks and their state, the window's
- * slots, the event hook, the consistency check and leaks. Freestanding,
+ * slots, the event hook, the consistency check and leaks (vmap areas'
+ * too). Freestanding,
  * as api.c.
  */
 #include "api.h"
 #include "local.h"
+#include "vmalloc.h"
 
 /* ---------------------------------------------------------------------- */
 /* Bytes                                                                   */
@@ -161,6 +163,8 @@ int km_check(km_machine *m, char *msg, size_t msglen)
 		return -EINVAL;
 	lock(k);
 	int r = km__pkmap_check(k, msg, msglen);
+	if (!r)
+		r = km__vm_check(k, msg, msglen);
 	for (struct list_head *p = k->tasks.next; !r && p != &k->tasks;
 	     p = p->next)
 		r = check_task(k, km__container_of(p, struct km_task, all), msg,
@@ -201,6 +205,7 @@ int km_leaks(km_machine *m, struct km_leak *out, unsigned max)
 		if (n < max)
 			out[n] = (struct km_leak){ .pfn = k->lost_local[i],
 			                           .local = 1, .users = 1 };
+	n = km__vm_leaks(k, out, n, max);
 	unlock(k);
 	return (int)n;
 }

@@ -14,7 +14,8 @@
  *   a mapping (access, a run) and straight (copy). A backend keeps no copy
  *   of the memory of its own that either way could miss.
  * - Addresses are the machine's virtual addresses: a window slot
- *   (PKMAP_ADDR), a local-map slot (the fixmap) or the direct map.
+ *   (PKMAP_ADDR), a local-map slot (the fixmap), a page of the vmalloc
+ *   area (vmap) or the direct map.
  * - Optional entries may be NULL; the comment says what NULL means.
  */
 #ifndef KMAP_BACKEND_H
@@ -50,6 +51,8 @@ struct km_backend_ops {
 	unsigned caps;
 	uint64_t default_lowmem;  /* lowmem when the config says 0; 0: the profile's split */
 	unsigned default_nr_cpus; /* local-map areas when 0; 0: the profile's NR_CPUS */
+	uint64_t default_vmalloc; /* KM_BE_REAL: the vmalloc area it reserves
+	                           * when the config says 0 */
 	const char *default_policy; /* slot policy when the config names none; NULL: linux */
 
 	/* ---- lifecycle (the driver calls these, without the lock) ---- */
@@ -63,7 +66,8 @@ struct km_backend_ops {
 	 * Make the backend for the machine @k (its layout and arrays are set
 	 * up, km__core_init has run). A backend with KM_BE_REAL replaces the
 	 * layout's addresses in @k with its own (page_offset, high_memory,
-	 * pkmap_base; kmap_area 0 until a thread asks for its area).
+	 * pkmap_base, vmalloc_start and _end for vm_pages pages; kmap_area 0
+	 * until a thread asks for its area).
 	 */
 	int (*create)(struct km_core *k, const struct km_backend_params *p,
 	              void **be);
@@ -75,6 +79,11 @@ struct km_backend_ops {
 
 	/* set_pte_at(): map the page at @vaddr to @pfn. */
 	int (*set_pte)(void *be, uintptr_t vaddr, uint64_t pfn);
+	/*
+	 * set_pte_at() for @nr pages from @vaddr to the @nr pfns from @pfn
+	 * (a vmap's run of consecutive pages), at once. NULL: set_pte each.
+	 */
+	int (*map_range)(void *be, uintptr_t vaddr, uint64_t pfn, unsigned nr);
 	/* pte_clear() for @nr contiguous pages from @vaddr. */
 	int (*clear_ptes)(void *be, uintptr_t vaddr, unsigned nr);
 	/* flush_tlb_kernel_range(): drop translations in [start, end). */
@@ -125,8 +134,9 @@ struct km_backend_ops {
 
 	/* ---- checking and debugging ---- */
 
-	/* Does the hardware map @pfn (UINT64_MAX: nothing) at the window or
-	 * local page @vaddr, with no stale TLB entry? 0 or -KM_ECORRUPT. */
+	/* Does the hardware map @pfn (UINT64_MAX: nothing) at the window,
+	 * local or vmalloc page @vaddr, with no stale TLB entry? 0 or
+	 * -KM_ECORRUPT. */
 	int (*check_pte)(void *be, uintptr_t vaddr, uint64_t pfn);
 	/* Counters: single-page flushes and stale translations seen. */
 	void (*tlb_counts)(void *be, uint64_t *flush_one, uint64_t *stale);

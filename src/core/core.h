@@ -18,7 +18,7 @@
  *   driver.h   the driver contract     policy.h   the slot policies
  *   machine.h  memory model, layout    pkmap.h    the window's slots
  *   highmem.h  kmap/kunmap, whole      local.h    kmap_local, kmap_atomic
- *   util.h     error texts, messages
+ *   util.h     error texts, messages   vmalloc.h  vmap, vunmap, purge
  */
 #ifndef KMAP_CORE_H
 #define KMAP_CORE_H
@@ -59,6 +59,8 @@
  * libraries and stacks).
  */
 #define KM_MAX_LAST_PKMAP 65536u
+/* Largest vmalloc area a backend with real addresses may reserve. */
+#define KM_MAX_VMALLOC (1ull << 30)
 #define KM_MAX_LAST_PKMAP_REAL 262144u
 /* Most local-map areas (CPUs) a machine may have. */
 #define KM_MAX_CPUS 1024u
@@ -101,14 +103,19 @@ struct km_profile {
 };
 
 /*
- * struct page: only the flags word. As in include/linux/mm.h with FLATMEM
- * and one node, the zone number sits in the top ZONES_WIDTH bits
- * (ZONES_PGSHIFT = 32 - NODES_WIDTH - ZONES_WIDTH, NODES_WIDTH = 0) and the
- * page-flag bits at the bottom.
+ * struct page: only the flags word. As in include/linux/mm.h with one
+ * node: from the top, the section number (SPARSEMEM only: SECTIONS_WIDTH
+ * bits), then the zone number (ZONES_PGSHIFT = 32 - SECTIONS_WIDTH -
+ * NODES_WIDTH - ZONES_WIDTH, NODES_WIDTH = 0), the page-flag bits at the
+ * bottom.
  */
 struct km_page {
 	uint32_t flags;
 };
+
+/* Most sections of any profile: 2^(MAX_PHYSMEM_BITS - SECTION_SIZE_BITS),
+ * ARM's 2^(36 - 28). */
+#define KM_MAX_SECTIONS 256
 
 #define NODES_WIDTH 0   /* one node: CONFIG_NODES_SHIFT 0, as the seeds' rpi2 */
 #define PG_allocated 1u /* bit: taken by km_alloc_page */
@@ -212,6 +219,12 @@ struct km_core {
 	struct zone zones[KM_MAX_ZONES]; /* by zone number (page->flags) */
 	unsigned zones_width, zones_pgshift;
 	int highmem_zone, movable_zone;  /* zone numbers, -1 when absent */
+	/* SPARSEMEM: section s's first page is mem_map[section_base[s]];
+	 * present sections cover [pfn_offset, max_pfn) */
+	bool sparse;                     /* set before km__layout_compute */
+	unsigned section_size_bits, max_physmem_bits;
+	unsigned sections_width, sections_pgshift, pfn_section_shift;
+	int64_t section_base[KM_MAX_SECTIONS];
 
 	/* virtual layout, as the machine would see it */
 	uintptr_t page_offset;           /* __va(PHYS_OFFSET) */
@@ -251,6 +264,18 @@ struct km_core {
 	unsigned *free_slots;            /* clock: per colour stacks of count-0 */
 	unsigned *free_top;              /* slots, colour c at c * per_color */
 
+	/*
+	 * The vmalloc area (vmalloc.c): vm_pages pages from vmalloc_start,
+	 * tiled by extents in address order: free, an area (its pages and
+	 * the guard page after them), or an area lazily freed, whose PTEs
+	 * are clear but whose range waits for a purge's TLB flush. Each
+	 * extent has a boundary tag at its first and its last page (one
+	 * tag when both are the same page); every other tag is 0.
+	 */
+	unsigned vm_pages;
+	uint32_t *vm_tag;
+	uint32_t *vm_pte;                /* pfn + 1 mapped at each page, 0 */
+	uint64_t vm_lazy_max;            /* lazy_max_pages() */
 	/* the admission rule (admit.h) and its state: TinyLFU's sketch, and
 	 * the ghost list of pages refused lately (under the lock) */
 	const struct km_admit *adm;

@@ -217,17 +217,25 @@ void km__wake_up(struct km_core *k, unsigned color)
 /* ---------------------------------------------------------------------- */
 
 /* KM_CHECK: the expensive check after an operation, under the lock. */
-__attribute__((noinline)) void km__check_now(struct km_core *k,
-                                             const char *op)
+__attribute__((noinline)) void km__check_with(struct km_core *k,
+                                              const char *op,
+                                              int (*check)(struct km_core *k,
+                                                           char *msg, size_t n))
 {
 	char what[320], msg[256];
-	if (!km__pkmap_check(k, msg, sizeof(msg)))
+	if (!check(k, msg, sizeof(msg)))
 		return;
 	size_t o = km__strlcpy(what, "invariant broken after ", sizeof(what));
 	o += km__strlcpy(what + o, op, sizeof(what) - o);
 	o += km__strlcpy(what + o, ": ", sizeof(what) - o);
 	km__strlcpy(what + o, msg, sizeof(what) - o);
 	k->drv->bug(k->drv_ctx, what);
+}
+
+/* KM_CHECK after a window operation: the window's invariants. */
+void km__check_now(struct km_core *k, const char *op)
+{
+	km__check_with(k, op, km__pkmap_check);
 }
 
 /* Debug mode: a slot's first user makes it accessible, its last one not. */

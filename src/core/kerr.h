@@ -14,6 +14,7 @@
 #include <errno.h>
 #else
 #define EIO 5
+#define ENXIO 6
 #define EAGAIN 11
 #define ENOMEM 12
 #define EFAULT 14

@@ -272,13 +272,41 @@ static void zones_init(struct km_core *k, const struct km_profile *p)
 	/* ZONES_SHIFT (include/linux/page-flags-layout.h): 1 bit for 2 zones,
 	 * 2 bits for 3 or 4; the zone sits in the top bits of page->flags */
 	k->zones_width = n <= 1 ? 0 : n <= 2 ? 1 : n <= 4 ? 2 : 3;
-	k->zones_pgshift = 32 - NODES_WIDTH - k->zones_width;
+	k->zones_pgshift = 32 - k->sections_width - NODES_WIDTH - k->zones_width;
+}
+
+/*
+ * The memory model. SECTION_SIZE_BITS and MAX_PHYSMEM_BITS are the
+ * architecture's (asm/sparsemem.h): x86-32 26 and 32, with PAE 29 and 36;
+ * ARM 28 and 36. Only classic SPARSEMEM puts the section in page->flags
+ * (SECTIONS_WIDTH = MAX_PHYSMEM_BITS - SECTION_SIZE_BITS); its memmap is
+ * allocated a whole section at a time.
+ */
+static void model_init(struct km_core *k, const struct km_profile *p)
+{
+	bool pae = p->arch == KM_ARCH_X86 && p->pte_size == 8;
+	k->section_size_bits = p->arch == KM_ARCH_ARM ? 28 : pae ? 29 : 26;
+	k->max_physmem_bits = p->arch == KM_ARCH_X86 && !pae ? 32 : 36;
+	k->pfn_section_shift = k->section_size_bits - PAGE_SHIFT;
+	k->sections_width = k->sparse ? k->max_physmem_bits - k->section_size_bits : 0;
+	/* SECTIONS_PGSHIFT: SECTIONS_PGOFF when the field is there */
+	k->sections_pgshift = k->sections_width ? 32 - k->sections_width : 0;
+	if (!k->sparse)
+		return;
+	/* sparse_init(): a memmap for each present section, one array here */
+	uint64_t first = k->pfn_offset >> k->pfn_section_shift;
+	uint64_t end = ((k->max_pfn - 1) >> k->pfn_section_shift) + 1;
+	for (uint64_t s = 0; s < KM_MAX_SECTIONS; s++)
+		k->section_base[s] = s >= first && s < end ?
+		        (int64_t)(s << k->pfn_section_shift) - (int64_t)k->pfn_offset :
+		        INT64_MIN;
 }
 
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes, bool real)
+                       uint64_t lowmem_bytes, uint64_t vmalloc_bytes,
+                       bool real)
 {
 	if (!p)
 		return refused(k, "unknown profile");
@@ -316,6 +344,12 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 		return refused(k, "colors must divide last_pkmap");
 	if (nr_cpus < 1 || nr_cpus > KM_MAX_CPUS)
 		return refused(k, "nr_cpus must be from 1 to 1024");
+	if (vmalloc_bytes && !real)
+		return refused(k, "vmalloc_bytes is for the host backend: the "
+		               "simulated machine's vmalloc area is the profile's");
+	if ((vmalloc_bytes & (PAGE_SIZE - 1)) || vmalloc_bytes > KM_MAX_VMALLOC)
+		return refused(k, "vmalloc_bytes must be a multiple of the page "
+		               "size, at most 1G");
 
 	k->profile = p;
 	k->real = real;
@@ -356,6 +390,10 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	else
 		k->vmalloc_start = (k->high_memory + ARM_VMALLOC_OFFSET) &
 		                   ~(ARM_VMALLOC_OFFSET - 1);
+	/* real addresses: the backend reserves the area (its own size) */
+	k->vm_pages = (unsigned)((real ? vmalloc_bytes :
+	                          k->vmalloc_end - k->vmalloc_start) >> PAGE_SHIFT);
+	model_init(k, p);
 	zones_init(k, p);
 	return 0;
 }
@@ -406,6 +444,37 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 	o->pa_hash_size = PA_HASH_SIZE;
 	o->struct_page_size = p->struct_page_size;
 	o->mem_map_bytes = (k->max_pfn - k->pfn_offset) * p->struct_page_size;
+	o->memory_model = k->sparse ? "sparsemem" : "flatmem";
+	o->section_size_bits = k->section_size_bits;
+	o->max_physmem_bits = k->max_physmem_bits;
+	o->sections_width = k->sections_width;
+	o->sections_pgshift = k->sections_pgshift;
+	o->nodes_pgshift = 0; /* NODES_WIDTH 0: NODES_PGSHIFT is 0 */
+	o->nr_mem_sections = 1ull << (k->max_physmem_bits - k->section_size_bits);
+	if (k->sparse) {
+		uint64_t first = k->pfn_offset >> k->pfn_section_shift;
+		uint64_t end = ((k->max_pfn - 1) >> k->pfn_section_shift) + 1;
+		o->present_sections = end - first;
+		/* a present section's memmap is whole */
+		o->mem_map_bytes = (o->present_sections << k->pfn_section_shift) *
+		                   p->struct_page_size;
+		/*
+		 * struct mem_section: two words (section_mem_map, usage; no
+		 * PAGE_EXTENSION). x86-32 selects SPARSEMEM_STATIC: one static
+		 * array of every section. ARM: SPARSEMEM_EXTREME, an array of
+		 * root pointers and a page of sections for each root in use.
+		 */
+		uint64_t ms = 2 * sizeof(uint32_t);
+		if (p->arch == KM_ARCH_X86) {
+			o->mem_section_bytes = o->nr_mem_sections * ms;
+		} else {
+			uint64_t per_root = PAGE_SIZE / ms;
+			uint64_t roots = (o->nr_mem_sections + per_root - 1) / per_root;
+			uint64_t used = (end - 1) / per_root - first / per_root + 1;
+			o->mem_section_bytes = roots * sizeof(uint32_t) + used * PAGE_SIZE;
+		}
+	}
+	o->vmap_lazy_max = k->vm_lazy_max;
 	o->pte_size = p->pte_size;
 	o->pkmap_pgtable_bytes = (uint64_t)k->last_pkmap * p->pte_size;
 	o->zones_pgshift = k->zones_pgshift;

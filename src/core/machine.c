@@ -5,10 +5,11 @@
  */
 #include "machine.h"
 #include "util.h"
+#include "vmalloc.h"
 
 /* The window's arrays, carved from one arena in this order. */
 #define ARENA_ALIGN 16u
-#define ARENA_PIECES 13u /* the carve() calls of km__core_init */
+#define ARENA_PIECES 15u /* the carve() calls of km__core_init */
 
 /* The admission rule every machine runs (admit.h). */
 static const struct km_admit *const admit_rule = &km__admit_tinylfu;
@@ -20,6 +21,7 @@ size_t km__core_arena_size(const struct km_core *k)
 	                        2 * sizeof(unsigned) + 1) +
 	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
 	       k->nr_cpus * sizeof(uintptr_t) +
+	       (size_t)k->vm_pages * 2 * sizeof(uint32_t) +
 	       admit_rule->size(k->last_pkmap) + ARENA_PIECES * ARENA_ALIGN;
 }
 
@@ -36,6 +38,14 @@ static void *carve(char **p, size_t bytes)
 	return (void *)a;
 }
 
+/* set_page_section(): SPARSEMEM keeps the section number in the flags */
+static uint32_t section_bits(const struct km_core *k, uint64_t pfn)
+{
+	if (!k->sparse)
+		return 0;
+	return (uint32_t)(pfn >> k->pfn_section_shift) << k->sections_pgshift;
+}
+
 void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
                    uint32_t *page_slot, const struct km_policy *pol)
 {
@@ -44,12 +54,13 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	/* memmap_init_zone(): each page's flags carry its zone number; a
 	 * page of no zone (x86's first, kept for the BIOS) is reserved */
 	for (uint64_t pfn = k->pfn_offset; pfn < k->first_pfn; pfn++)
-		pfn_to_page(k, pfn)->flags = 1u << PG_reserved;
+		pfn_to_page(k, pfn)->flags = 1u << PG_reserved |
+		                             section_bits(k, pfn);
 	for (unsigned z = 0; z < k->nr_zones; z++) {
 		uint32_t bits = k->zones_width ? (uint32_t)z << k->zones_pgshift : 0;
 		for (uint64_t pfn = k->zones[z].zone_start_pfn;
 		     pfn < k->zones[z].end_pfn; pfn++)
-			pfn_to_page(k, pfn)->flags = bits;
+			pfn_to_page(k, pfn)->flags = bits | section_bits(k, pfn);
 	}
 	k->pkmap_count = carve(&p, k->last_pkmap * sizeof(int));
 	k->pkmap_page_table = carve(&p, k->last_pkmap * sizeof(uint64_t));
@@ -64,6 +75,9 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	k->free_slots = carve(&p, k->last_pkmap * sizeof(unsigned));
 	k->free_top = carve(&p, k->colors * sizeof(unsigned));
 	k->clock_hand = carve(&p, k->colors * sizeof(unsigned));
+	k->vm_tag = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
+	k->vm_pte = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
+	km__vm_init(k);
 	k->adm = admit_rule;
 	k->adm->init(k, carve(&p, k->adm->size(k->last_pkmap)));
 	for (unsigned c = 0; c < k->colors; c++)

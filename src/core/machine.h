@@ -16,6 +16,8 @@ const struct km_profile *km__profile_at(unsigned i);
  * figures of @k (no arrays yet). @lowmem_bytes, when not 0, replaces the
  * profile's lowmem limit: real memory decides its own direct map; on the
  * profile's layout it may only be smaller (the kernel's highmem=).
+ * @vmalloc_bytes is the vmalloc area a backend with real addresses
+ * reserves (0 otherwise).
  * @real: the addresses will be the host's (KM_BE_REAL), so the local-map
  * areas need not fit the profile's fixmap. Returns 0 or -EINVAL, and
  * k->why says what is wrong.
@@ -24,7 +26,8 @@ const struct km_profile *km__profile_at(unsigned i);
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
-                       uint64_t lowmem_bytes, bool real);
+                       uint64_t lowmem_bytes, uint64_t vmalloc_bytes,
+                       bool real);
 /* Bytes the driver must give km__core_init: the window's arrays (@arena)
  * and, for a lockless policy, page_slot (0 otherwise). */
 size_t km__core_arena_size(const struct km_core *k);
@@ -45,15 +48,35 @@ static inline uint64_t km__nr_pages(const struct km_core *k)
 {
 	return k->max_pfn - k->pfn_offset;
 }
-/* FLATMEM: mem_map starts at ARCH_PFN_OFFSET's page. */
+/*
+ * FLATMEM: mem_map starts at ARCH_PFN_OFFSET's page. SPARSEMEM: the
+ * section's memmap, the section number taken from page->flags
+ * (page_to_section()) one way and from the pfn the other.
+ */
+static inline unsigned page_to_section(const struct km_core *k,
+                                       const struct km_page *page)
+{
+	return (page->flags >> k->sections_pgshift) &
+	       ((1u << k->sections_width) - 1);
+}
 static inline uint64_t page_to_pfn(const struct km_core *k,
                                    const struct km_page *page)
 {
+	if (k->sparse) {
+		unsigned sec = page_to_section(k, page);
+		return ((uint64_t)sec << k->pfn_section_shift) +
+		       (uint64_t)((page - k->mem_map) - k->section_base[sec]);
+	}
 	return (uint64_t)(page - k->mem_map) + k->pfn_offset;
 }
 static inline struct km_page *pfn_to_page(const struct km_core *k,
                                           uint64_t pfn)
 {
+	if (k->sparse) {
+		uint64_t sec = pfn >> k->pfn_section_shift;
+		return &k->mem_map[k->section_base[sec] +
+		                   (int64_t)(pfn - (sec << k->pfn_section_shift))];
+	}
 	return &k->mem_map[pfn - k->pfn_offset];
 }
 /* A page's index in mem_map (arrays kept per page use it). */

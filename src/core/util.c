@@ -18,6 +18,7 @@ const char *km__errtext(int err)
 	case KM_ESTACKFULL: return "too many local mappings (15 at most)";
 	case KM_ESLEEPING: return "task is asleep";
 	case KM_ECORRUPT: return "invariant broken";
+	case KM_ENOAREA: return "no vmap area at the address";
 	default: return e >= KM_EBASE ? "unknown kmap error" : NULL;
 	}
 }

@@ -21,6 +21,13 @@ struct km_core;
  */
 int km__refuse(struct km_core *k, int err, const char *fn);
 
+/*
+ * KM_CHECK: run @check (a check of the core's invariants) after @op, under
+ * the lock; a broken invariant goes to the driver's bug(). highmem.c.
+ */
+void km__check_with(struct km_core *k, const char *op,
+                    int (*check)(struct km_core *k, char *msg, size_t n));
+
 /* NUL-terminated strings equal? */
 int km__streq(const char *a, const char *b);
 

@@ -47,38 +47,43 @@ struct conf {
 	enum km_backend_kind backend;
 	const char *policy, *profile;
 	unsigned flags;
+	enum km_memory_model model;
 };
 
 static const struct conf confs[] = {
-	{ KM_BACKEND_SIM, "linux", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "lockfree", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "clock", "x86-32", 0 },
-	{ KM_BACKEND_SIM, "linux", "arm", 0 },
-	{ KM_BACKEND_SIM, "lockfree", "x86-32-pae", 0 },
-	{ KM_BACKEND_SIM, "clock", "arm-2g", 0 },
-	{ KM_BACKEND_SIM, "linux", "arm-virt", 0 },    /* pfns from PHYS_OFFSET */
-	{ KM_BACKEND_SIM, "linux", "arm-marvell", 0 }, /* kmap_high_get */
-	{ KM_BACKEND_SIM, "tinylfu", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "linux", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "clock", "x86-32", 0 },
-	{ KM_BACKEND_HOST, "linux", "arm", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "arm", KM_SEQUENTIAL },
-	{ KM_BACKEND_HOST, "clock", "arm-marvell", 0 },
-	{ KM_BACKEND_HOST, "lockfree", "arm-virt", 0 },
-	{ KM_BACKEND_HOST, "tinylfu", "x86-32", 0 },
-	{ KM_BACKEND_HOST, NULL, "x86-32", KM_SEQUENTIAL }, /* the default */
-	{ KM_BACKEND_HOST, "linux", "x86-32", KM_DEBUG },
+	{ KM_BACKEND_SIM, "linux", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "lockfree", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "clock", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "linux", "arm", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "lockfree", "x86-32-pae", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "clock", "arm-2g", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "linux", "arm-virt", 0, KM_FLATMEM },    /* pfns from PHYS_OFFSET */
+	{ KM_BACKEND_SIM, "linux", "arm-marvell", 0, KM_FLATMEM }, /* kmap_high_get */
+	{ KM_BACKEND_SIM, "tinylfu", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_SIM, "lockfree", "arm-virt", 0, KM_SPARSEMEM },
+	{ KM_BACKEND_SIM, "linux", "x86-32-pae", 0, KM_SPARSEMEM },
+	{ KM_BACKEND_HOST, "linux", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "clock", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "linux", "arm", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "arm", KM_SEQUENTIAL, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "clock", "arm-marvell", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "lockfree", "arm-virt", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "tinylfu", "x86-32", 0, KM_FLATMEM },
+	{ KM_BACKEND_HOST, NULL, "x86-32", KM_SEQUENTIAL, KM_FLATMEM }, /* the default */
+	{ KM_BACKEND_HOST, "linux", "x86-32", KM_DEBUG, KM_FLATMEM },
+	{ KM_BACKEND_HOST, "linux", "arm-virt", 0, KM_SPARSEMEM },
 };
 #define NCONFS (sizeof(confs) / sizeof(confs[0]))
 
 static const char *conf_name(const struct conf *c)
 {
 	static char b[96];
-	snprintf(b, sizeof(b), "%s/%s/%s%s%s",
+	snprintf(b, sizeof(b), "%s/%s/%s%s%s%s",
 	         c->backend == KM_BACKEND_HOST ? "host" : "sim", c->profile,
 	         c->policy ? c->policy : "default", c->flags & KM_DEBUG ? "/debug" : "",
-	         c->flags & KM_SEQUENTIAL ? "/sequential" : "");
+	         c->flags & KM_SEQUENTIAL ? "/sequential" : "",
+	         c->model == KM_SPARSEMEM ? "/sparsemem" : "");
 	return b;
 }
 
@@ -90,6 +95,7 @@ static void conf_fill(const struct conf *c, struct km_config *cfg)
 	cfg->policy = c->policy;
 	cfg->profile = c->profile;
 	cfg->flags = c->flags;
+	cfg->memory_model = c->model;
 	cfg->mem_bytes = 32 * MiB;
 	cfg->lowmem_bytes = 16 * MiB;
 	cfg->last_pkmap = SLOTS;
@@ -473,6 +479,9 @@ static void b_host_odd(struct km_config *c)
 	c->mem_bytes = 8 * MiB + 1;
 }
 
+static void b_model(struct km_config *c) { c->memory_model = (enum km_memory_model)2; }
+static void b_model_neg(struct km_config *c) { c->memory_model = (enum km_memory_model)-1; }
+
 static const struct badcfg badcfgs[] = {
 	{ "profile NULL", b_profile_null },
 	{ "an unknown profile", b_profile_unknown },
@@ -500,6 +509,8 @@ static const struct badcfg badcfgs[] = {
 	{ "lowmem_bytes past the split", b_low_big },
 	{ "lowmem_bytes below a page", b_low_tiny },
 	{ "host memory not a multiple of the page size", b_host_odd },
+	{ "memory_model 2", b_model },
+	{ "memory_model -1", b_model_neg },
 };
 #define NBADCFG (sizeof(badcfgs) / sizeof(badcfgs[0]))
 
@@ -1115,6 +1126,125 @@ CASE(km_kmap_flush_unused, "NULL machine: -EINVAL", 0)
 {
 	BEGIN(e);
 	RC(km_kmap_flush_unused(NULL), -EINVAL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* vmap                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void *vmapped(struct env *e, unsigned first, unsigned n)
+{
+	void *va;
+	MUST(km_vmap(e->m, e->high + first, n, &va) == 0);
+	return va;
+}
+
+CASE(km_vmap, "NULL machine, pages or addr, no pages, more than memory, a bad "
+     "page among good ones: -EINVAL, *addr untouched", 0)
+{
+	km_page *pg[3] = { e->high[0], e->low, e->high[1] };
+	void *va = e;
+	(void)vmapped(e, 2, 2); /* an area already there */
+	BEGIN(e);
+	RC(km_vmap(NULL, pg, 3, &va), -EINVAL);
+	RC(km_vmap(e->m, NULL, 3, &va), -EINVAL);
+	RC(km_vmap(e->m, pg, 3, NULL), -EINVAL);
+	RC(km_vmap(e->m, pg, 0, &va), -EINVAL);
+	RC(km_vmap(e->m, pg, UINT_MAX, &va), -EINVAL);
+	EACH_BAD_PAGE(e, p, {
+		pg[1] = p;
+		RC(km_vmap(e->m, pg, 3, &va), -EINVAL);
+	});
+	PTR(va, e);
+}
+
+CASE(km_vmap, "inside kmap_atomic: -KM_EATOMIC, for vunmap too", 0)
+{
+	void *va = e, *live = vmapped(e, 2, 1), *a;
+	MUST(km_kmap_atomic(e->m, e->high[1], &a) == 0);
+	BEGIN(e);
+	RC(km_vmap(e->m, e->high, 1, &va), -KM_EATOMIC);
+	RC(km_vunmap(e->m, live), -KM_EATOMIC);
+	PTR(va, e);
+	PTR(km_vmalloc_to_page(e->m, live), e->high[2]);
+}
+
+CASE(km_vmap, "a full vmalloc area: -ENOSPC after the purge, *addr untouched",
+     0)
+{
+	/* fill the area with the largest areas that fit, then single pages */
+	unsigned mem = (unsigned)(e->l.max_pfn - e->l.min_pfn);
+	km_page **pg = calloc(mem, sizeof(*pg));
+	MUST(pg);
+	for (unsigned i = 0; i < mem; i++)
+		pg[i] = e->high[i % 8];
+	void *va;
+	unsigned n = mem;
+	for (;;) {
+		int r = km_vmap(e->m, pg, n, &va);
+		if (r == -ENOSPC && n == 1)
+			break;
+		MUST(r == 0 || r == -ENOSPC);
+		if (r)
+			n = n / 2 ? n / 2 : 1;
+	}
+	struct km_stats before, after;
+	MUST(km_stats_get(e->m, &before) == 0);
+	va = e;
+	RC(km_vmap(e->m, pg, 1, &va), -ENOSPC);
+	PTR(va, e);
+	MUST(km_stats_get(e->m, &after) == 0);
+	U64(after.vmap_areas, before.vmap_areas);
+	U64(after.vmap_pages, before.vmap_pages);
+	U64(after.vmap_nospace, before.vmap_nospace + 1);
+	free(pg);
+}
+
+CASE(km_vunmap, "NULL machine; NULL, addresses of nothing, inside an area, its "
+     "guard page, another machine's area, twice: -KM_ENOAREA", 0)
+{
+	void *bad[NBADVA], *ova, *va = vmapped(e, 0, 3), *gone = vmapped(e, 3, 1);
+	MUST(km_vmap(e->other, &e->ohigh, 1, &ova) == 0);
+	MUST(km_vunmap(e->m, gone) == 0);
+	bad_addrs(e, bad);
+	BEGIN(e);
+	RC(km_vunmap(NULL, va), -EINVAL);
+	for (unsigned i = 0; i < NBADVA; i++)
+		RC(km_vunmap(e->m, bad[i]), -KM_ENOAREA);
+	RC(km_vunmap(e->m, (char *)va + PG), -KM_ENOAREA);
+	RC(km_vunmap(e->m, (char *)va + 3 * PG), -KM_ENOAREA);
+	RC(km_vunmap(e->m, (char *)va + 1), -KM_ENOAREA);
+	RC(km_vunmap(e->m, gone), -KM_ENOAREA);
+	if (ova != va && ova != gone)
+		RC(km_vunmap(e->m, ova), -KM_ENOAREA);
+	PTR(km_vmalloc_to_page(e->m, va), e->high[0]);
+}
+
+CASE(km_vm_unmap_aliases, "NULL machine: -EINVAL; nothing lazily freed: 0, "
+     "nothing changed", 0)
+{
+	(void)vmapped(e, 0, 2);
+	BEGIN(e);
+	RC(km_vm_unmap_aliases(NULL), -EINVAL);
+	RC(km_vm_unmap_aliases(e->m), 0);
+}
+
+CASE(km_vmalloc_to_page, "NULL machine, addresses of nothing, a guard page, a "
+     "lazily freed area, another machine's area: NULL", 0)
+{
+	void *bad[NBADVA], *ova, *va = vmapped(e, 0, 2), *gone = vmapped(e, 2, 1);
+	MUST(km_vmap(e->other, &e->ohigh, 1, &ova) == 0);
+	MUST(km_vunmap(e->m, gone) == 0);
+	bad_addrs(e, bad);
+	BEGIN(e);
+	PTR(km_vmalloc_to_page(NULL, va), NULL);
+	for (unsigned i = 0; i < NBADVA; i++)
+		PTR(km_vmalloc_to_page(e->m, bad[i]), NULL);
+	PTR(km_vmalloc_to_page(e->m, (char *)va + 2 * PG), NULL);
+	PTR(km_vmalloc_to_page(e->m, gone), NULL);
+	if (ova != va && ova != (char *)va + PG && ova != gone)
+		PTR(km_vmalloc_to_page(e->m, ova), NULL);
+	PTR(km_vmalloc_to_page(e->m, (char *)va + PG + 17), e->high[1]);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$src" || exit 2
 
 # The pages themselves, before any browser: one file, nothing fetched.
-for t in story sleep-wake local-misuse colors deadlock; do
+for t in story sleep-wake local-misuse colors deadlock vmap-purge; do
 	"$kmap" replay --html "$tmp/$t.html" "examples/traces/$t.trace" > /dev/null 2> "$tmp/$t.err"
 	ok "$t.html: nothing on stderr" test ! -s "$tmp/$t.err"
 	ok "$t.html: the states are embedded as JSON" \
@@ -202,6 +202,34 @@ d=$tmp/l9.dom
 ok "local-misuse #9: kmap_atomic: one mapping, atomic" task "$d" A running 1
 ok "local-misuse #9: atomic section 1, 240002 on the stack" \
 	has "$d" '<td>1</td><td class="stack"><span class="atomic">240002 atomic</span></td>'
+
+# vmap-purge.trace: areas mapped, lazily freed, purged at lazy_max_pages
+ok "story.html: no vmalloc section without vmap" \
+	bash -c "! grep -q 'id=\"vmalloc\"' '$tmp/story.html'"
+area() { has "$1" "id=\"area-$2\" data-state=\"$3\""; }
+at vmap-purge step=5 v5
+d=$tmp/v5.dom
+ok "vmap-purge #5: five areas mapped" has "$d" "5 areas mapped (10235 pages), 0 lazily freed"
+ok "vmap-purge #5: a5 mapped, the step's" \
+	grep -q 'class="area acted" id="area-a5" data-state="mapped"' "$d"
+ok "vmap-purge #5: the step is described" has "$d" "area a5: 2047 pages at 0xf2800000"
+at vmap-purge step=12 v12
+d=$tmp/v12.dom
+for a in a1 a2 a3 a4; do
+	ok "vmap-purge #12: $a lazily freed" area "$d" "$a" lazy
+done
+ok "vmap-purge #12: a5 and small mapped" area "$d" a5 mapped
+ok "vmap-purge #12: 8192 lazy pages, not past lazy_max_pages" \
+	has "$d" "4 lazily freed (8192 pages with their guard pages; past 8192"
+at vmap-purge step=13 v13
+d=$tmp/v13.dom
+ok "vmap-purge #13: the purge is described" \
+	has "$d" "vmap purge (lazy_max_pages): a1, a2, a3, a4, a5 released, one TLB flush"
+ok "vmap-purge #13: the lazy areas are gone" \
+	bash -c "! grep -q 'id=\"area-a[1-5]\"' '$d'"
+ok "vmap-purge #13: small stays" area "$d" small mapped
+at vmap-purge step=14 v14
+ok "vmap-purge #14: small2 at VMALLOC_START again" has "$tmp/v14.dom" "area small2: 1 page at 0xf0800000"
 
 # the buttons
 at sleep-wake 'step=10&do=back,back,step' b1

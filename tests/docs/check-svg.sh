@@ -140,6 +140,10 @@ ok "replay --svg: the story's flush is marked" has "$tmp/story.svg" "flush: 6 cl
 ok "replay --svg: a sleeping task is marked" has "$tmp/sleep-wake.svg" "<title>asleep</title>"
 ok "replay --svg: a woken task is marked" has "$tmp/sleep-wake.svg" "<title>woken</title>"
 ok "replay --svg: the deadlock's sleepers are marked" has "$tmp/deadlock.svg" "<title>asleep</title>"
+ok "replay --svg: the vmalloc area drawn" has "$tmp/vmap-purge.svg" "the vmalloc area"
+ok "replay --svg: a lazily freed area" has "$tmp/vmap-purge.svg" "a1: 2047 pages at 0xf0800000, lazily freed"
+ok "replay --svg: the purge marked" has "$tmp/vmap-purge.svg" "purge: 5 areas, TLB flush"
+ok "replay --svg: no vmalloc area without vmap" bash -c "! grep -q 'vmalloc area' '$tmp/story.svg'"
 # local-misuse: the slot it used, not 1024; the local stacks; the errors
 d=$tmp/local-misuse.svg
 ok "replay --svg: a big window shows the slots used" has "$d" "Only the 1 slot the trace used is drawn, of 1024."

@@ -158,7 +158,14 @@ for p in $("$kmap" layout --help | sed -n 's/.*--machine PROFILE  one of: //p');
 	compare "layout-$p.txt" "$tmp/layout-$p.txt"
 	"$kmap" layout --machine "$p" --json > "$tmp/layout-$p.json"
 	compare "layout-$p.json" "$tmp/layout-$p.json"
+	"$kmap" layout --machine "$p" --model sparsemem --json > "$tmp/layout-$p-sparsemem.json"
+	compare "layout-$p-sparsemem.json" "$tmp/layout-$p-sparsemem.json"
 done
+"$kmap" layout --machine arm-virt --model sparsemem > "$tmp/layout-arm-virt-sparsemem.txt"
+compare layout-arm-virt-sparsemem.txt "$tmp/layout-arm-virt-sparsemem.txt"
+"$kmap" layout --machine x86-32 --model sparse > /dev/null 2> "$tmp/model.err"
+ok "layout: an unknown model exits 2" test $? = 2
+ok "layout: an unknown model is named" grep -q -- "--model sparse: not a memory model (flatmem or sparsemem)" "$tmp/model.err"
 "$kmap" layout --machine x86-32-pae --mem 16G > "$tmp/layout-pae16.txt"
 # 16 GiB / 4 KiB pages x Debian's 40-byte struct page (the seeds' 44 B
 # made it 176 MiB)

@@ -11,6 +11,8 @@
 #     example runs on two-level and on PAE tables;
 #     pae-6g.trace boots with 6 GiB and reads and writes pages above 4 GiB;
 #   - a window of 65536 slots, which moves the kernel to its low image;
+#   - random vmap-heavy traces (lazy purges, a full vmalloc area) on both
+#     x86 profiles, on real page tables for the vmalloc area (the low image);
 #   - tests/qemu/stale-tlb.trace normally, and with tlb=noflush, where it
 #     must read the wrong bytes (the TLB flushes are real and needed).
 # arm, under qemu-system-arm -M virt -cpu cortex-a15 with the trace as the
@@ -21,7 +23,8 @@
 #     short-descriptor tables and the pkmap window's page-table page;
 #   - a window of 65536 slots (128 page-table pages), and a machine too big
 #     for 32-bit physical addresses (exit 3, said in the boot log);
-#   - stale-tlb.trace on arm-virt, normally and with tlb=noflush.
+#   - stale-tlb.trace on arm-virt, normally and with tlb=noflush;
+#   - random vmap-heavy traces on arm-virt, arm and arm-2g.
 # Both: random traces under each policy, and an unreadable trace. The JSON
 # must equal `KMAP replay --json` and the exit status must be the same.
 #
@@ -231,6 +234,8 @@ arm_checks() {
 		grep -q "1 window flushes, 8 single-page flushes (4 TLBIMVAIS, 8 TLBIMVA)" "$b"
 	ok "arm: pfn P backed by RAM's frame 0x40000 + P" \
 		grep -q "frame = pfn + 0x40000 unless shown" "$tmp/colors.boot"
+	ok "arm-virt SPARSEMEM: the boot log names the sections and the flags" \
+		grep -q "SPARSEMEM: 8 sections of 2^28 bytes present; page->flags: section at bit 24" "$tmp/sparsemem.boot"
 	ok "arm-2g: lowmem from 0x80000000" \
 		grep -q "lowmem  : 0x80000000 - " "$tmp/colors-on-arm-2g.boot"
 
@@ -317,6 +322,27 @@ if [ -x "$gentrace" ]; then
 else
 	echo "FAIL: no $gentrace to make random traces"
 	fail=$((fail + 1))
+fi
+
+# vmap: random traces with many and large areas (tests/ref/gentrace
+# --vmap-heavy): the purges' one TLB flush for many areas, a full vmalloc
+# area, reads through areas, on real page tables. On x86 0xf8800000 is in
+# every profile's vmalloc area, so the low image runs them.
+if [ -x "$gentrace" ]; then
+	seed=1
+	if [ "$arch" = arm ]; then vprofs="arm-virt arm arm-2g"; else vprofs="x86-32 x86-32-pae"; fi
+	for prof in $vprofs; do
+		"$gentrace" "$seed" 300 --profile "$prof" --vmap-heavy --dirty \
+			> "$tmp/vmap-$prof.trace"
+		compare "vmap-$prof" "$tmp/vmap-$prof.trace"
+		seed=$((seed + 2))
+	done
+	ok "vmap traces: lazily freed areas purged" \
+		grep -q '"event":"purge","areas":\["' "$tmp"/vmap-*.host
+	if [ "$arch" = x86 ]; then
+		ok "vmap traces: the kernel moved to 0x40000000" \
+			grep -q "kernel  : 0x40100000" "$tmp/vmap-x86-32.boot"
+	fi
 fi
 
 # An unreadable trace: exit 2, no JSON, the error in the boot log.

@@ -3,6 +3,7 @@
  *
  *   gentrace SEED N [--profile NAME] [--last-pkmap N] [--colors N]
  *                   [--tasks N] [--highmem-pages N] [--clean | --dirty]
+ *                   [--vmap-heavy]
  *
  * N operation lines after the header, deterministic for a given SEED (own
  * PRNG, no libc rand). --highmem-pages N: memory ends N pages above the
@@ -12,7 +13,9 @@
  * asleep, what each task holds, what is on its local stack. Roughly one
  * trace in five is "clean" (--clean forces it, --dirty forbids it): it makes
  * no deliberate errors and releases everything near the end, so that exit
- * status 0 is exercised too.
+ * status 0 is exercised too. vmap and vunmap lines come in every trace; in
+ * one in five ("vmap-heavy", or --vmap-heavy) they are many and large
+ * (up to 5000 pages), so that lazy purges and a full vmalloc area happen.
  */
 #include "refmodel.h"
 
@@ -79,6 +82,12 @@ static int mid[MAXTASKS];            /* model task id, -1 before first line */
 static struct pfnlist held[MAXTASKS]; /* persistent kmaps this task made */
 static int clean;                     /* no deliberate errors, release at end */
 static int stack_heavy;
+static int vmap_heavy;
+static int vmap_fill; /* vmap-heavy, and few vunmaps: the area fills up */
+/* vmap areas: the names given so far ("v0", "v1", ...); which are live
+ * the model says */
+static int nareas_named;
+#define AREA_NAME_MAX 24
 /*
  * Where highmem starts depends on the layout on x86 (Linux's MAXMEM moves
  * with PKMAP_BASE, which is PMD-aligned), so the generator only relies on
@@ -265,6 +274,105 @@ static enum ref_result emit(int k, enum ref_op op, uint64_t pfn, uint64_t off,
 	return r;
 }
 
+static void area_name(int i, char *buf)
+{
+	snprintf(buf, AREA_NAME_MAX, "v%d", i);
+}
+
+/* Print a vmap or vunmap line and run it in the model. */
+static enum ref_result emit_vm(int k, enum ref_op op, const char *area,
+			       const uint64_t *pfns, size_t n)
+{
+	lineno++;
+	printf("%s%s%s%s%s", names[k], sep(), ref_op_names[op], sep(), area);
+	if (op == REF_VMAP) {
+		printf("%s", sep());
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				printf(",");
+			pr_num(pfns[i], 15);
+		}
+	}
+	if (chance(3))
+		printf("%s# trailing comment", sep());
+	printf("\n");
+	if (mid[k] < 0)
+		mid[k] = ref_task(M, names[k]);
+	return ref_exec_vmap(M, lineno, mid[k], op, area, pfns, n);
+}
+
+static int live_areas(void)
+{
+	int n = 0;
+	char nm[AREA_NAME_MAX];
+	for (int i = 0; i < nareas_named; i++) {
+		area_name(i, nm);
+		n += ref_area_live(M, nm);
+	}
+	return n;
+}
+
+/* vunmap of a live area (0 when there is none) */
+static int vunmap_one(int k)
+{
+	int n = nareas_named;
+	char nm[AREA_NAME_MAX];
+	int start = (int)rn((uint64_t)(n ? n : 1));
+	for (int i = 0; i < n; i++) {
+		area_name((start + i) % n, nm);
+		if (ref_area_live(M, nm)) {
+			emit_vm(k, REF_VUNMAP, nm, NULL, 0);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t pick_any(void);
+
+static void op_vmap(int k)
+{
+	char nm[AREA_NAME_MAX];
+	unsigned r = (unsigned)rn(100);
+	if (!clean && r < 8 && nareas_named)
+		area_name((int)rn((uint64_t)nareas_named), nm); /* maybe in use */
+	else
+		area_name(nareas_named++, nm);
+	size_t n;
+	r = (unsigned)rn(100);
+	if (vmap_heavy)
+		n = r < 40 ? 1 + rn(8) : r < 70 ? 100 + rn(1400) : 1500 + rn(3500);
+	else
+		n = r < 80 ? 1 + rn(8) : 9 + rn(56);
+	/* a clean trace stays far from a full area */
+	if (clean && ref_vmalloc_used(M) + n + 1 > 20000)
+		n = 1 + rn(4);
+	if (clean && ref_vmalloc_used(M) + n + 1 > 20000) {
+		if (!vunmap_one(k))
+			emit(k, REF_FLUSH_UNUSED, 0, 0, NULL, 0);
+		return;
+	}
+	uint64_t *p = malloc(n * sizeof(*p));
+	if (!p)
+		exit(2);
+	size_t i = 0;
+	int bad = !clean && chance(4); /* one pfn past memory */
+	while (i < n) {
+		/* a run of consecutive pages, or single ones */
+		uint64_t base = pick_any(), run = chance(50) ? 1 + rn(n - i) : 1;
+		for (uint64_t j = 0; j < run && i < n; j++) {
+			uint64_t v = base + j;
+			if (v >= maxp)
+				v = lo_start + rn(maxp - lo_start);
+			p[i++] = v;
+		}
+	}
+	if (bad)
+		p[rn(n)] = pick_beyond();
+	emit_vm(k, REF_VMAP, nm, p, n);
+	free(p);
+}
+
 /* Release one thing task k holds; 0 if it holds nothing. */
 static int release_one(int k)
 {
@@ -283,7 +391,7 @@ static int release_one(int k)
 		emit(k, REF_KUNMAP, held[k].v[rn(held[k].n)], 0, NULL, 0);
 		return 1;
 	}
-	return 0;
+	return vunmap_one(k);
 }
 
 static size_t outstanding(void)
@@ -292,7 +400,7 @@ static size_t outstanding(void)
 	for (int k = 0; k < ntasks; k++)
 		if (!t_asleep(k))
 			n += held[k].n + (size_t)t_nlocal(k) + (size_t)t_depth(k);
-	return n;
+	return n + (size_t)live_areas();
 }
 
 static void op_unmap_local(int k)
@@ -406,7 +514,9 @@ static void one_op(int k)
 		/* The more a task holds, the likelier it lets go. */
 		if (held[k].n > 2)
 			wun += 6 * (unsigned)held[k].n;
-		unsigned w[] = { wk, wun, wl, wa, wu, 8, 8, 3 };
+		unsigned wv = vmap_heavy ? 25 : 4;
+		unsigned wvu = vmap_fill ? 3 : vmap_heavy ? 18 : 3;
+		unsigned w[] = { wk, wun, wl, wa, wu, 8, 8, 3, wv, wvu };
 		unsigned tot = 0, r;
 		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 			tot += w[i];
@@ -455,8 +565,25 @@ static void one_op(int k)
 		case 6:
 			op_rw(k, REF_READ);
 			return;
-		default:
+		case 7:
 			emit(k, REF_FLUSH_UNUSED, 0, 0, NULL, 0);
+			return;
+		case 8: /* vmap (may sleep: an error in an atomic section) */
+			if (clean && depth > 0)
+				continue;
+			op_vmap(k);
+			return;
+		default: /* vunmap */
+			if (clean && depth > 0)
+				continue;
+			if (!clean && chance(10)) {
+				char nm[AREA_NAME_MAX];
+				area_name(nareas_named + (int)rn(3), nm);
+				emit_vm(k, REF_VUNMAP, nm, NULL, 0);
+				return;
+			}
+			if (!vunmap_one(k))
+				continue;
 			return;
 		}
 	}
@@ -480,7 +607,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: gentrace SEED N [--profile NAME] [--last-pkmap N] [--colors N]\n"
-		"                [--tasks N] [--highmem-pages N] [--clean | --dirty]\n");
+		"                [--tasks N] [--highmem-pages N] [--clean | --dirty]\n"
+		"                [--vmap-heavy]\n");
 	exit(2);
 }
 
@@ -499,7 +627,7 @@ int main(int argc, char **argv)
 		usage();
 	unsigned long long seed = arg_num(argv[1]);
 	long nops = (long)arg_num(argv[2]);
-	int o_profile = -1, o_clean = -1;
+	int o_profile = -1, o_clean = -1, o_vheavy = 0;
 	long o_lp = -1, o_colors = -1, o_tasks = -1, o_hp = -1;
 	for (int i = 3; i < argc; i++) {
 		const char *a = argv[i];
@@ -507,6 +635,8 @@ int main(int argc, char **argv)
 			o_clean = 1;
 		else if (strcmp(a, "--dirty") == 0)
 			o_clean = 0;
+		else if (strcmp(a, "--vmap-heavy") == 0)
+			o_vheavy = 1;
 		else if (i + 1 >= argc)
 			usage();
 		else if (strcmp(a, "--profile") == 0) {
@@ -582,6 +712,8 @@ int main(int argc, char **argv)
 		printf("%slast_pkmap=%u", sep(), lp);
 	if (colors > 1 || chance(30))
 		printf("%scolors=%u", sep(), colors);
+	if (chance(25))
+		printf("%smodel=%s", sep(), chance(80) ? "sparsemem" : "flatmem");
 	printf("\n");
 	maybe_filler();
 	if (chance(30)) {
@@ -622,6 +754,8 @@ int main(int argc, char **argv)
 
 	clean = o_clean >= 0 ? o_clean : chance(20);
 	stack_heavy = chance(15);
+	vmap_heavy = o_vheavy || chance(20);
+	vmap_fill = vmap_heavy && !clean && chance(40);
 
 	for (long i = 0; i < nops; i++) {
 		maybe_filler();
@@ -646,9 +780,10 @@ int main(int argc, char **argv)
 		int k = pick_task();
 		if (t_asleep(k)) {
 			/* A line for a sleeping task (an error). */
-			switch (rn(3)) {
+			switch (rn(4)) {
 			case 0: emit(k, REF_KMAP, pick_any(), 0, NULL, 0); break;
 			case 1: emit(k, REF_KUNMAP, pick_any(), 0, NULL, 0); break;
+			case 2: op_vmap(k); break;
 			default: emit(k, REF_FLUSH_UNUSED, 0, 0, NULL, 0); break;
 			}
 			continue;

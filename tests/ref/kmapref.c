@@ -181,7 +181,40 @@ struct opline {
 	uint64_t pfn, offset;
 	uint8_t *data;
 	size_t len;
+	char *area;        /* vmap, vunmap */
+	uint64_t *pfns;    /* vmap */
+	size_t npfns;
 };
+
+/* A vmap's list: numbers by commas, none empty. */
+static uint64_t *parse_pfn_list(const char *s, size_t *n)
+{
+	size_t cap = 1;
+	for (const char *p = s; *p; p++)
+		cap += *p == ',';
+	uint64_t *v = malloc(cap * sizeof(*v));
+	char *copy = strdup(s);
+	if (!v || !copy)
+		exit(2);
+	*n = 0;
+	char *p = copy;
+	for (;;) {
+		char *c = strchr(p, ',');
+		if (c)
+			*c = '\0';
+		if (parse_num(p, &v[*n]) < 0) {
+			free(v);
+			free(copy);
+			return NULL;
+		}
+		(*n)++;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	free(copy);
+	return v;
+}
 
 int main(int argc, char **argv)
 {
@@ -268,6 +301,11 @@ int main(int argc, char **argv)
 					if (parse_num(val, &v) < 0 || v < 1 || (v & (v - 1)) || v > (1u << 20))
 						syntax(lineno, "bad colors");
 					colors = (unsigned)v;
+				} else if (strcmp(tok[i], "model") == 0) {
+					/* the memory model changes how a page is found,
+					 * not which: nothing here depends on it */
+					if (strcmp(val, "flatmem") && strcmp(val, "sparsemem"))
+						syntax(lineno, "bad model");
 				} else {
 					syntax(lineno, "unknown machine option '%s'", tok[i]);
 				}
@@ -304,6 +342,18 @@ int main(int argc, char **argv)
 			return 2;
 		memcpy(ol.task, tok[0], tn + 1);
 
+		if (op == REF_VMAP || op == REF_VUNMAP) {
+			if (nt != (op == REF_VMAP ? 4 : 3))
+				syntax(lineno, "wrong number of arguments for %s", tok[1]);
+			if (!valid_task_name(tok[2]) || strlen(tok[2]) > 64)
+				syntax(lineno, "bad area name '%s'", tok[2]);
+			ol.area = strdup(tok[2]);
+			if (!ol.area)
+				return 2;
+			if (op == REF_VMAP && !(ol.pfns = parse_pfn_list(tok[3], &ol.npfns)))
+				syntax(lineno, "bad pfn list '%s'", tok[3]);
+			goto add;
+		}
 		int want = op == REF_FLUSH_UNUSED ? 2 : (op == REF_WRITE || op == REF_READ) ? 5 : 3;
 		if (nt != want)
 			syntax(lineno, "wrong number of arguments for %s", tok[1]);
@@ -335,6 +385,7 @@ int main(int argc, char **argv)
 				ol.data[i] = (uint8_t)(hi << 4 | lo);
 			}
 		}
+add:
 		if (nops == capops) {
 			capops = capops ? 2 * capops : 256;
 			struct opline *no = realloc(ops, capops * sizeof(*ops));
@@ -357,14 +408,20 @@ int main(int argc, char **argv)
 				      colors, hs, pkmap_base, local_base, stdout);
 	for (size_t i = 0; i < nops; i++) {
 		int t = ref_task(m, ops[i].task);
-		ref_exec(m, ops[i].line, t, ops[i].op, ops[i].pfn, ops[i].offset,
-			 ops[i].data, ops[i].len);
+		if (ops[i].op == REF_VMAP || ops[i].op == REF_VUNMAP)
+			ref_exec_vmap(m, ops[i].line, t, ops[i].op, ops[i].area,
+				      ops[i].pfns, ops[i].npfns);
+		else
+			ref_exec(m, ops[i].line, t, ops[i].op, ops[i].pfn,
+				 ops[i].offset, ops[i].data, ops[i].len);
 	}
 	int rc = ref_finish(m);
 	ref_free(m);
 	for (size_t i = 0; i < nops; i++) {
 		free(ops[i].task);
 		free(ops[i].data);
+		free(ops[i].area);
+		free(ops[i].pfns);
 	}
 	free(ops);
 	if (fflush(stdout) != 0)

@@ -20,6 +20,26 @@
  *    went to sleep, each from the top of kmap_high (a page mapped meanwhile
  *    is a hit); one that sleeps again goes to the back of the queue;
  *  - summary counters and leak/deadlock order as documented at ref_finish().
+ *
+ * vmap/vunmap, from trace.md and Linux 6.1's mm/vmalloc.c (vmap(),
+ * alloc_vmap_area(), free_vmap_area_noflush(), __purge_vmap_area_lazy()):
+ *  - the vmalloc area: x86 [high_memory + 8 MiB, PKMAP_BASE - 2 pages),
+ *    ARM [(high_memory + 8 MiB) rounded down to 8 MiB, 0xff800000), where
+ *    high_memory is PAGE_OFFSET plus the lowmem;
+ *  - an area takes its pages plus a guard page, at the lowest address
+ *    where they fit between the areas there are, live or lazily freed;
+ *  - vunmap makes an area lazy; once the lazy pages (guards counted) are
+ *    more than 8192 (32 MiB, one CPU online), a purge event lists the lazy
+ *    areas by address and they are gone, before the vunmap's record (the
+ *    vunmap's own area among them);
+ *  - a vmap that finds no room purges (an event even with nothing lazy,
+ *    tlb_flush false), before its own record, and tries once more;
+ *  - errors, in order: task asleep; vmap: name of a live area, a pfn
+ *    outside memory, atomic section, more pages than memory, no room;
+ *    vunmap: no live area of the name, atomic section;
+ *  - reads and writes reach a page through the oldest live area mapping it;
+ *  - summary: vmaps, vunmaps, purges after sleeps when any vmap or vunmap
+ *    line ran; live areas are leaks after the others, in vmap order.
  */
 #include "refmodel.h"
 
@@ -48,6 +68,8 @@ const char *const ref_op_names[REF_NOPS] = {
 	[REF_WRITE] = "write",
 	[REF_READ] = "read",
 	[REF_FLUSH_UNUSED] = "flush_unused",
+	[REF_VMAP] = "vmap",
+	[REF_VUNMAP] = "vunmap",
 };
 
 int ref_profile_by_name(const char *name)
@@ -132,6 +154,14 @@ struct mempage {
 	uint8_t *bytes; /* NULL: empty bucket */
 };
 
+struct vm_area {
+	char *name;
+	uint64_t *pfns;
+	size_t n;
+	uint64_t start;   /* page index in the vmalloc area */
+	int lazy;
+};
+
 struct ref_model {
 	enum ref_profile profile;
 	uint64_t page_offset;
@@ -155,6 +185,14 @@ struct ref_model {
 
 	/* Summary counters. */
 	long ops, errors, n_new, n_hits, n_lowmem, flushes, tlb_flushes, sleeps;
+
+	/* vmap: the area [vm_start, vm_start + vm_pages pages); areas live
+	 * and lazily freed, in vmap order */
+	uint64_t vm_start, vm_pages, lazy_pages;
+	struct vm_area *areas;
+	size_t nareas, areacap;
+	int vm_used;
+	long vmaps, vunmaps, purges;
 };
 
 uint64_t ref_layout_highmem_start(enum ref_profile profile, uint64_t pkmap_base)
@@ -189,6 +227,19 @@ struct ref_model *ref_new(enum ref_profile profile, uint64_t mem,
 	m->slots = xcalloc(last_pkmap, sizeof(*m->slots));
 	m->cursor = xcalloc(colors, sizeof(*m->cursor));
 	m->wq = xcalloc(colors, sizeof(*m->wq));
+	/* the vmalloc area, after lowmem and an 8 MiB hole */
+	const uint64_t off8 = 8ull << 20;
+	uint64_t high_memory = m->page_offset +
+			       (m->highmem_start - m->first_pfn) * REF_PAGE_SIZE;
+	uint64_t vm_end;
+	if (profile == REF_X86_32 || profile == REF_X86_32_PAE) {
+		m->vm_start = high_memory + off8;
+		vm_end = pkmap_base - 2 * REF_PAGE_SIZE;
+	} else {
+		m->vm_start = (high_memory + off8) & ~(off8 - 1);
+		vm_end = 0xff800000u;
+	}
+	m->vm_pages = vm_end > m->vm_start ? (vm_end - m->vm_start) / REF_PAGE_SIZE : 0;
 	return m;
 }
 
@@ -209,6 +260,11 @@ void ref_free(struct ref_model *m)
 	for (size_t i = 0; i < m->memcap; i++)
 		free(m->mem[i].bytes);
 	free(m->mem);
+	for (size_t i = 0; i < m->nareas; i++) {
+		free(m->areas[i].name);
+		free(m->areas[i].pfns);
+	}
+	free(m->areas);
 	free(m);
 }
 
@@ -654,6 +710,10 @@ static int has_live_mapping(const struct ref_model *m, int task, uint64_t pfn)
 	for (int i = 0; i < t->nlocal; i++)
 		if (t->local[i].pfn == pfn && !t->local[i].pk)
 			return 1;
+	for (size_t i = 0; i < m->nareas; i++)
+		for (size_t j = 0; !m->areas[i].lazy && j < m->areas[i].n; j++)
+			if (m->areas[i].pfns[j] == pfn)
+				return 1;
 	return 0;
 }
 
@@ -676,6 +736,180 @@ static enum ref_result op_rw(struct ref_model *m, long line, int task, enum ref_
 			emit(m, "%02x", p ? p[offset + i] : 0);
 		emit(m, "\"}\n");
 	}
+	return REF_OK;
+}
+
+/* -------------------------------------------------------------- vmap --- */
+
+int ref_area_live(const struct ref_model *m, const char *area)
+{
+	for (size_t i = 0; i < m->nareas; i++)
+		if (!m->areas[i].lazy && strcmp(m->areas[i].name, area) == 0)
+			return 1;
+	return 0;
+}
+
+uint64_t ref_vmalloc_pages(const struct ref_model *m) { return m->vm_pages; }
+
+uint64_t ref_vmalloc_used(const struct ref_model *m)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->nareas; i++)
+		n += m->areas[i].n + 1;
+	return n;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct vm_area *x = *(const struct vm_area *const *)a;
+	const struct vm_area *y = *(const struct vm_area *const *)b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The areas (live and lazy) by address: a new array of pointers. */
+static struct vm_area **areas_sorted(struct ref_model *m)
+{
+	struct vm_area **v = xcalloc(m->nareas + 1, sizeof(*v));
+	for (size_t i = 0; i < m->nareas; i++)
+		v[i] = &m->areas[i];
+	qsort(v, m->nareas, sizeof(*v), by_start);
+	return v;
+}
+
+/* The lowest page index with @need free pages, or -1. */
+static int64_t lowest_gap(struct ref_model *m, uint64_t need)
+{
+	struct vm_area **v = areas_sorted(m);
+	uint64_t at = 0;
+	int64_t found = -1;
+	for (size_t i = 0; i <= m->nareas; i++) {
+		uint64_t next = i < m->nareas ? v[i]->start : m->vm_pages;
+		if (next >= at && next - at >= need) {
+			found = (int64_t)at;
+			break;
+		}
+		if (i < m->nareas)
+			at = v[i]->start + v[i]->n + 1;
+	}
+	free(v);
+	return found;
+}
+
+/* Every lazy area goes; one event naming them by address. */
+static void purge(struct ref_model *m, const char *reason)
+{
+	struct vm_area **v = areas_sorted(m);
+	int any = 0;
+	emit(m, "{\"event\":\"purge\",\"areas\":[");
+	for (size_t i = 0; i < m->nareas; i++) {
+		if (!v[i]->lazy)
+			continue;
+		emit(m, "%s\"%s\"", any ? "," : "", v[i]->name);
+		any = 1;
+	}
+	emit(m, "],\"tlb_flush\":%s,\"reason\":\"%s\"}\n",
+	     any ? "true" : "false", reason);
+	free(v);
+	size_t kept = 0;
+	for (size_t i = 0; i < m->nareas; i++) {
+		if (m->areas[i].lazy) {
+			free(m->areas[i].name);
+			free(m->areas[i].pfns);
+		} else {
+			m->areas[kept++] = m->areas[i];
+		}
+	}
+	m->nareas = kept;
+	m->lazy_pages = 0;
+	m->purges++;
+}
+
+static void vm_head(struct ref_model *m, long line, int task, enum ref_op op,
+		    const char *area, const uint64_t *pfns, size_t n)
+{
+	emit(m, "{\"line\":%ld,\"task\":\"%s\",\"op\":\"%s\",\"area\":\"%s\"",
+	     line, m->tasks[task].name, ref_op_names[op], area);
+	if (op == REF_VMAP) {
+		emit(m, ",\"pages\":[");
+		for (size_t i = 0; i < n; i++)
+			emit(m, "%s%llu", i ? "," : "", (unsigned long long)pfns[i]);
+		emit(m, "]");
+	}
+}
+
+static enum ref_result vm_error(struct ref_model *m, long line, int task,
+				enum ref_op op, const char *area,
+				const uint64_t *pfns, size_t n, const char *msg)
+{
+	vm_head(m, line, task, op, area, pfns, n);
+	emit(m, ",\"result\":\"error\",\"error\":\"%s\"}\n", msg);
+	m->errors++;
+	return REF_ERROR;
+}
+
+enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
+			      enum ref_op op, const char *area,
+			      const uint64_t *pfns, size_t n)
+{
+	struct task *t = &m->tasks[task];
+	m->ops++;
+	m->vm_used = 1;
+	if (t->asleep)
+		return vm_error(m, line, task, op, area, pfns, n, "task is asleep");
+	if (op == REF_VUNMAP) {
+		struct vm_area *a = NULL;
+		for (size_t i = 0; i < m->nareas && !a; i++)
+			if (!m->areas[i].lazy && strcmp(m->areas[i].name, area) == 0)
+				a = &m->areas[i];
+		if (!a)
+			return vm_error(m, line, task, op, area, pfns, n, "no such area");
+		if (t->atomic_depth > 0)
+			return vm_error(m, line, task, op, area, pfns, n,
+					"sleeping in atomic context");
+		a->lazy = 1;
+		m->lazy_pages += a->n + 1;
+		m->vunmaps++;
+		uint64_t va = m->vm_start + a->start * REF_PAGE_SIZE;
+		if (m->lazy_pages > 8192)
+			purge(m, "lazy_max_pages");
+		vm_head(m, line, task, op, area, pfns, n);
+		emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
+		     (unsigned long long)va);
+		return REF_OK;
+	}
+	if (ref_area_live(m, area))
+		return vm_error(m, line, task, op, area, pfns, n, "area name in use");
+	for (size_t i = 0; i < n; i++)
+		if (pfns[i] < m->first_pfn || pfns[i] >= m->max_pfn)
+			return vm_error(m, line, task, op, area, pfns, n, "pfn beyond memory");
+	if (t->atomic_depth > 0)
+		return vm_error(m, line, task, op, area, pfns, n, "sleeping in atomic context");
+	if (n > m->max_pfn - m->first_pfn)
+		return vm_error(m, line, task, op, area, pfns, n, "invalid argument");
+	int64_t at = lowest_gap(m, n + 1);
+	if (at < 0) {
+		purge(m, "no_room");
+		at = lowest_gap(m, n + 1);
+		if (at < 0)
+			return vm_error(m, line, task, op, area, pfns, n,
+					"no room in the vmalloc area");
+	}
+	if (m->nareas == m->areacap) {
+		m->areacap = m->areacap ? 2 * m->areacap : 16;
+		m->areas = xrealloc(m->areas, m->areacap * sizeof(*m->areas));
+	}
+	struct vm_area *a = &m->areas[m->nareas++];
+	a->name = xmalloc(strlen(area) + 1);
+	strcpy(a->name, area);
+	a->pfns = xmalloc(n * sizeof(*pfns));
+	memcpy(a->pfns, pfns, n * sizeof(*pfns));
+	a->n = n;
+	a->start = (uint64_t)at;
+	a->lazy = 0;
+	m->vmaps++;
+	vm_head(m, line, task, op, area, pfns, n);
+	emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
+	     (unsigned long long)(m->vm_start + a->start * REF_PAGE_SIZE));
 	return REF_OK;
 }
 
@@ -707,6 +941,8 @@ enum ref_result ref_exec(struct ref_model *m, long line, int task,
 		rec_head(m, line, task, op, 0, 0, 0);
 		emit(m, ",\"result\":\"ok\"}\n");
 		return REF_OK;
+	case REF_VMAP:
+	case REF_VUNMAP:
 	case REF_NOPS:
 		break;
 	}
@@ -724,10 +960,13 @@ int ref_finish(struct ref_model *m)
 {
 	int bad = m->errors > 0;
 	emit(m, "{\"summary\":{\"ops\":%ld,\"errors\":%ld,\"new\":%ld,\"hits\":%ld,"
-		"\"lowmem\":%ld,\"flushes\":%ld,\"tlb_flushes\":%ld,\"sleeps\":%ld,"
-		"\"deadlocked\":[",
+		"\"lowmem\":%ld,\"flushes\":%ld,\"tlb_flushes\":%ld,\"sleeps\":%ld",
 	     m->ops, m->errors, m->n_new, m->n_hits, m->n_lowmem, m->flushes,
 	     m->tlb_flushes, m->sleeps);
+	if (m->vm_used)
+		emit(m, ",\"vmaps\":%ld,\"vunmaps\":%ld,\"purges\":%ld",
+		     m->vmaps, m->vunmaps, m->purges);
+	emit(m, ",\"deadlocked\":[");
 	int first = 1;
 	for (int i = 0; i < m->ntasks; i++) {
 		if (!m->tasks[i].asleep)
@@ -756,6 +995,14 @@ int ref_finish(struct ref_model *m)
 			first = 0;
 			bad = 1;
 		}
+	}
+	for (size_t i = 0; i < m->nareas; i++) {
+		if (m->areas[i].lazy)
+			continue;
+		emit(m, "%s{\"area\":\"%s\",\"pages\":%zu}", first ? "" : ",",
+		     m->areas[i].name, m->areas[i].n);
+		first = 0;
+		bad = 1;
 	}
 	emit(m, "]}}\n");
 	return bad ? 1 : 0;

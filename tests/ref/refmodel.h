@@ -54,6 +54,8 @@ enum ref_op {
 	REF_WRITE,
 	REF_READ,
 	REF_FLUSH_UNUSED,
+	REF_VMAP,
+	REF_VUNMAP,
 	REF_NOPS
 };
 
@@ -99,6 +101,14 @@ enum ref_result ref_exec(struct ref_model *m, long line, int task,
 			 enum ref_op op, uint64_t pfn, uint64_t offset,
 			 const uint8_t *data, size_t len);
 
+/*
+ * Run a vmap (@pfns[0..n)) or vunmap line for area @area (a purge it
+ * causes is printed in its place). Returns the line's result.
+ */
+enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
+			      enum ref_op op, const char *area,
+			      const uint64_t *pfns, size_t n);
+
 /* Print the summary line; returns the exit status (0 or 1). */
 int ref_finish(struct ref_model *m);
 
@@ -117,5 +127,10 @@ unsigned ref_pkmap_count(const struct ref_model *m, uint64_t pfn);
 /* Would a kmap of highmem pfn sleep now (not in the window, and every slot
  * of its colour has users)? */
 int ref_kmap_would_sleep(const struct ref_model *m, uint64_t pfn);
+/* Is there a live vmap area of that name? */
+int ref_area_live(const struct ref_model *m, const char *area);
+/* Pages of the vmalloc area, and pages taken by areas and lazy ones. */
+uint64_t ref_vmalloc_pages(const struct ref_model *m);
+uint64_t ref_vmalloc_used(const struct ref_model *m);
 
 #endif

@@ -455,6 +455,89 @@ static void pfn_round_trip(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * The memory models, per profile, from the architecture's sparsemem.h:
+ * SECTION_SIZE_BITS, SECTIONS_WIDTH = MAX_PHYSMEM_BITS - SECTION_SIZE_BITS
+ * and the shifts that follow (mm.h's *_PGOFF). Under SPARSEMEM every
+ * page's flags hold its section number, page_to_pfn() reads it, and the
+ * zone is found below it; the same pages and zones as under FLATMEM.
+ */
+static void memory_models(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *profile;
+		unsigned ssb, width, sshift, zshift;
+		uint64_t mem, present, ms_bytes;
+	} want[] = {
+		/* x86: SPARSEMEM_STATIC, 8-byte mem_section entries */
+		{ "x86-32", 26, 6, 26, 24, 1000 * MiB, 16, 64 * 8 },
+		{ "x86-32-pae", 29, 7, 25, 23, 6 * GiB, 12, 128 * 8 },
+		/* ARM: SPARSEMEM_EXTREME, one root pointer and one root page */
+		{ "arm", 28, 8, 24, 22, 1 * GiB, 4, 4 + 4096 },
+		{ "arm-virt", 28, 8, 24, 22, 1 * GiB + 4096, 5, 4 + 4096 },
+	};
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct km_config cfg;
+		km_config_init(&cfg);
+		cfg.profile = want[i].profile;
+		cfg.mem_bytes = want[i].mem;
+		km_machine *flat = kt_machine_cfg(&cfg);
+		cfg.memory_model = KM_SPARSEMEM;
+		km_machine *sp = kt_machine_cfg(&cfg);
+		struct km_layout fl = kt_layout(flat), sl = kt_layout(sp);
+		assert_string_equal(fl.memory_model, "flatmem");
+		assert_string_equal(sl.memory_model, "sparsemem");
+		KT_EQ(fl.section_size_bits, want[i].ssb);
+		KT_EQ(sl.section_size_bits, want[i].ssb);
+		KT_EQ(fl.sections_width, 0);
+		KT_EQ(fl.sections_pgshift, 0);
+		KT_EQ(fl.zones_pgshift, 30);
+		KT_EQ(fl.mem_section_bytes, 0);
+		KT_EQ(sl.sections_width, want[i].width);
+		KT_EQ(sl.sections_pgshift, want[i].sshift);
+		KT_EQ(sl.zones_pgshift, want[i].zshift);
+		KT_EQ(sl.nodes_pgshift, 0);
+		KT_EQ(sl.present_sections, want[i].present);
+		KT_EQ(sl.mem_section_bytes, want[i].ms_bytes);
+		/* the memmap of whole sections */
+		KT_EQ(sl.mem_map_bytes, (want[i].present << (want[i].ssb - 12)) *
+		                        sl.struct_page_size);
+		unsigned pss = want[i].ssb - 12;
+		for (uint64_t pfn = sl.min_pfn; pfn < sl.max_pfn; pfn += 4093) {
+			/* the last page of a section and the first of the next */
+			uint64_t pfns[3] = { pfn, pfn | ((1ull << pss) - 1),
+			                     (pfn | ((1ull << pss) - 1)) + 1 };
+			for (unsigned j = 0; j < 3; j++) {
+				uint64_t p = pfns[j];
+				if (p >= sl.max_pfn)
+					continue;
+				km_page *pg = km_pfn_to_page(sp, p);
+				assert_non_null(pg);
+				KT_EQ(km_page_to_pfn(sp, pg), p);
+				unsigned long fs = km_page_flags(sp, pg);
+				KT_EQ(fs >> sl.sections_pgshift, p >> pss);
+				KT_EQ(km_page_zone(sp, pg),
+				      km_page_zone(flat, km_pfn_to_page(flat, p)));
+				KT_EQ(km_page_highmem(sp, pg),
+				      km_page_highmem(flat, km_pfn_to_page(flat, p)));
+				KT_EQ((uintptr_t)km_lowmem_page_address(sp, pg),
+				      (uintptr_t)km_lowmem_page_address(flat,
+				                                 km_pfn_to_page(flat, p)));
+			}
+		}
+		km_machine_destroy(sp);
+		km_machine_destroy(flat);
+	}
+	/* an unknown model is refused with its reason */
+	struct km_config cfg;
+	char msg[128];
+	km_config_init(&cfg);
+	cfg.memory_model = (enum km_memory_model)7;
+	KT_EQ(km_config_check(&cfg, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "memory model"));
+}
+
 /* ------------------------------------------------------------------ */
 /* The allocator                                                       */
 /* ------------------------------------------------------------------ */
@@ -738,6 +821,7 @@ int main(void)
 		KT_TEST(zones_layout),
 		KT_TEST(zone_boundaries),
 		KT_TEST(pfn_round_trip),
+		KT_TEST(memory_models),
 		KT_TEST(alloc_highuser),
 		KT_TEST(alloc_zonelists),
 		KT_TEST(bad_configs),

@@ -1,0 +1,46 @@
+/*
+ * vmalloc.h - vmap and vunmap as the kernel's mm/vmalloc.c does them: a
+ * range of the vmalloc area taken first fit with a guard page after it,
+ * every page's PTE written; on vunmap the PTEs cleared at once, and the
+ * TLB flush and the range's release deferred to a purge that flushes once
+ * for every lazily freed area (lazy_max_pages, or a vmap that found no
+ * room). vmalloc.c; freestanding. The functions take the driver's lock.
+ */
+#ifndef KMAP_VMALLOC_H
+#define KMAP_VMALLOC_H
+
+#include "machine.h"
+
+/*
+ * lazy_max_pages(): fls(num_online_cpus()) * 32 MiB of pages. The
+ * machine runs its tasks on one CPU at a time (a replay, the project's
+ * kernel under qemu -smp 1), so fls(1) = 1.
+ */
+#define KM_VMAP_LAZY_MAX ((32u << 20) / PAGE_SIZE)
+
+/* The vmalloc area's tags: the whole area one free extent (init). */
+void km__vm_init(struct km_core *k);
+
+/* vmap() for @t: 0 and *vaddr; -EINVAL, -KM_EATOMIC, -ENOSPC, a
+ * backend's -errno, with nothing changed. */
+int km__vmap(struct km_core *k, struct km_task *t, struct km_page *const *pages,
+             unsigned count, uintptr_t *vaddr);
+/* vunmap() for @t: 0; -KM_ENOAREA, -KM_EATOMIC, a backend's -errno. */
+int km__vunmap(struct km_core *k, struct km_task *t, uintptr_t vaddr);
+/* vm_unmap_aliases(): purge the lazily freed areas now. */
+int km__vm_unmap_aliases(struct km_core *k);
+/* vmalloc_to_page(): the page at @vaddr in a live area, or NULL. Lock
+ * held. */
+struct km_page *km__vmalloc_to_page(struct km_core *k, uintptr_t vaddr);
+
+/* Lock held: the figures of km_stats that walk the area (free pages,
+ * the longest free run). */
+void km__vm_tally(const struct km_core *k, struct km_stats *s);
+/* Lock held: the live areas, by address, into @out from index @n (up to
+ * @max); returns @n plus their number. */
+unsigned km__vm_leaks(const struct km_core *k, struct km_leak *out,
+                      unsigned n, unsigned max);
+/* Lock held: the area's tags, shadow PTEs, tallies and the MMU agree. */
+int km__vm_check(struct km_core *k, char *msg, size_t n);
+
+#endif
