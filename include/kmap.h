@@ -112,6 +112,19 @@ enum km_backend_kind {
  * a scan (without the hint, the second in a row).
  */
 #define KM_SEQUENTIAL 0x10u
+/*
+ * Copy helpers: a scan's reads may be served from a read-ahead, one read of
+ * the next 32 pages of the memory (the host: one pread) kept by the thread,
+ * where a read of each page costs a system call. A page read ahead is never
+ * served stale by kmap's own doing: any kmap, kmap_local or vmap mapping
+ * made since, any copy helper's write, a vmap area or a local map of
+ * highmem live at the time, and a page in the window are each seen, and
+ * the page is read again. What is not seen is a write around kmap: the
+ * memory's file written by another process or through another descriptor
+ * after the read-ahead. Ask for it only where nothing writes the memory
+ * that way (kmap's own memfd never is).
+ */
+#define KM_READAHEAD 0x20u
 
 /*
  * km_config.memory_model: how the kernel finds a pfn's struct page
@@ -495,6 +508,7 @@ enum km_copy_how {
 	KM_COPY_ADMITTED = 4, /* mapped into the window first: the admission
 	                       * rule expects it to be used again */
 	KM_COPY_STREAM = 5,   /* a run of pages mapped for a sequential scan */
+	KM_COPY_AHEAD = 6,    /* a scan's read-ahead (KM_READAHEAD) */
 };
 
 /**
@@ -658,6 +672,8 @@ struct km_stats {
 	uint64_t copy_stream;  /* ... from a run mapped for a scan */
 	uint64_t admissions;   /* ... that mapped their page (admitted) */
 	uint64_t stream_runs;  /* runs mapped for scans, one call each */
+	uint64_t copy_ahead;   /* ... from a scan's read-ahead (KM_READAHEAD) */
+	uint64_t ahead_reads;  /* read-aheads, one call each */
 	unsigned in_use;       /* slots with users (count >= 2) now */
 	unsigned in_use_peak;  /* ... at most, since creation */
 	unsigned mapped;       /* slots mapped (count >= 1) now */

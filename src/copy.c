@@ -12,6 +12,11 @@
  *      window by the policy, and copied through the slot (window.c);
  *   5. else straight from the memory (the backend's copy: pread, pwrite).
  *
+ * With KM_READAHEAD a scan's reads take none of 2, 3 or 5: they are served
+ * from a read-ahead of the next KM_AHEAD_PAGES pages (one pread), which
+ * is trusted only while nothing kmap could write through was mapped and
+ * nothing was written by a copy helper since (core.h's ahead_gen).
+ *
  * Every access is counted by the admission rule first. Which of 3 and 5
  * serves a scan is measured, not assumed: a mapped page costs far more
  * than a copy on some machines (where page tables are the hypervisor's to
@@ -23,6 +28,7 @@
 #include "core/util.h"
 #include "core/window.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -160,6 +166,63 @@ static int run_map(struct km_core *k, struct km_task *t, struct km_stream *s,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Read-ahead (KM_READAHEAD)                                               */
+/* ---------------------------------------------------------------------- */
+
+/* Copy @pfn's bytes from the read-ahead when it holds them and they are
+ * still the memory's: true. */
+static bool ahead_copy(struct km_core *k, struct km_stream *s, uint64_t pfn,
+                       size_t off, void *buf, size_t len)
+{
+	uint64_t i = pfn - s->ahead_pfn;
+	if (i >= s->ahead_n || (s->ahead_skip >> i & 1))
+		return false;
+	/* acquire: a mapping or write that happened before this call (by
+	 * any thread) moved ahead_gen before it */
+	if (__atomic_load_n(&k->ahead_gen, __ATOMIC_ACQUIRE) != s->ahead_at) {
+		s->ahead_n = 0;
+		return false;
+	}
+	memcpy(buf, s->ahead + (i << PAGE_SHIFT) + off, len);
+	return true;
+}
+
+/*
+ * Read ahead the pages from @pfn: true when done. Refused while a vmap
+ * area or a highmem local map is live (a page of either may be written
+ * after the read with no PTE set); the window's pages are read but marked
+ * (ahead_skip): a hit copies them from their slot.
+ */
+static bool ahead_fill(struct km_core *k, struct km_task *t,
+                       struct km_stream *s, uint64_t pfn)
+{
+	uint64_t n = k->max_pfn - pfn;
+	if (n > KM_AHEAD_PAGES)
+		n = KM_AHEAD_PAGES;
+	s->ahead_n = 0;
+	if (!s->ahead && !(s->ahead = malloc((size_t)KM_AHEAD_PAGES << PAGE_SHIFT)))
+		return false;
+	/* taken first: a page mapped after this moves it */
+	uint64_t at = __atomic_load_n(&k->ahead_gen, __ATOMIC_ACQUIRE);
+	uint32_t skip = 0;
+	k->drv->lock(k->drv_ctx);
+	bool live = k->stats.vmap_areas != 0;
+	for (unsigned i = 0; i < n && !live; i++)
+		if (km__page_address_high(k, pfn_to_page(k, pfn + i)))
+			skip |= 1u << i;
+	k->drv->unlock(k->drv_ctx);
+	if (live || __atomic_load_n(&k->ahead_local, __ATOMIC_ACQUIRE) ||
+	    k->be->read_pages(k->be_ctx, pfn, (unsigned)n, s->ahead))
+		return false;
+	s->ahead_pfn = pfn;
+	s->ahead_n = (unsigned)n;
+	s->ahead_skip = skip;
+	s->ahead_at = at;
+	count(t, KM__COPY_AHEADS);
+	return true;
+}
+
+/* ---------------------------------------------------------------------- */
 /* One copy                                                                */
 /* ---------------------------------------------------------------------- */
 
@@ -193,8 +256,17 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 		k->adm->record(k, pfn);
 		goto out;
 	}
-	struct km_stream *s = k->be->map_run ? km__cpu_stream(m, &area) : NULL;
-	if (s && s->run_n && pfn - s->run_pfn < s->run_n) {
+	struct km_stream *s = k->be->map_run || k->be->read_pages ?
+	                      km__cpu_stream(m, &area) : NULL;
+	bool ahead = s && !write && (k->flags & KM_READAHEAD) &&
+	             k->be->read_pages;
+	if (ahead && ahead_copy(k, s, pfn, off, buf, len)) {
+		stream_note(s, pfn, false);
+		count(t, KM__COPY_AHEAD);
+		r = KM_COPY_AHEAD;
+		goto out;
+	}
+	if (s && !ahead && s->run_n && pfn - s->run_pfn < s->run_n) {
 		stream_note(s, pfn, false);
 		epoch_begin(s);
 		if (!(r = run_copy(k, s, pfn, off, buf, len, write))) {
@@ -206,12 +278,21 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 	}
 	unsigned seq = s ? stream_note(s, pfn, true) : 0;
 	bool scan = seq >= ((k->flags & KM_SEQUENTIAL) ? 1u : SCAN_AFTER);
+	/* (a page the read-ahead holds but may not serve is not read again) */
+	if (scan && ahead && pfn - s->ahead_pfn >= s->ahead_n &&
+	    ahead_fill(k, t, s, pfn) &&
+	    ahead_copy(k, s, pfn, off, buf, len)) {
+		count(t, KM__COPY_AHEAD);
+		r = KM_COPY_AHEAD;
+		goto out;
+	}
 	if (scan)
 		epoch_begin(s);
 	else /* a scan's pages are not counted: read once, they would only
 	      * blur the counts of the pages read again */
 		k->adm->record(k, pfn);
-	if (scan && s->way == KM_WAY_RUNS && !run_map(k, t, s, area, pfn)) {
+	if (scan && s->way == KM_WAY_RUNS && k->be->map_run &&
+	    !run_map(k, t, s, area, pfn)) {
 		if (!(r = run_copy(k, s, pfn, off, buf, len, write))) {
 			count(t, KM__COPY_STREAM);
 			epoch_end(s);
@@ -230,6 +311,9 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 	if (r > 0 && scan)
 		epoch_end(s);
 out:
+	if (write && r > 0)
+		km__ahead_stale(k); /* after the bytes: a reader told of them
+		                     * after this call sees it move */
 	if (r < 0)
 		return r;
 	if (how)

@@ -155,6 +155,7 @@ static void cpu_release(void *arg)
 		}
 	task_gone(m, &c->own);
 	pthread_mutex_unlock(&m->cpu_lock);
+	free(c->stream.ahead);
 	free(c);
 }
 
@@ -338,6 +339,7 @@ void km__cpus_destroy(km_machine *m)
 	while (m->cpus) {
 		struct km_cpu *c = m->cpus;
 		m->cpus = c->next;
+		free(c->stream.ahead);
 		free(c);
 	}
 	while (!list_empty(&m->k.tasks)) {

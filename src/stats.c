@@ -34,6 +34,8 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	out->copy_memory += f.copies[KM__COPY_MEMORY];
 	out->copy_stream += f.copies[KM__COPY_STREAM];
 	out->stream_runs += f.copies[KM__COPY_RUNS];
+	out->copy_ahead += f.copies[KM__COPY_AHEAD];
+	out->ahead_reads += f.copies[KM__COPY_AHEADS];
 	uint64_t low = __atomic_load_n(&k->lowmem_maps, __ATOMIC_RELAXED);
 	out->lowmem += low;
 	out->kmaps += low;

@@ -35,7 +35,16 @@ struct km_stream {
 	unsigned probe_every;       /* epochs between probes (0: the first) */
 	uint64_t epoch_start;       /* ns */
 	uint64_t cost[2];           /* ns a scan page each way; 0: unmeasured */
+	/* KM_READAHEAD: pages [ahead_pfn, + ahead_n) read into ahead when
+	 * the core's ahead_gen was ahead_at, but those of ahead_skip (bit i:
+	 * ahead_pfn + i was in the window then); ahead: KM_AHEAD_PAGES pages,
+	 * allocated on the first read-ahead, freed with the cpu */
+	char *ahead;
+	uint64_t ahead_pfn, ahead_at;
+	unsigned ahead_n;
+	uint32_t ahead_skip;
 };
+#define KM_AHEAD_PAGES 32u /* a read-ahead: 128 KiB, one call */
 enum { KM_WAY_RUNS, KM_WAY_PAGES };
 
 struct km_machine {

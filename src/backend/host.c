@@ -570,19 +570,10 @@ static int host_access(void *be, uintptr_t va, void *buf, size_t len,
 	return 0;
 }
 
-/* pread or pwrite of the memory's file, whole (a signal may cut one). */
-static int host_copy(void *be, uint64_t pfn, size_t off, void *buf,
-                     size_t len, int write)
+/* pread or pwrite of @len bytes of the memory's file at @pos, whole (a
+ * signal may cut one call short). */
+static int file_io(struct host *h, off_t pos, char *p, size_t len, int write)
 {
-	struct host *h = be;
-	uint64_t fpage = pfn - h->pfn_offset; /* as set_pte: the file's page */
-	if (pfn < h->pfn_offset || fpage >= h->mem_bytes / PAGE_SIZE ||
-	    off > PAGE_SIZE || len > PAGE_SIZE - off)
-		return -EINVAL;
-	if (write && !(h->prot & PROT_WRITE))
-		return -EROFS;
-	off_t pos = (off_t)(fpage * PAGE_SIZE + off);
-	char *p = buf;
 	while (len) {
 		ssize_t n = write ? km__host_sys->pwrite(h->fd, p, len, pos) :
 		                    km__host_sys->pread(h->fd, p, len, pos);
@@ -599,13 +590,29 @@ static int host_copy(void *be, uint64_t pfn, size_t off, void *buf,
 	return 0;
 }
 
-/*
- * A scan's run: @n pages in order at the cpu's run area, replacing the
- * last run in place (one call; the area is this thread's alone, so no
- * other CPU has its old translations but through the process's other
- * threads, as any munmap). MAP_POPULATE fills the page table in the same
- * call instead of one fault a page.
- */
+static int host_copy(void *be, uint64_t pfn, size_t off, void *buf,
+                     size_t len, int write)
+{
+	struct host *h = be;
+	uint64_t fpage = pfn - h->pfn_offset; /* as set_pte: the file's page */
+	if (pfn < h->pfn_offset || fpage >= h->mem_bytes / PAGE_SIZE ||
+	    off > PAGE_SIZE || len > PAGE_SIZE - off)
+		return -EINVAL;
+	if (write && !(h->prot & PROT_WRITE))
+		return -EROFS;
+	return file_io(h, (off_t)(fpage * PAGE_SIZE + off), buf, len, write);
+}
+
+static int host_read_pages(void *be, uint64_t pfn, unsigned n, void *buf)
+{
+	struct host *h = be;
+	uint64_t fpage = pfn - h->pfn_offset, pages = h->mem_bytes / PAGE_SIZE;
+	if (pfn < h->pfn_offset || fpage >= pages || n > pages - fpage)
+		return -EINVAL;
+	return file_io(h, (off_t)(fpage * PAGE_SIZE), buf,
+	               (size_t)n * PAGE_SIZE, 0);
+}
+
 static int host_map_run(void *be, unsigned cpu, uint64_t pfn, unsigned n,
                         uintptr_t *va)
 {
@@ -940,6 +947,7 @@ const struct km_backend_ops km__host_ops = {
 	.access = host_access,
 	.mapped = host_page_mapped,
 	.copy = host_copy,
+	.read_pages = host_read_pages,
 	.map_run = host_map_run,
 	.local_area = host_local_area,
 	.local_area_release = host_local_area_release,

@@ -213,6 +213,22 @@ static int sim_copy(void *be, uint64_t pfn, size_t off, void *buf,
 	return r;
 }
 
+static int sim_read_pages(void *be, uint64_t pfn, unsigned n, void *buf)
+{
+	struct sim *s = be;
+	uint64_t pages = s->mem_bytes >> 12;
+	if (pfn < s->pfn_offset || pfn - s->pfn_offset >= pages ||
+	    n > pages - (pfn - s->pfn_offset))
+		return -EINVAL;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < n && !r; i++)
+		r = phys_copy(s, (pfn - s->pfn_offset + i) << 12,
+		              (char *)buf + ((size_t)i << 12), 4096, 0);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 static int sim_check_pte(void *be, uintptr_t va, uint64_t pfn)
 {
 	struct sim *s = be;
@@ -295,6 +311,7 @@ const struct km_backend_ops km__sim_ops = {
 	.access = sim_access,
 	.mapped = sim_mapped,
 	.copy = sim_copy,
+	.read_pages = sim_read_pages,
 	.check_pte = sim_check_pte,
 	.tlb_counts = sim_tlb_counts,
 };

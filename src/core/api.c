@@ -72,7 +72,7 @@ void km_config_init(struct km_config *cfg)
 
 /* The flags km_config.flags may hold. */
 #define KM_CONFIG_FLAGS (KM_STRICT | KM_CHECK | KM_DEBUG | KM_RDONLY | \
-                         KM_SEQUENTIAL)
+                         KM_SEQUENTIAL | KM_READAHEAD)
 
 static int config_bad(char *msg, size_t n, const char *why)
 {

@@ -113,6 +113,13 @@ struct km_backend_ops {
 	int (*copy)(void *be, uint64_t pfn, size_t off, void *buf, size_t len,
 	            int write);
 	/*
+	 * Read the @n whole pages from @pfn straight from the memory into
+	 * @buf, with one call where the backend has calls (the host: one
+	 * pread): a scan's read-ahead (KM_READAHEAD). Without the lock, from
+	 * any thread. NULL: no read-ahead.
+	 */
+	int (*read_pages)(void *be, uint64_t pfn, unsigned n, void *buf);
+	/*
 	 * Streaming: map the @n pages from @pfn, in order, at the run area of
 	 * local-map area @cpu, in place of the run mapped there before, with
 	 * one call; *vaddr is @pfn's address, writable unless the memory is

@@ -166,6 +166,8 @@ enum {
 	KM__COPY_MEMORY,  /* ... straight from the memory */
 	KM__COPY_STREAM,  /* ... from a run mapped for a scan */
 	KM__COPY_RUNS,    /* runs mapped */
+	KM__COPY_AHEAD,   /* ... from a scan's read-ahead */
+	KM__COPY_AHEADS,  /* read-aheads */
 	KM__COPY_KINDS
 };
 
@@ -323,7 +325,27 @@ struct km_core {
 	/* lock-free hits by colour, kunmaps and copies of tasks that are gone */
 	uint64_t gone_hits[KM_MAX_COLORS], gone_unmaps;
 	uint64_t gone_copies[KM__COPY_KINDS];
+
+	/*
+	 * KM_READAHEAD (the copy helpers' read-ahead, src/copy.c): a page read
+	 * ahead is served only while ahead_gen is what it was before the read;
+	 * it moves on every PTE set for a highmem page (window, local map,
+	 * vmap) and every write by a copy helper, so nothing kmap maps or
+	 * writes after a read-ahead is missed. Mappings live before it are
+	 * checked by the read-ahead itself: the window's pages under the lock,
+	 * vmap areas by their count, local maps by ahead_local, the highmem
+	 * local maps live now (atomic; 0 without KM_READAHEAD).
+	 */
+	uint64_t ahead_gen;
+	uint32_t ahead_local;
 };
+
+/* A PTE was set or a page written: what was read ahead may be stale. */
+static inline void km__ahead_stale(struct km_core *k)
+{
+	if (k->flags & KM_READAHEAD)
+		__atomic_add_fetch(&k->ahead_gen, 1, __ATOMIC_SEQ_CST);
+}
 
 /* The window's slot addresses. */
 #define PKMAP_ADDR(k, nr) ((k)->pkmap_base + ((uintptr_t)(nr) << PAGE_SHIFT))

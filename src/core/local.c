@@ -68,6 +68,17 @@ static uintptr_t slot_addr(const struct km_core *k, const struct km_task *t,
 	return km__local_addr(k, t->cpu, i, t->kmap_ctrl.pteval[i] - 1);
 }
 
+/* KM_READAHEAD: the highmem local maps live (core.h's ahead_local); a
+ * new one also makes what was read ahead stale. */
+static inline void ahead_local(struct km_core *k, int d)
+{
+	if (!(k->flags & KM_READAHEAD))
+		return;
+	__atomic_add_fetch(&k->ahead_local, (uint32_t)d, __ATOMIC_SEQ_CST);
+	if (d > 0)
+		km__ahead_stale(k);
+}
+
 /*
  * arch_kmap_local_post_map(): ARM flushes the page just mapped from this
  * CPU's TLB (local_flush_tlb_kernel_page), x86 does nothing. A failed
@@ -109,11 +120,15 @@ int km__kmap_local_page(struct km_core *k, struct km_task *t,
 		r = k->drv->local_area(k->drv_ctx, t);
 	uint64_t pfn = page_to_pfn(k, page);
 	uintptr_t va = r ? 0 : km__local_addr(k, t->cpu, kc->idx, pfn);
-	if (!r)
+	if (!r) {
+		ahead_local(k, 1); /* counted before its PTE is seen */
 		r = k->be->set_pte(k->be_ctx, va, pfn);
+	}
 	if (!r)
 		r = local_post_map(k, va);
 	if (r) {
+		if (va)
+			ahead_local(k, -1);
 		t->sys_err = true;
 		return r;
 	}
@@ -197,6 +212,7 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 	kc->idx--;
 	if (kind == KM_KIND_ATOMIC)
 		t->atomic_depth--;
+	ahead_local(k, -1);
 	return 0;
 }
 

@@ -51,6 +51,7 @@ int km__pkmap_map(struct km_core *k, unsigned nr, struct km_page *page)
 		return r;
 	uintptr_t va = PKMAP_ADDR(k, nr);
 	uint64_t pfn = page_to_pfn(k, page);
+	km__ahead_stale(k);
 	r = k->be->set_pte(k->be_ctx, va, pfn);
 	if (r)
 		return r;

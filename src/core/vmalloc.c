@@ -156,6 +156,7 @@ static int map_pages(struct km_core *k, unsigned idx,
 	const struct km_backend_ops *be = k->be;
 	unsigned i = 0;
 	int r = 0;
+	km__ahead_stale(k);
 	while (i < count) {
 		uint64_t pfn = page_to_pfn(k, pages[i]);
 		unsigned n = 1;

@@ -50,7 +50,8 @@ static km_page *spread(km_machine *m, uint64_t i)
 /* copies of highmem pages the counters saw, every way */
 static uint64_t copies(const struct km_stats *s)
 {
-	return s->copy_window + s->copy_memory + s->copy_stream + s->admissions;
+	return s->copy_window + s->copy_memory + s->copy_stream + s->admissions +
+	       s->copy_ahead;
 }
 
 /* A page read once is never mapped: 20000 distinct pages, in no order. */
@@ -321,6 +322,145 @@ static void scan_host(void **state)
 	km_machine_destroy(m);
 }
 
+/* KM_READAHEAD: page @i's first word, as last written by set() */
+static uint64_t get(km_machine *m, uint64_t pfn, enum km_copy_how *how)
+{
+	uint64_t w = 0;
+	KT_OK(km_page_read(m, km_pfn_to_page(m, pfn), 8, &w, 8, how));
+	return w;
+}
+
+static void set(km_machine *m, uint64_t pfn, uint64_t w)
+{
+	KT_OK(km_page_write(m, km_pfn_to_page(m, pfn), 8, &w, 8, NULL));
+}
+
+/*
+ * A scan's read-ahead is never served stale by kmap's own doing: after a
+ * copy helper's write, a kmap written through and gone from the window,
+ * a page held in the window when the read-ahead was made, a local map or
+ * a vmap area live then. Each case reads a page the read-ahead holds, so
+ * each would return the old bytes if its check were missing.
+ */
+static void ahead_fresh(km_machine *m)
+{
+	struct km_layout l = kt_layout(m);
+	uint64_t b = l.max_low_pfn + 1000;
+	enum km_copy_how how;
+	for (uint64_t i = 200; i-- > 0;) /* backwards: not a scan */
+		set(m, b + i, word(b + i, 0));
+	struct km_stats s0 = kt_stats(m);
+	/* a scan (KM_SEQUENTIAL: from its first page) is read ahead */
+	for (uint64_t i = 0; i < 10; i++) {
+		KT_EQ(get(m, b + i, &how), word(b + i, 0));
+		KT_EQ(how, KM_COPY_AHEAD);
+	}
+	struct km_stats s1 = kt_stats(m);
+	KT_EQ(s1.ahead_reads - s0.ahead_reads, 1);
+	KT_EQ(s1.copy_ahead - s0.copy_ahead, 10);
+	/* a copy helper's write to a page read ahead (read again) */
+	set(m, b + 12, 12);
+	KT_EQ(get(m, b + 12, &how), 12);
+	/* a kmap written through, gone from the window again */
+	KT_EQ(get(m, b + 20, &how), word(b + 20, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
+	void *va;
+	uint64_t w = 25;
+	KT_OK(km_kmap(m, km_pfn_to_page(m, b + 25), &va));
+	KT_OK(km_write(m, (char *)va + 8, &w, 8));
+	KT_OK(km_kunmap(m, km_pfn_to_page(m, b + 25)));
+	KT_OK(km_kmap_flush_unused(m));
+	KT_EQ(get(m, b + 25, &how), 25);
+	/* a page held in the window when the read-ahead is made */
+	KT_OK(km_kmap(m, km_pfn_to_page(m, b + 60), &va));
+	KT_EQ(get(m, b + 59, &how), word(b + 59, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
+	w = 60;
+	KT_OK(km_write(m, (char *)va + 8, &w, 8));
+	KT_EQ(get(m, b + 60, &how), 60);
+	assert_int_not_equal(how, KM_COPY_AHEAD);
+	KT_EQ(get(m, b + 61, &how), word(b + 61, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
+	KT_OK(km_kunmap(m, km_pfn_to_page(m, b + 60)));
+	/* a local map live: no read-ahead while it is */
+	KT_OK(km_kmap_local_page(m, km_pfn_to_page(m, b + 101), &va));
+	KT_EQ(get(m, b + 99, &how), word(b + 99, 0));
+	assert_int_not_equal(how, KM_COPY_AHEAD);
+	w = 101;
+	KT_OK(km_write(m, (char *)va + 8, &w, 8));
+	KT_EQ(get(m, b + 101, &how), 101);
+	KT_OK(km_kunmap_local(m, va));
+	KT_EQ(get(m, b + 102, &how), word(b + 102, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
+	/* a vmap area live: the same */
+	km_page *pg[2] = { km_pfn_to_page(m, b + 151), km_pfn_to_page(m, b + 7) };
+	KT_OK(km_vmap(m, pg, 2, &va));
+	KT_EQ(get(m, b + 150, &how), word(b + 150, 0));
+	assert_int_not_equal(how, KM_COPY_AHEAD);
+	w = 151;
+	KT_OK(km_write(m, (char *)va + 8, &w, 8));
+	KT_EQ(get(m, b + 151, &how), 151);
+	KT_OK(km_vunmap(m, va));
+	KT_EQ(get(m, b + 152, &how), word(b + 152, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
+	/* the memory has what each read said */
+	KT_OK(km_kmap_flush_unused(m));
+	KT_EQ(get(m, b + 25, NULL), 25);
+	KT_EQ(get(m, b + 60, NULL), 60);
+	KT_EQ(get(m, b + 101, NULL), 101);
+	KT_EQ(get(m, b + 151, NULL), 151);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(copies(&s), s.copy_window + s.copy_memory + s.copy_stream +
+	                  s.admissions + s.copy_ahead);
+	assert_true(s.copy_ahead >= 14);
+	KT_CHECK(m);
+}
+
+static void ahead_sim(void **state)
+{
+	(void)state;
+	for (unsigned pi = 0; km_policy_name(pi); pi++) {
+		km_machine *m = sim(km_policy_name(pi),
+		                    KM_CHECK | KM_SEQUENTIAL | KM_READAHEAD);
+		ahead_fresh(m);
+		km_machine_destroy(m);
+	}
+	/* without the flag, never */
+	km_machine *m = sim(NULL, KM_SEQUENTIAL);
+	struct km_layout l = kt_layout(m);
+	enum km_copy_how how;
+	for (uint64_t i = 0; i < 100; i++) {
+		get(m, l.max_low_pfn + i, &how);
+		assert_int_not_equal(how, KM_COPY_AHEAD);
+	}
+	KT_EQ(kt_stats(m).ahead_reads, 0);
+	km_machine_destroy(m);
+}
+
+static void ahead_host(void **state)
+{
+	(void)state;
+	for (unsigned pi = 0; km_policy_name(pi); pi++) {
+		km_machine *m = host(km_policy_name(pi), 64u << 20,
+		                     KM_SEQUENTIAL | KM_READAHEAD);
+		ahead_fresh(m);
+		km_machine_destroy(m);
+	}
+	/* a whole scan read ahead, every byte right, to the last page */
+	km_machine *m = host(NULL, 64u << 20, KM_READAHEAD);
+	struct km_layout l = kt_layout(m);
+	uint64_t n = l.max_pfn - l.max_low_pfn;
+	for (uint64_t i = 0; i < n; i++)
+		set(m, l.max_low_pfn + i, word(l.max_low_pfn + i, 1));
+	for (uint64_t i = 0; i < n; i++)
+		KT_EQ(get(m, l.max_low_pfn + i, NULL), word(l.max_low_pfn + i, 1));
+	struct km_stats s = kt_stats(m);
+	/* without KM_SEQUENTIAL a scan is one from its 4th page */
+	assert_true(s.copy_ahead >= n - 4);
+	KT_EQ(s.ahead_reads, (n - 4 + KM_AHEAD_PAGES - 1) / KM_AHEAD_PAGES);
+	km_machine_destroy(m);
+}
+
 /*
  * Threads copying skewed random pages of real memory at once, every
  * policy: hits pinned lock-free while other threads' admissions evict
@@ -333,7 +473,7 @@ static void scan_host(void **state)
 struct reader {
 	km_machine *m;
 	uint64_t first, seed, reads, bad, errors;
-	uint64_t how[6];
+	uint64_t how[KM_COPY_AHEAD + 1];
 };
 
 static void *reader_main(void *arg)
@@ -450,6 +590,8 @@ int main(void)
 		KT_TEST(bytes_sim),
 		KT_TEST(bytes_host),
 		KT_TEST(scan_host),
+		KT_TEST(ahead_sim),
+		KT_TEST(ahead_host),
 		KT_TEST(threads_host),
 		KT_TEST(window_limits),
 	};
