@@ -34,6 +34,8 @@ for pol in linux lockfree clock tinylfu; do
 	done
 	check "zipf_read for $pol has its hit rate" \
 		grep -q "\"workload\":\"zipf_read\",\"policy\":\"$pol\".*\"hit_rate\":" "$out"
+	check "scan_read for $pol is served from the read-ahead" \
+		grep -q "\"workload\":\"scan_read\",\"policy\":\"$pol\".*\"ahead\":[1-9].*\"ahead_reads\":[1-9]" "$out"
 	check "scan_plus_zipf for $pol has both hit rates" \
 		grep -q "\"workload\":\"scan_plus_zipf\",\"policy\":\"$pol\".*\"hit_rate\":.*\"hit_rate_without_scan\":" "$out"
 done
@@ -56,5 +58,10 @@ for t in hit_1t_linux_over_mutex_pair hit_2t_over_1t_ miss_1t_linux_over_raw_mma
          'scan_plus_zipf_.*_hit_rate_over_zipf_read'; do
 	check "target $t with met" grep -q "\"target\":\"$t.*\"met\":\(true\|false\)" "$out"
 done
+# memory that cannot be had: exit status 3, with the cause
+(ulimit -v 120000; "$kmap" bench --quick --workload zipf_read > /dev/null 2> "$out.err")
+check "no memory: exit status 3" test $? = 3
+check "no memory: the cause said" grep -q "cannot open memory" "$out.err"
+rm -f "$out.err"
 echo "$fails failed"
 [ "$fails" = 0 ]

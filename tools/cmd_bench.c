@@ -269,8 +269,17 @@ static void report(const struct ctx *c, double ops, const char *extra)
 	} else {
 		if (b->tty)
 			fprintf(stderr, "\r\033[K");
-		printf("%-17s %-9s %d  %10.1f ns/op  %12.0f ops/s%s\n", c->workload,
-		       c->policy, c->threads, ns, ops, extra ? extra : "");
+		printf("%-17s %-9s %d  %10.1f ns/op  %12.0f ops/s", c->workload,
+		       c->policy, c->threads, ns, ops);
+		/* the JSON fields (,"key":value) as "  key=value" */
+		for (const char *e = extra ? extra : ""; *e; e++)
+			if (*e == ',')
+				fputs("  ", stdout);
+			else if (*e == ':')
+				putchar('=');
+			else if (*e != '"')
+				putchar(*e);
+		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -384,7 +393,7 @@ static uint64_t loop_scan_plus_zipf(struct ctx *c, int tid, uint64_t n)
 }
 
 static km_machine *open_machine(const char *policy, uint64_t pages,
-                                uint64_t *first_pfn)
+                                unsigned flags, uint64_t *first_pfn)
 {
 	struct km_config cfg;
 	km_machine *m;
@@ -392,6 +401,7 @@ static km_machine *open_machine(const char *policy, uint64_t pages,
 	cfg.backend = KM_BACKEND_HOST;
 	cfg.profile = "x86-32-pae";
 	cfg.policy = policy;
+	cfg.flags = flags;
 	cfg.lowmem_bytes = 1u << 20;
 	cfg.mem_bytes = cfg.lowmem_bytes + pages * PAGE;
 	int r = km_machine_create(&cfg, &m);
@@ -656,13 +666,13 @@ struct copy_res {
  * baselines pread_<@base>, full_mmap_<@base> and, with @oracle_loop,
  * oracle_<@base>; printed with the copy helpers' counters. @without: the
  * zipf hit rates of the same reads without a scan (scan_plus_zipf), or
- * NULL.
+ * NULL. @flags: the machines' km_config.flags.
  */
 static int copy_workload(struct bench *b, unsigned npol, const char *name,
                          int d, size_t len, op_loop loop, const char *base,
                          op_loop pread_loop, op_loop full_loop,
                          op_loop oracle_loop, const double *without,
-                         struct copy_res *res)
+                         unsigned flags, struct copy_res *res)
 {
 	struct ctx *cs[MAX_POL + 3];
 	char names[3][48];
@@ -681,9 +691,9 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 		c->b = b;
 		c->workload = name;
 		c->policy = km_policy_name(pi);
-		c->m = open_machine(c->policy, ZIPF_PAGES, &c->first_pfn);
+		c->m = open_machine(c->policy, ZIPF_PAGES, flags, &c->first_pfn);
 		if (!c->m)
-			return 1;
+			return CLI_EXIT_SYSTEM;
 		c->warm = b->warm;
 	}
 	op_loop bl[3] = { pread_loop, b->full != MAP_FAILED ? full_loop : NULL,
@@ -722,7 +732,8 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 			res->rate[i] = rate;
 			o += snprintf(extra + o, sizeof(extra) - (size_t)o,
 			              ",\"window\":%llu,\"memory\":%llu,"
-			              "\"admissions\":%llu,\"stream\":%llu,\"runs\":%llu",
+			              "\"admissions\":%llu,\"stream\":%llu,\"runs\":%llu,"
+			              "\"ahead\":%llu,\"ahead_reads\":%llu",
 			              (unsigned long long)(s1.copy_window -
 			                                   s0->copy_window),
 			              (unsigned long long)(s1.copy_memory -
@@ -731,7 +742,10 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 			              (unsigned long long)(s1.copy_stream -
 			                                   s0->copy_stream),
 			              (unsigned long long)(s1.stream_runs -
-			                                   s0->stream_runs));
+			                                   s0->stream_runs),
+			              (unsigned long long)(s1.copy_ahead - s0->copy_ahead),
+			              (unsigned long long)(s1.ahead_reads -
+			                                   s0->ahead_reads));
 			if (loop != loop_copy_scan)
 				o += snprintf(extra + o, sizeof(extra) - (size_t)o,
 				              ",\"hit_rate\":%.4f", rate);
@@ -872,7 +886,7 @@ int cmd_bench(int argc, char **argv)
 		const char *pol = km_policy_name(pi);
 		/* hit */
 		if (want(&b, "hit")) {
-			c.m = open_machine(pol, 64, &c.first_pfn);
+			c.m = open_machine(pol, 64, 0, &c.first_pfn);
 			if (!c.m)
 				return CLI_EXIT_SYSTEM;
 			/* two pages whose counts sit on different cache lines */
@@ -899,7 +913,7 @@ int cmd_bench(int argc, char **argv)
 				continue;
 			if (remap)
 				setenv("KMAP_HOST_REMAP", "1", 1);
-			c.m = open_machine(pol, MISS_PAGES, &c.first_pfn);
+			c.m = open_machine(pol, MISS_PAGES, 0, &c.first_pfn);
 			unsetenv("KMAP_HOST_REMAP");
 			if (!c.m)
 				return CLI_EXIT_SYSTEM;
@@ -919,20 +933,21 @@ int cmd_bench(int argc, char **argv)
 	struct copy_res zr, z64, zs[2], sr, spz;
 	rc |= copy_workload(&b, npol, "zipf_read", Z99, PAGE, loop_copy_zipf,
 	                    "zipf", loop_pread_zipf, loop_full_zipf,
-	                    loop_oracle_zipf, NULL, &zr);
+	                    loop_oracle_zipf, NULL, 0, &zr);
 	rc |= copy_workload(&b, npol, "zipf_read64", Z99, SMALL, loop_copy_zipf,
 	                    "zipf64", loop_pread_zipf, loop_full_zipf,
-	                    loop_oracle_zipf, NULL, &z64);
+	                    loop_oracle_zipf, NULL, 0, &z64);
 	for (int k = 0; k < 2; k++)
 		rc |= copy_workload(&b, npol, "zipf_read_skew", k ? Z12 : Z08, PAGE,
 		                    loop_copy_zipf, "zipf_skew", loop_pread_zipf,
-		                    loop_full_zipf, loop_oracle_zipf, NULL, &zs[k]);
+		                    loop_full_zipf, loop_oracle_zipf, NULL, 0,
+		                    &zs[k]);
 	rc |= copy_workload(&b, npol, "scan_read", Z99, PAGE, loop_copy_scan,
 	                    "scan", loop_pread_scan, loop_full_scan, NULL, NULL,
-	                    &sr);
+	                    KM_READAHEAD, &sr);
 	rc |= copy_workload(&b, npol, "scan_plus_zipf", Z99, PAGE,
 	                    loop_scan_plus_zipf, "scan_plus_zipf", NULL, NULL,
-	                    NULL, zr.rate, &spz);
+	                    NULL, zr.rate, 0, &spz);
 
 	/* the other baselines */
 	if (want(&b, "mutex_pair"))
@@ -1008,6 +1023,10 @@ int cmd_bench(int argc, char **argv)
 	for (int d = 0; d < NZ; d++)
 		free(b.cdf[d]);
 	pthread_mutex_destroy(&c.mu);
+	/* rc: 1 from an operation that failed, CLI_EXIT_SYSTEM (3) from a
+	 * machine whose memory could not be had (its message printed) */
+	if (rc & 2)
+		return CLI_EXIT_SYSTEM;
 	if (rc)
 		fprintf(stderr, "kmap bench: some operations failed\n");
 	return rc ? 1 : 0;
