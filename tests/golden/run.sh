@@ -251,6 +251,8 @@ ok "layout without --machine is x86-32's" \
 ok "demo --mem 160M exits 0" test $? = 0
 ok "demo: pages checked, none wrong" \
 	grep -q '"highmem_pages":24576,"pages_verified":24576,"mismatches":0,' "$tmp/demo"
+ok "demo: the read pass read ahead, every page" \
+	grep -q '"copy_ahead":24576,' "$tmp/demo"
 ok "demo: pread on the same memory, none wrong" \
 	grep -q '"pread_gb_per_s":[0-9.]*,"pread_mismatches":0,' "$tmp/demo"
 
