@@ -699,9 +699,24 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	int rc = check_trace(name, buf, size, &h, err);
 	if (rc)
 		return rc;
-	/* --policy, --last-pkmap: the same calls on another machine */
+	/* --policy, --last-pkmap: the same calls on another machine; a
+	 * window the trace did not name is its profile's default, which its
+	 * own machine says */
+	unsigned window = h.last_pkmap;
+	if (opt_last_pkmap && !window) {
+		struct km_config c0;
+		struct km_layout l0;
+		km_machine *m0;
+		km_config_init(&c0);
+		rp_header_config(&h, &c0);
+		if (km_machine_create(&c0, &m0) == 0) {
+			if (km_machine_layout(m0, &l0) == 0)
+				window = l0.last_pkmap;
+			km_machine_destroy(m0);
+		}
+	}
 	bool overridden = (opt_policy && strcmp(opt_policy, h.policy)) ||
-	                  (opt_last_pkmap && opt_last_pkmap != h.last_pkmap);
+	                  (opt_last_pkmap && opt_last_pkmap != window);
 	if (opt_policy)
 		snprintf(h.policy, sizeof(h.policy), "%s", opt_policy);
 	if (opt_last_pkmap)

@@ -148,6 +148,12 @@ ok "timed: the text is the same without the times" \
 	> "$tmp/expect-clock.txt" 2>&1
 echo "exit $?" >> "$tmp/expect-clock.txt"
 compare expect-clock.txt "$tmp/expect-clock.txt"
+# --last-pkmap naming the window the trace's profile has anyway: the same
+# machine, so the expect lines are checked
+"$kmap" replay --last-pkmap 512 tests/golden/expected/import-cut-686-pae-1G.report.trace \
+	> "$tmp/expect-same.txt" 2>&1
+ok "--last-pkmap of the profile's own window: expect lines checked" \
+	grep -q "checked against the trace's expect lines: 100 addresses" "$tmp/expect-same.txt"
 
 "$kmap" replay /nonexistent/trace > /dev/null 2> "$tmp/nofile.err"
 ok "missing file: exit 2" test $? = 2
