@@ -241,6 +241,7 @@ struct km_core {
 	unsigned last_pkmap;             /* LAST_PKMAP, a power of two */
 	unsigned last_pkmap_mask;
 	unsigned colors;                 /* power of two dividing LAST_PKMAP */
+	unsigned tally_calls;            /* km__pkmap_tally_some's, under the lock */
 	/*
 	 * pkmap_count[nr]: 0 = free and unmapped (PTE none, TLB clean);
 	 * 1 = mapped, no users, may be flushed; n > 1 = n - 1 users.

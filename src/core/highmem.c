@@ -307,7 +307,7 @@ int km__kmap_locked(struct km_core *k, struct km_task *t,
 	int r = kmap_high(k, t, page, flags, wait, vaddr, how);
 	if (!r) {
 		if (k->pol->lockless)
-			km__pkmap_tally(k);
+			km__pkmap_tally_some(k);
 		km__check_after(k, "kmap");
 	}
 	unlock_kmap(k);

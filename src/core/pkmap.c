@@ -140,6 +140,14 @@ void km__pkmap_tally(struct km_core *k)
 			s->color[c].in_use_peak = s->color[c].in_use;
 }
 
+void km__pkmap_tally_some(struct km_core *k)
+{
+	if (++k->tally_calls >= (k->last_pkmap >> 3)) {
+		k->tally_calls = 0;
+		km__pkmap_tally(k);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* The expensive invariant check                                           */
 /* ---------------------------------------------------------------------- */

@@ -167,9 +167,17 @@ int km__pkmap_clear(struct km_core *k, unsigned *nr, unsigned n,
 /*
  * Lockless policies keep no running tallies of slots in use (a shared
  * counter would bounce between CPUs on every hit): count them now, and
- * raise the peaks. O(LAST_PKMAP), beside a miss's system call.
+ * raise the peaks. O(LAST_PKMAP): km_stats_get's.
  */
 void km__pkmap_tally(struct km_core *k);
+/*
+ * The same from a locked kmap or admission: every LAST_PKMAP / 8th call,
+ * so that its cost a miss stays O(8) slots however large the window (a
+ * whole count a miss was 85 % of a locked kmap's instructions at 512
+ * slots, and would be nearly all of a miss at 262144). The peaks are those
+ * seen at these counts.
+ */
+void km__pkmap_tally_some(struct km_core *k);
 
 /* The expensive invariant check: counts against the hash, the page
  * tables, the TLB and the wait queues; 0 or -KM_ECORRUPT and @msg. */

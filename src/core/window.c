@@ -81,7 +81,7 @@ int km__window_copy_locked(struct km_core *k, struct km_page *page,
 		how = KM_COPY_ADMITTED;
 		k->stats.admissions++;
 		if (k->pol->lockless)
-			km__pkmap_tally(k);
+			km__pkmap_tally_some(k);
 		km__check_after(k, "admission");
 	}
 	r = how ? copy_locked(k, PKMAP_NR(k, va), off, buf, len, write) : 0;
