@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the output and the messages for unreadable input go nowhere (the
 	 * golden tests check them): written to stderr they cost more than the
 	 * run. fd 2 itself stays open, for the sanitizers' reports. */
-	int json = size && (data[0] & 1);
-	int rc = replay_buffer("fuzz", (const char *)data, size, json, null,
+	struct replay_opts opt = { .json = size && (data[0] & 1) };
+	int rc = replay_buffer("fuzz", (const char *)data, size, &opt, null,
 	                       null);
 	if (rc < 0 || rc > 2)
 		abort(); /* 3 = out of memory: not expected at these sizes */

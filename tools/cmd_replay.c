@@ -613,48 +613,41 @@ static int check_trace(const char *file, const char *buf, size_t size,
 	return 2;
 }
 
-/* --svg FILE, --html FILE: the pictures replay_buffer() draws too;
- * --perfetto FILE: the run for a timeline viewer */
-static const char *pics_svg, *pics_html, *perfetto_path;
-/* --policy NAME, --last-pkmap N: in place of the trace's */
-static const char *opt_policy;
-static unsigned opt_last_pkmap;
-
 int cmd_replay(int argc, char **argv)
 {
 	const char *file = NULL;
-	bool json = false;
+	struct replay_opts opt = { 0 };
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			replay_help(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
+			opt.json = true;
 		} else if (!strcmp(argv[i], "--svg") || !strcmp(argv[i], "--html")) {
-			const char **dst = argv[i][2] == 's' ? &pics_svg : &pics_html;
+			const char **dst = argv[i][2] == 's' ? &opt.svg : &opt.html;
 			const char *opt = argv[i];
 			if (!(*dst = cli_value(argc, argv, &i)))
 				return cli_usage_error("replay", usage,
 				                       "%s needs a FILE to write", opt);
 		} else if (!strcmp(argv[i], "--perfetto")) {
-			if (!(perfetto_path = cli_value(argc, argv, &i)))
+			if (!(opt.perfetto = cli_value(argc, argv, &i)))
 				return cli_usage_error("replay", usage,
 				                       "--perfetto needs a FILE to write");
 		} else if (!strcmp(argv[i], "--policy")) {
 			char names[256];
 			cli_list(names, sizeof(names), km_policy_name);
-			opt_policy = cli_value(argc, argv, &i);
+			opt.policy = cli_value(argc, argv, &i);
 			bool known = false;
-			for (unsigned k = 0; opt_policy && km_policy_name(k); k++)
-				known |= !strcmp(opt_policy, km_policy_name(k));
-			if (!opt_policy)
+			for (unsigned k = 0; opt.policy && km_policy_name(k); k++)
+				known |= !strcmp(opt.policy, km_policy_name(k));
+			if (!opt.policy)
 				return cli_usage_error("replay", usage,
 				                       "--policy needs a NAME (one of: "
 				                       "%s)", names);
 			if (!known)
 				return cli_usage_error("replay", usage,
 				                       "unknown policy '%s' (one of: %s)",
-				                       opt_policy, names);
+				                       opt.policy, names);
 		} else if (!strcmp(argv[i], "--last-pkmap")) {
 			/* its range is km_config_check's, once the machine is known */
 			const char *v = cli_value(argc, argv, &i);
@@ -664,7 +657,7 @@ int cmd_replay(int argc, char **argv)
 				                       "--last-pkmap needs a number of "
 				                       "window slots%s%s%s", v ? " ('" : "",
 				                       v ? v : "", v ? "')" : "");
-			opt_last_pkmap = (unsigned)n;
+			opt.last_pkmap = (unsigned)n;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cli_usage_error("replay", usage,
 			                       "unknown option '%s'", argv[i]);
@@ -687,14 +680,17 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "kmap replay: %s: %s\n", name, strerror(errno));
 		return 2;
 	}
-	int rc = replay_buffer(name, buf, size, json, stdout, stderr);
+	int rc = replay_buffer(name, buf, size, &opt, stdout, stderr);
 	cli_release_input(buf, size, mapped);
 	return rc;
 }
 
-int replay_buffer(const char *name, const char *buf, size_t size, bool json,
-                  FILE *f, FILE *err)
+int replay_buffer(const char *name, const char *buf, size_t size,
+                  const struct replay_opts *opt, FILE *f, FILE *err)
 {
+	bool json = opt->json;
+	const char *opt_policy = opt->policy;
+	unsigned opt_last_pkmap = opt->last_pkmap;
 	struct rp_header h;
 	int rc = check_trace(name, buf, size, &h, err);
 	if (rc)
@@ -741,10 +737,10 @@ int replay_buffer(const char *name, const char *buf, size_t size, bool json,
 	o->ob.f = f;
 	o->is_json = json;
 	o->json = (struct json_out){ ob_reserve, ob_commit, &o->ob };
-	if ((perfetto_path && !(o->perfetto = perfetto_open(perfetto_path, m,
+	if ((opt->perfetto && !(o->perfetto = perfetto_open(opt->perfetto, m,
 	                                                      name, h.policy))) ||
-	    ((pics_svg || pics_html) &&
-	     !(o->pics = pics_open(pics_svg, pics_html, m, name, h.policy)))) {
+	    ((opt->svg || opt->html) &&
+	     !(o->pics = pics_open(opt->svg, opt->html, m, name, h.policy)))) {
 		perfetto_finish(o->perfetto);
 		km_machine_destroy(m);
 		free(o);
