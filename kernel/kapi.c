@@ -174,7 +174,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	int r = km_config_check(cfg, NULL, 0);
 	if (r || !pol)
 		return r ? r : -EINVAL;
-	k->sparse = cfg->memory_model == KM_SPARSEMEM;
+	km__model_config(k, cfg);
 	if (km__layout_compute(k, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors, 0,
 	                       0, 0, false))
