@@ -10,8 +10,8 @@
 
 static const char usage[] =
 	"kmap layout [--machine PROFILE] [--mem SIZE] [--last-pkmap N] "
-	"[--colors N] [--model flatmem|sparsemem] [--holes START-END[,...]]\n"
-	"       [--json] [--svg FILE]";
+	"[--colors N] [--model flatmem|sparsemem] [--holes START-END[,...]] "
+	"[--json] [--svg FILE]";
 
 static void layout_help(FILE *f)
 {
@@ -97,8 +97,9 @@ static void print_text(const struct km_layout *l)
 {
 	char a[32], b[32];
 	printf("Machine %s: %s\n  %s\n", l->profile, l->kernel, l->config);
-	printf("  %llu MiB of RAM from physical 0x%llx: pfns %llu-%llu, pages of "
+	printf("  %llu MiB of %s from physical 0x%llx: pfns %llu-%llu, pages of "
 	       "%u bytes\n", (unsigned long long)(l->mem_bytes >> 20),
+	       l->nr_holes ? "memory, holes included," : "RAM",
 	       (unsigned long long)l->phys_offset,
 	       (unsigned long long)l->min_pfn, (unsigned long long)l->max_pfn - 1,
 	       l->page_size);
