@@ -164,7 +164,9 @@ static inline bool km__page_valid(const struct km_core *k,
 	    off % sizeof(struct km_page))
 		return false;
 	/* an absent section's entries are no pages (mem_map is dense) */
-	return km__pfn_valid(k, k->pfn_offset + off / sizeof(struct km_page));
+	return !k->sparse ||
+	       k->section_base[(k->pfn_offset + off / sizeof(struct km_page)) >>
+	                       k->pfn_section_shift] != INT64_MIN;
 }
 /*
  * The local-map slot of index @idx in @cpu's area of the fixmap for a page
