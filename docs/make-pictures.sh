@@ -11,6 +11,8 @@ cd "$src"
 "$kmap" layout --machine arm --svg "$out/layout-arm.svg" > /dev/null
 "$kmap" layout --machine x86-32-pae --mem 16G --svg "$out/layout-pae-16g.svg" > /dev/null
 "$kmap" layout --machine arm-virt --model sparsemem --svg "$out/layout-arm-virt-sparsemem.svg" > /dev/null
+"$kmap" layout --mem 2G --model sparsemem --holes 300000-300008,393216-458752 \
+	--svg "$out/layout-holes.svg" > /dev/null
 for t in story sleep-wake; do
 	# sleep-wake has an error line on purpose: exit 1 is expected
 	"$kmap" replay --svg "$out/$t.svg" --html "$out/$t.html" \

@@ -10,7 +10,10 @@
  * and change no byte.
  *
  * The input drives a small machine: byte 0 picks the policy, the window
- * (2..16 slots), colours; byte 1 the profile and the backend; then each op
+ * (2..16 slots), colours; byte 1 the profile, the backend, the memory
+ * model and whether memory has holes (a lowmem run round pfn 300, two
+ * highmem pages in play: the allocator must never give them out, the
+ * other calls treat them as the kernel does); then each op
  * byte picks a call and the bytes after it its arguments. Three simulated
  * tasks take turns, so a full window puts a task to sleep instead of
  * blocking the fuzzer. vmap areas of up to 8 of the pages are made, read
@@ -385,6 +388,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* 16 MiB of lowmem (as with highmem=), then NPAGES of highmem */
 	cfg.lowmem_bytes = 16u << 20;
 	cfg.mem_bytes = cfg.lowmem_bytes + (uint64_t)NPAGES * 4096;
+	cfg.memory_model = c1 & 8 ? KM_SPARSEMEM : KM_FLATMEM;
+	if (c1 & 16) { /* every profile here has its RAM from pfn 0 */
+		uint64_t hi = cfg.lowmem_bytes / 4096;
+		cfg.nr_holes = 2;
+		cfg.holes[0] = (struct km_hole){ 256, 512 };
+		cfg.holes[1] = (struct km_hole){ hi + 20, hi + 22 };
+	}
 	/* another machine, made once: only its pages and a task are used,
 	 * as handles m must refuse */
 	static km_machine *other;
@@ -481,8 +491,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 12: {
 			km_page *np;
-			if (!km_alloc_page(f->m, a & 3, &np))
+			if (!km_alloc_page(f->m, a & 3, &np)) {
+				if (!km_page_is_ram(f->m, km_page_to_pfn(f->m, np)))
+					die("a page in a hole allocated");
 				km_free_page(f->m, np);
+			}
 			break;
 		}
 		case 13:

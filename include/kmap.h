@@ -139,6 +139,17 @@ enum km_memory_model {
 	KM_SPARSEMEM = 1,
 };
 
+/*
+ * A hole in physical memory: pfns [start_pfn, end_pfn) with no RAM behind
+ * them, inside the machine's pfns (km_layout's min_pfn to max_pfn: memory
+ * still spans them). Their pages are never free; pfn_valid() depends on
+ * the model (km_pfn_valid(3)), km_page_is_ram(3) is false.
+ */
+#define KM_MAX_HOLES 8
+struct km_hole {
+	uint64_t start_pfn, end_pfn;
+};
+
 struct km_config {
 	const char *profile;    /* a machine profile: km_profile_name(3) */
 	uint64_t mem_bytes;     /* physical memory, whole 4 KiB pages (else
@@ -184,6 +195,13 @@ struct km_config {
 	 */
 	uint64_t vmalloc_bytes;
 	enum km_memory_model memory_model; /* 0: FLATMEM */
+	/*
+	 * Holes: nr_holes of them (at most KM_MAX_HOLES), sorted, apart (a
+	 * hole ends before the next starts), each non-empty and inside
+	 * [first pfn, max_pfn); they may not take every page. 0: none.
+	 */
+	unsigned nr_holes;
+	struct km_hole holes[KM_MAX_HOLES];
 };
 
 /**
@@ -302,6 +320,14 @@ struct km_layout {
 	uint64_t nr_mem_sections, present_sections, mem_section_bytes;
 	unsigned nr_zones;
 	struct km_zone_info zones[KM_MAX_ZONES];
+	/*
+	 * The configuration's holes, and the pages of RAM: max_pfn - min_pfn
+	 * less the holes. FLATMEM's mem_map spans the holes; under SPARSEMEM
+	 * a section with no RAM is not present and costs no memmap.
+	 */
+	unsigned nr_holes;
+	struct km_hole holes[KM_MAX_HOLES];
+	uint64_t ram_pages;
 };
 
 /**
@@ -319,8 +345,17 @@ KM_API int km_machine_layout(km_machine *m, struct km_layout *out);
  * or another machine's page, is answered as the functions below say (NULL,
  * 0, UINT64_MAX, KM_ZONE_NONE, -EINVAL), never used.
  */
-/** pfn_to_page: the page of @pfn, or NULL when @pfn is beyond memory. */
+/** pfn_to_page: the page of @pfn, or NULL when !km_pfn_valid(@pfn). */
 KM_API km_page *km_pfn_to_page(km_machine *m, uint64_t pfn);
+/**
+ * pfn_valid: 1 when @pfn has a struct page, else 0. FLATMEM: every pfn
+ * from min_pfn to max_pfn, holes included (their pages are reserved);
+ * SPARSEMEM: the pfns of present sections (a section wholly in holes has
+ * no memmap). km_pfn_to_page gives a page exactly for these.
+ */
+KM_API int km_pfn_valid(km_machine *m, uint64_t pfn);
+/** page_is_ram: 1 when @pfn is RAM (a pfn of the machine in no hole). */
+KM_API int km_page_is_ram(km_machine *m, uint64_t pfn);
 /** page_to_pfn: the pfn of @page (a page of this machine). */
 KM_API uint64_t km_page_to_pfn(km_machine *m, const km_page *page);
 /** page_zone: the zone type of @page, read from its flags. */

@@ -108,6 +108,12 @@ static void log_machine(const struct km_core *k, const char *policy)
 		     (unsigned long long)l.phys_offset,
 		     (unsigned long long)l.min_pfn,
 		     (unsigned long long)l.max_pfn - 1);
+	for (unsigned i = 0; i < l.nr_holes; i++)
+		klog("hole: pfns %llu-%llu, no RAM (pfn_valid %s)",
+		     (unsigned long long)l.holes[i].start_pfn,
+		     (unsigned long long)l.holes[i].end_pfn - 1,
+		     km__pfn_valid(k, l.holes[i].start_pfn) ?
+		     "true: reserved pages" : "false: no memmap");
 	klog("Zone ranges:");
 	for (unsigned i = 0; i < l.nr_zones; i++) {
 		const struct km_zone_info *z = &l.zones[i];
@@ -174,7 +180,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	int r = km_config_check(cfg, NULL, 0);
 	if (r || !pol)
 		return r ? r : -EINVAL;
-	k->sparse = cfg->memory_model == KM_SPARSEMEM;
+	km__model_config(k, cfg);
 	if (km__layout_compute(k, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors, 0,
 	                       0, 0, false))

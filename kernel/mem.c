@@ -5,8 +5,9 @@
  * architecture's page tables (x86/mm.c, arm/mm.c: arch_set_pte and the
  * other arch_ hooks of kernel.h).
  *
- * The trace's machine has max_pfn pages with no holes, as the model
- * assumes; real RAM has holes, may start above 0 (qemu's ARM virt board:
+ * The trace's machine has pfns [pfn_offset, max_pfn), its holes among
+ * them (backed as any pfn, never reached: the replay refuses their pfns);
+ * real RAM has holes of its own, may start above 0 (qemu's ARM virt board:
  * 0x40000000) and holds this kernel. So pfn P is backed by its natural
  * frame, P + frame_of_pfn0, whenever that frame is usable RAM, not the
  * kernel's, and reachable by the paging mode; every other pfn is backed by

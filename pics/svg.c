@@ -444,7 +444,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 		}
 	}
 
-	unsigned H = BAR_TOP + BAR_H + 212; /* the figures, the flags word */
+	/* the figures, the flags word; a line more for the holes */
+	unsigned H = BAR_TOP + BAR_H + 212 + (l->nr_holes ? 18 : 0);
 	snprintf(t, sizeof(t), "kmap layout: %s, %llu MiB of physical memory",
 	         l->profile, (unsigned long long)(l->mem_bytes >> 20));
 	svg_begin(f, W, H, t);
@@ -459,6 +460,12 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	      "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
 	      "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"#238b45\"/></marker>\n"
 	      "</defs>\n", f);
+	if (l->nr_holes)
+		fputs("<defs><pattern id=\"hole\" width=\"6\" height=\"6\" "
+		      "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+		      "<rect width=\"6\" height=\"6\" fill=\"#ffffff\"/>"
+		      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#888888\" "
+		      "stroke-width=\"2\"/></pattern></defs>\n", f);
 
 	/* title */
 	size_str(a, sizeof(a), l->lowmem_bytes);
@@ -476,8 +483,9 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	text_attr(f, 20, 48, "fill=\"#555555\"", t);
 	text_attr(f, PHYS_X + BAR_W / 2.0, BAR_TOP - 22,
 	          "text-anchor=\"middle\" font-weight=\"bold\"", "Physical memory");
-	snprintf(t, sizeof(t), "%llu pages of %u bytes",
-	         (unsigned long long)l->max_pfn, l->page_size);
+	snprintf(t, sizeof(t), "%llu pages of %u bytes%s",
+	         (unsigned long long)(l->max_pfn - l->min_pfn), l->page_size,
+	         l->nr_holes ? ", holes hatched" : "");
 	text_attr(f, PHYS_X + BAR_W / 2.0, BAR_TOP - 8,
 	          "text-anchor=\"middle\" fill=\"#555555\" font-size=\"11\"", t);
 	text_attr(f, VIRT_X + BAR_W / 2.0, BAR_TOP - 22,
@@ -513,8 +521,11 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 		           "stroke-width=\"2\" marker-end=\"url(#arrow-direct)\"/>\n",
 		        PHYS_X + BAR_W + 4, my0, PHYS_X + BAR_W + 150, my0,
 		        VIRT_X - 150, my1, VIRT_X - 4, my1);
+		/* __va(p) = p - PHYS_OFFSET + PAGE_OFFSET */
 		snprintf(t, sizeof(t), "direct map (__va): virtual = physical + "
-		         "0x%08llx", (unsigned long long)l->page_offset);
+		         "0x%08llx", (unsigned long long)((l->page_offset -
+		                                           l->phys_offset) &
+		                                          (TOP - 1)));
 		path_text(f, "direct-arrow", -6, "fill=\"#00441b\" font-weight=\"bold\"",
 		          t);
 		path_text(f, "direct-arrow", 14, "fill=\"#00441b\" font-size=\"11\"",
@@ -524,11 +535,34 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	/* ---- physical bar ---- */
 	int wide = l->mem_bytes > TOP;
 	double last = -1;
-	for (int i = 0; i < nz; i++) {
-		const struct km_zone_info *z = zs[i];
+	for (int i = 0; i < nz; i++)
 		fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" "
 		           "fill=\"%s\" stroke=\"#333333\"/>\n",
-		        PHYS_X, py0[i], BAR_W, py1[i] - py0[i], zone_fill(z));
+		        PHYS_X, py0[i], BAR_W, py1[i] - py0[i], zone_fill(zs[i]));
+	/* the holes: hatched over their zones, each zone's pfns drawn
+	 * evenly over its height */
+	for (unsigned h = 0; h < l->nr_holes; h++)
+		for (int i = 0; i < nz; i++) {
+			const struct km_zone_info *z = zs[i];
+			uint64_t a0 = l->holes[h].start_pfn, a1 = l->holes[h].end_pfn;
+			a0 = a0 > z->start_pfn ? a0 : z->start_pfn;
+			a1 = a1 < z->end_pfn ? a1 : z->end_pfn;
+			if (a0 >= a1)
+				continue;
+			double per = (py1[i] - py0[i]) /
+			             (double)(z->end_pfn - z->start_pfn);
+			double hy1 = py1[i] - per * (double)(a0 - z->start_pfn);
+			double hy0 = py1[i] - per * (double)(a1 - z->start_pfn);
+			if (hy1 - hy0 < 2)
+				hy0 = hy1 - 2; /* a small hole still shows */
+			fprintf(f, "<rect class=\"hole\" x=\"%d\" y=\"%.1f\" "
+			           "width=\"%d\" height=\"%.1f\" fill=\"url(#hole)\" "
+			           "stroke=\"#555555\"/>\n",
+			        PHYS_X + 1, hy0, BAR_W - 2, hy1 - hy0);
+		}
+	/* the zones' names over the holes */
+	for (int i = 0; i < nz; i++) {
+		const struct km_zone_info *z = zs[i];
 		size_str(a, sizeof(a), psize[i]);
 		snprintf(t, sizeof(t), "ZONE_%s", z->type == KM_ZONE_HIGHMEM ?
 		         "HIGHMEM" : z->type == KM_ZONE_NORMAL ? "NORMAL" :
@@ -543,8 +577,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 		text_attr(f, PHYS_X + BAR_W / 2.0, cy + 12,
 		          "text-anchor=\"middle\" font-size=\"10\"", t);
 	}
-	/* physical addresses, bottom up */
-	addr_label(f, PHYS_X - 6, pbot, "end", 0, NULL, &last, wide);
+	/* physical addresses, bottom up: RAM starts at PHYS_OFFSET */
+	addr_label(f, PHYS_X - 6, pbot, "end", l->phys_offset, NULL, &last, wide);
 	for (int i = 0; i < nz; i++)
 		addr_label(f, PHYS_X - 6, py0[i], "end",
 		           zs[i]->end_pfn << l->page_shift, NULL, &last, wide);
@@ -752,12 +786,33 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	         "(MAXMEM); memory above it is highmem and has no address of its "
 	         "own.", l->profile, a);
 	text_attr(f, 20, fy, "", t);
-	snprintf(t, sizeof(t), "mem_map: %llu pages x %u B = %.1f MiB of lowmem "
-	         "for the struct pages; the pkmap page table: %llu bytes.",
-	         (unsigned long long)l->max_pfn, l->struct_page_size,
-	         (double)l->mem_map_bytes / (1 << 20),
-	         (unsigned long long)l->pkmap_pgtable_bytes);
+	/* the model's cost: FLATMEM's mem_map covers the RAM's pfns (holes
+	 * included), SPARSEMEM's memmap whole present sections */
+	if (l->present_sections)
+		snprintf(t, sizeof(t), "memmap: %llu sections x %llu pages x %u B "
+		         "= %.1f MiB of lowmem for the struct pages; the pkmap page "
+		         "table: %llu bytes.",
+		         (unsigned long long)l->present_sections,
+		         (unsigned long long)(1ull << (l->section_size_bits -
+		                                       l->page_shift)),
+		         l->struct_page_size, (double)l->mem_map_bytes / (1 << 20),
+		         (unsigned long long)l->pkmap_pgtable_bytes);
+	else
+		snprintf(t, sizeof(t), "mem_map: %llu pages x %u B = %.1f MiB of "
+		         "lowmem for the struct pages; the pkmap page table: %llu "
+		         "bytes.", (unsigned long long)(l->max_pfn - l->min_pfn),
+		         l->struct_page_size, (double)l->mem_map_bytes / (1 << 20),
+		         (unsigned long long)l->pkmap_pgtable_bytes);
 	text_attr(f, 20, fy + 18, "", t);
+	if (l->nr_holes) {
+		size_str(a, sizeof(a), l->ram_pages << l->page_shift);
+		snprintf(t, sizeof(t), "%u hole%s (hatched): %s of RAM in %llu "
+		         "pages; %s", l->nr_holes, l->nr_holes == 1 ? "" : "s", a,
+		         (unsigned long long)l->ram_pages, l->present_sections ?
+		         "a section with no RAM has no memmap." :
+		         "mem_map spans the holes, their pages reserved.");
+		text_attr(f, 20, fy + 142, "", t);
+	}
 	snprintf(t, sizeof(t), "page->flags holds the zone in bits %u-%u "
 	         "(ZONES_PGSHIFT %u); %u CPU%s, each with %u kmap_local slots.",
 	         l->zones_pgshift, l->zones_pgshift + l->zones_width - 1,
@@ -765,7 +820,8 @@ int layout_svg_write(FILE *f, const char *path, const struct km_layout *l)
 	         l->km_max_idx - 1);
 	text_attr(f, 20, fy + 36, "", t);
 	flags_word(f, l, 20, fy + 58);
-	text_attr(f, 20, fy + 142, "font-size=\"10\" fill=\"#777777\"",
+	text_attr(f, 20, fy + 142 + (l->nr_holes ? 18 : 0),
+	          "font-size=\"10\" fill=\"#777777\"",
 	          "kmap layout --svg: the same figures as `kmap layout`, drawn.");
 	svg_end(f);
 	return pic_close(who, path, f);

@@ -100,6 +100,15 @@ static int check_machine(unsigned long ln, const struct stmt *st,
 	h->last_pkmap = (unsigned)st->last_pkmap;
 	h->colors = (unsigned)st->colors;
 	h->model = st->model == 2 ? KM_SPARSEMEM : KM_FLATMEM;
+	h->nr_holes = 0;
+	if (st->holes) {
+		uint64_t a[KM_MAX_HOLES], b[KM_MAX_HOLES];
+		/* trace_parse_line read it once already */
+		fmt_parse_ranges(st->holes, st->holes_len, a, b, KM_MAX_HOLES,
+		                 &h->nr_holes);
+		for (unsigned i = 0; i < h->nr_holes; i++)
+			h->holes[i] = (struct km_hole){ a[i], b[i] };
+	}
 	struct km_config cfg;
 	km_config_init(&cfg);
 	rp_header_config(h, &cfg);
@@ -228,6 +237,9 @@ void rp_header_config(const struct rp_header *h, struct km_config *cfg)
 	cfg->last_pkmap = h->last_pkmap;
 	cfg->colors = h->colors;
 	cfg->memory_model = h->model;
+	cfg->nr_holes = h->nr_holes;
+	for (unsigned i = 0; i < h->nr_holes; i++)
+		cfg->holes[i] = h->holes[i];
 }
 
 /* ---------------------------------------------------------------------- */
@@ -967,6 +979,16 @@ static uint64_t *vmap_pfns(struct rp *r, const struct stmt *st, struct rec *e)
 	return pfns;
 }
 
+/* Why a line may not use @pfn (NULL: it may): no page of the machine, or
+ * a page in a hole, whichever the model says of pfn_valid. */
+static const char *pfn_unusable(struct rp *r, uint64_t pfn)
+{
+	if (km_page_is_ram(r->m, pfn))
+		return NULL;
+	return pfn < r->lay.min_pfn || pfn >= r->lay.max_pfn ?
+	       "pfn beyond memory" : "pfn in a hole";
+}
+
 static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 {
 	e->area = st->area;
@@ -981,11 +1003,14 @@ static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 		fail(r, e, "area name in use");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!(pages[i] = km_pfn_to_page(r->m, pfns[i]))) {
-			fail(r, e, "pfn beyond memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *why = pfn_unusable(r, pfns[i]);
+		if (why) {
+			fail(r, e, why);
 			goto out;
 		}
+		pages[i] = km_pfn_to_page(r->m, pfns[i]);
+	}
 	void *va;
 	r->vm_op = e;
 	int rc = km_vmap(r->m, pages, (unsigned)n, &va);
@@ -1247,8 +1272,9 @@ static void run_line(struct rp *r, unsigned long line, const struct stmt *st)
 		rp_free(r, pfns);
 		return;
 	}
-	if (e.has_pfn && !km_pfn_to_page(r->m, st->pfn)) {
-		fail(r, &e, "pfn beyond memory");
+	const char *why = e.has_pfn ? pfn_unusable(r, st->pfn) : NULL;
+	if (why) {
+		fail(r, &e, why);
 		if (r->check && (st->op == OP_KMAP || st->op == OP_KMAP_LOCAL ||
 		                 st->op == OP_KMAP_ATOMIC))
 			map_done(r, t, &e);

@@ -68,6 +68,8 @@ struct rp_header {
 	uint64_t mem;
 	unsigned last_pkmap, colors;
 	enum km_memory_model model;
+	unsigned nr_holes;
+	struct km_hole holes[KM_MAX_HOLES];
 	unsigned long ops;
 	unsigned long expects;     /* expect lines: the run is checked */
 	unsigned long vmaps;       /* vmap and vunmap lines: the run needs

@@ -68,6 +68,43 @@ int fmt_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The number in [s, e), as fmt_parse_u64 reads it. */
+static int parse_part(const char *s, const char *e, uint64_t *out)
+{
+	char buf[24];
+	if (e - s < 1 || (size_t)(e - s) >= sizeof(buf))
+		return e - s < 1 ? FMT_EINVAL : FMT_ERANGE;
+	memcpy(buf, s, (size_t)(e - s));
+	buf[e - s] = 0;
+	return fmt_parse_u64(buf, out);
+}
+
+int fmt_parse_ranges(const char *s, size_t n, uint64_t *start, uint64_t *end,
+                     unsigned max, unsigned *nr)
+{
+	const char *p = s, *stop = s + n;
+	unsigned k = 0;
+	if (!s || !n)
+		return FMT_EINVAL;
+	for (;;) {
+		const char *comma = memchr(p, ',', (size_t)(stop - p));
+		const char *e = comma ? comma : stop;
+		const char *dash = memchr(p, '-', (size_t)(e - p));
+		int r;
+		if (!dash || k == max)
+			return FMT_EINVAL;
+		if ((r = parse_part(p, dash, &start[k])) ||
+		    (r = parse_part(dash + 1, e, &end[k])))
+			return r;
+		k++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*nr = k;
+	return 0;
+}
+
 int fmt_parse_time(const char *s, size_t n, uint64_t *ns)
 {
 	uint64_t sec = 0, frac = 0;

@@ -19,6 +19,15 @@ int fmt_parse_u64(const char *s, uint64_t *out);
 /* A number with an optional K, M or G suffix (powers of 1024). */
 int fmt_parse_size(const char *s, uint64_t *out);
 /*
+ * Pfn ranges START-END[,START-END...] (numbers as fmt_parse_u64's; each
+ * the pfns START up to, not including, END), the @n bytes at @s: at most
+ * @max of them, in @start and @end, their number in *nr. FMT_EINVAL when
+ * malformed or more than @max, FMT_ERANGE for a number too large. Whether
+ * the ranges suit a machine is km_config_check's to say.
+ */
+int fmt_parse_ranges(const char *s, size_t n, uint64_t *start, uint64_t *end,
+                     unsigned max, unsigned *nr);
+/*
  * A time in decimal seconds, the @SECONDS of a trace line: at most 10
  * digits, then optionally a point and 1 to 9 more. The @n bytes at @s
  * (no @), in nanoseconds at *ns.

@@ -162,7 +162,22 @@ void json_machine(const struct json_out *o, const struct km_layout *l,
 		OUT_LIT(o, "\",\"memory_model\":\"");
 		out_str(o, l->memory_model);
 	}
-	OUT_LIT(o, "\"}}\n");
+	OUT_LIT(o, "\"");
+	/* [START,END) pairs of pfns; only when there are holes */
+	if (l->nr_holes) {
+		OUT_LIT(o, ",\"holes\":[");
+		for (unsigned i = 0; i < l->nr_holes; i++) {
+			if (i)
+				OUT_LIT(o, ",");
+			OUT_LIT(o, "[");
+			out_u64(o, l->holes[i].start_pfn);
+			OUT_LIT(o, ",");
+			out_u64(o, l->holes[i].end_pfn);
+			OUT_LIT(o, "]");
+		}
+		OUT_LIT(o, "]");
+	}
+	OUT_LIT(o, "}}\n");
 }
 
 void json_record(const struct json_out *o, const struct rec *e)

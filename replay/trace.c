@@ -1,6 +1,7 @@
 /* trace.c - tokenizing and parsing trace lines. */
 #include "trace.h"
 #include "fmt.h"
+#include <kmap.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -377,6 +378,8 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 	size_t nt = 0, i = 0;
 	st->mem = st->last_pkmap = st->colors = 0;
 	st->model = 0;
+	st->holes = NULL;
+	st->holes_len = 0;
 	st->pfn = st->offset = st->len = 0;
 	st->hex = NULL;
 	st->hex_len = 0;
@@ -438,6 +441,24 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 					        "sparsemem)", val.s, val.n);
 					return -1;
 				}
+				continue;
+			} else if (tok_is(&key, "holes")) {
+				uint64_t a[KM_MAX_HOLES], b[KM_MAX_HOLES];
+				unsigned nr;
+				if (st->holes) {
+					set_err(err, "repeated key", key.s, key.n);
+					return -1;
+				}
+				int r = fmt_parse_ranges(val.s, val.n, a, b,
+				                         KM_MAX_HOLES, &nr);
+				if (r) {
+					set_err(err, r == FMT_ERANGE ? "overflowing number" :
+					        "malformed holes (START-END[,START-END...], "
+					        "pfns, at most 8)", val.s, val.n);
+					return -1;
+				}
+				st->holes = val.s;
+				st->holes_len = val.n;
 				continue;
 			} else if (tok_is(&key, "mem")) {
 				dst = &st->mem;

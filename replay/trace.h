@@ -37,6 +37,9 @@ struct stmt {
 	uint64_t mem, last_pkmap, colors; /* 0 = not given */
 	int model;                        /* model=: 0 not given, 1 flatmem,
 	                                   * 2 sparsemem */
+	/* holes=: the value, a list fmt_parse_ranges reads (checked by
+	 * trace_parse_line); NULL when not given */
+	const char *holes; size_t holes_len;
 	/* ST_POLICY */
 	const char *policy; size_t policy_len;
 	/* ST_OP */

@@ -104,7 +104,7 @@ int km_machine_create(const struct km_config *cfg, km_machine **out)
 	uint64_t vmalloc = cfg->vmalloc_bytes;
 	if (!vmalloc && (be->caps & KM_BE_REAL))
 		vmalloc = be->default_vmalloc;
-	m->k.sparse = cfg->memory_model == KM_SPARSEMEM;
+	km__model_config(&m->k, cfg);
 	r = km__layout_compute(&m->k, km__profile_find(cfg->profile), mem,
 	                       cfg->last_pkmap, cfg->colors, nr_cpus, lowmem,
 	                       vmalloc, be->caps & KM_BE_REAL);

@@ -10,7 +10,8 @@
 
 static const char usage[] =
 	"kmap layout [--machine PROFILE] [--mem SIZE] [--last-pkmap N] "
-	"[--colors N] [--model flatmem|sparsemem] [--json] [--svg FILE]";
+	"[--colors N] [--model flatmem|sparsemem] [--holes START-END[,...]] "
+	"[--json] [--svg FILE]";
 
 static void layout_help(FILE *f)
 {
@@ -36,6 +37,10 @@ static void layout_help(FILE *f)
 	    "  --model MODEL      the memory model: flatmem (the default: one\n"
 	    "                     mem_map) or sparsemem (sections, mem_section[],\n"
 	    "                     the section number in page->flags)\n"
+	    "  --holes START-END[,START-END...]\n"
+	    "                     holes in physical memory: pfns START up to, not\n"
+	    "                     including, END have no RAM (at most 8, sorted,\n"
+	    "                     apart, within the machine's pfns); default none\n"
 	    "  --json             one JSON object instead of text\n"
 	    "  --svg FILE         also draw the machine into FILE (SVG): memory and\n"
 	    "                     its zones, the virtual space, the mappings\n"
@@ -92,11 +97,25 @@ static void print_text(const struct km_layout *l)
 {
 	char a[32], b[32];
 	printf("Machine %s: %s\n  %s\n", l->profile, l->kernel, l->config);
-	printf("  %llu MiB of RAM from physical 0x%llx: pfns %llu-%llu, pages of "
+	printf("  %llu MiB of %s from physical 0x%llx: pfns %llu-%llu, pages of "
 	       "%u bytes\n", (unsigned long long)(l->mem_bytes >> 20),
+	       l->nr_holes ? "memory, holes included," : "RAM",
 	       (unsigned long long)l->phys_offset,
 	       (unsigned long long)l->min_pfn, (unsigned long long)l->max_pfn - 1,
 	       l->page_size);
+	if (l->nr_holes) {
+		printf("  holes (no RAM, pages reserved or absent):");
+		for (unsigned i = 0; i < l->nr_holes; i++) {
+			const struct km_hole *h = &l->holes[i];
+			*fmt_size(a, (h->end_pfn - h->start_pfn) << l->page_shift) = 0;
+			printf("%s pfns %llu-%llu (%s)", i ? "," : "",
+			       (unsigned long long)h->start_pfn,
+			       (unsigned long long)h->end_pfn - 1, a);
+		}
+		*fmt_size(a, l->ram_pages << l->page_shift) = 0;
+		printf("\n  RAM: %llu pages (%s)\n",
+		       (unsigned long long)l->ram_pages, a);
+	}
 
 	/* the boot log's own lines (x86's initmem_init; both: zone ranges) */
 	printf("\nAs the kernel's boot log says it:\n");
@@ -179,11 +198,12 @@ static void print_text(const struct km_layout *l)
 		       (unsigned long long)(l->mem_map_bytes >> 10),
 		       (double)l->mem_map_bytes / (1 << 20));
 	else
-		printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)\n",
+		printf("  mem_map:            %llu pages x %u B = %llu KiB (%.1f MiB)%s\n",
 		       (unsigned long long)(l->max_pfn - l->min_pfn),
 		       l->struct_page_size,
 		       (unsigned long long)(l->mem_map_bytes >> 10),
-		       (double)l->mem_map_bytes / (1 << 20));
+		       (double)l->mem_map_bytes / (1 << 20),
+		       l->nr_holes ? ", the holes' pages included" : "");
 	printf("  pkmap page table:   %u PTEs x %u B = %llu bytes\n",
 	       l->last_pkmap, l->pte_size,
 	       (unsigned long long)l->pkmap_pgtable_bytes);
@@ -260,7 +280,17 @@ static void print_json(const struct km_layout *l)
 		       (unsigned long long)z->start_pfn,
 		       (unsigned long long)z->end_pfn, z->highmem ? "true" : "false");
 	}
-	printf("]}}\n");
+	printf("]");
+	/* only with holes, so a machine without reads as before */
+	if (l->nr_holes) {
+		printf(",\"holes\":[");
+		for (unsigned i = 0; i < l->nr_holes; i++)
+			printf("%s[%llu,%llu]", i ? "," : "",
+			       (unsigned long long)l->holes[i].start_pfn,
+			       (unsigned long long)l->holes[i].end_pfn);
+		printf("],\"ram_pages\":%llu", (unsigned long long)l->ram_pages);
+	}
+	printf("}}\n");
 }
 
 int cmd_layout(int argc, char **argv)
@@ -281,7 +311,8 @@ int cmd_layout(int argc, char **argv)
 		}
 		bool known = !strcmp(a, "--svg") || !strcmp(a, "--machine") ||
 		             !strcmp(a, "--mem") || !strcmp(a, "--last-pkmap") ||
-		             !strcmp(a, "--colors") || !strcmp(a, "--model");
+		             !strcmp(a, "--colors") || !strcmp(a, "--model") ||
+		             !strcmp(a, "--holes");
 		if (!known)
 			return cli_usage_error("layout", usage, "%s '%s'", a[0] == '-' ?
 			                       "unknown option" : "unexpected argument",
@@ -291,6 +322,16 @@ int cmd_layout(int argc, char **argv)
 			return cli_usage_error("layout", usage, "%s needs a value", a);
 		if (!strcmp(a, "--svg")) {
 			svg = val;
+		} else if (!strcmp(a, "--holes")) {
+			uint64_t hs[KM_MAX_HOLES], he[KM_MAX_HOLES];
+			if (fmt_parse_ranges(val, strlen(val), hs, he, KM_MAX_HOLES,
+			                     &cfg.nr_holes))
+				return cli_usage_error("layout", usage,
+				                       "--holes %s: not pfn ranges "
+				                       "(START-END[,START-END...], at "
+				                       "most %u)", val, KM_MAX_HOLES);
+			for (unsigned h = 0; h < cfg.nr_holes; h++)
+				cfg.holes[h] = (struct km_hole){ hs[h], he[h] };
 		} else if (!strcmp(a, "--model")) {
 			if (!strcmp(val, "flatmem"))
 				cfg.memory_model = KM_FLATMEM;

@@ -99,13 +99,22 @@ static void ob_commit(void *arg, size_t n)
 static void text_machine(struct ob *o, const struct km_layout *l,
                          const char *policy)
 {
-	char head[512];
+	char head[1024], holes[KM_MAX_HOLES * 44 + 32] = "";
+	size_t h = 0;
+	/* pfns [START, END) with no RAM, as the machine line gives them */
+	for (unsigned i = 0; i < l->nr_holes; i++)
+		h += (size_t)snprintf(holes + h, sizeof(holes) - h, "%s%llu-%llu",
+		                      i ? "," : " (holes ",
+		                      (unsigned long long)l->holes[i].start_pfn,
+		                      (unsigned long long)l->holes[i].end_pfn);
+	if (h)
+		snprintf(holes + h, sizeof(holes) - h, ")");
 	int n = snprintf(head, sizeof(head),
-	    "machine %s%s, policy %s: %llu MiB, highmem from pfn %llu of %llu; "
+	    "machine %s%s, policy %s: %llu MiB%s, highmem from pfn %llu of %llu; "
 	    "%u slots at 0x%08llx, %u colour%s\n\n"
 	    "%6s  %-8s  %-14s%10s  %-6s %-7s%5s  %s\n",
 	    l->profile, strcmp(l->memory_model, "flatmem") ? " (SPARSEMEM)" : "",
-	    policy, (unsigned long long)(l->mem_bytes >> 20),
+	    policy, (unsigned long long)(l->mem_bytes >> 20), holes,
 	    (unsigned long long)l->max_low_pfn,
 	    (unsigned long long)l->max_pfn, l->last_pkmap,
 	    (unsigned long long)l->pkmap_base, l->colors,

@@ -97,7 +97,7 @@ int km_config_check(const struct km_config *cfg, char *msg, size_t n)
 	if (cfg->memory_model != KM_FLATMEM && cfg->memory_model != KM_SPARSEMEM)
 		return config_bad(msg, n, "unknown memory model");
 	probe = (struct km_core){ 0 };
-	probe.sparse = cfg->memory_model == KM_SPARSEMEM;
+	km__model_config(&probe, cfg);
 	if (km__layout_compute(&probe, km__profile_find(cfg->profile),
 	                       cfg->mem_bytes, cfg->last_pkmap, cfg->colors,
 	                       cfg->nr_cpus, cfg->lowmem_bytes, cfg->vmalloc_bytes,
@@ -154,6 +154,18 @@ km_page *km_pfn_to_page(km_machine *m, uint64_t pfn)
 	return k && km__pfn_valid(k, pfn) ? pfn_to_page(k, pfn) : NULL;
 }
 
+int km_pfn_valid(km_machine *m, uint64_t pfn)
+{
+	struct km_core *k = core(m);
+	return k && km__pfn_valid(k, pfn);
+}
+
+int km_page_is_ram(km_machine *m, uint64_t pfn)
+{
+	struct km_core *k = core(m);
+	return k && km__pfn_is_ram(k, pfn);
+}
+
 uint64_t km_page_to_pfn(km_machine *m, const km_page *page)
 {
 	struct km_core *k = core(m);
@@ -189,7 +201,8 @@ void *km_lowmem_page_address(km_machine *m, const km_page *page)
 uint64_t km_totalhigh_pages(km_machine *m)
 {
 	struct km_core *k = core(m);
-	return k ? k->max_pfn - k->max_low_pfn : 0;
+	return k ? k->max_pfn - k->max_low_pfn -
+	           km__hole_pages(k, k->max_low_pfn, k->max_pfn) : 0;
 }
 
 uint64_t km_nr_free_highpages(km_machine *m)

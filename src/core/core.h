@@ -125,7 +125,7 @@ struct km_page {
 struct zone {
 	enum km_zone_type type;
 	const char *name;
-	uint64_t zone_start_pfn, end_pfn; /* spanned == present: no holes */
+	uint64_t zone_start_pfn, end_pfn; /* spanned; holes are not free */
 	uint64_t nr_free;
 	uint64_t alloc_cursor;            /* next-fit allocator position */
 };
@@ -222,11 +222,18 @@ struct km_core {
 	unsigned zones_width, zones_pgshift;
 	int highmem_zone, movable_zone;  /* zone numbers, -1 when absent */
 	/* SPARSEMEM: section s's first page is mem_map[section_base[s]];
-	 * present sections cover [pfn_offset, max_pfn) */
+	 * a section of [pfn_offset, max_pfn) with a pfn of RAM is present,
+	 * any other's base is INT64_MIN. mem_map keeps an entry for every
+	 * pfn whichever the model (an absent section's are never reached):
+	 * the model's own cost is km_layout's. */
 	bool sparse;                     /* set before km__layout_compute */
 	unsigned section_size_bits, max_physmem_bits;
 	unsigned sections_width, sections_pgshift, pfn_section_shift;
 	int64_t section_base[KM_MAX_SECTIONS];
+	/* holes: no RAM; sorted, apart, inside [pfn_offset, max_pfn) (set
+	 * with sparse, checked by km__layout_compute) */
+	unsigned nr_holes;
+	struct km_hole holes[KM_MAX_HOLES];
 
 	/* virtual layout, as the machine would see it */
 	uintptr_t page_offset;           /* __va(PHYS_OFFSET) */

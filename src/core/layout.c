@@ -266,7 +266,9 @@ static void zones_init(struct km_core *k, const struct km_profile *p)
 	                               .end_pfn = k->max_pfn };
 	k->nr_zones = n;
 	for (unsigned i = 0; i < n; i++) {
-		k->zones[i].nr_free = k->zones[i].end_pfn - k->zones[i].zone_start_pfn;
+		k->zones[i].nr_free = k->zones[i].end_pfn - k->zones[i].zone_start_pfn -
+		        km__hole_pages(k, k->zones[i].zone_start_pfn,
+		                       k->zones[i].end_pfn);
 		k->zones[i].alloc_cursor = k->zones[i].zone_start_pfn;
 	}
 	/* ZONES_SHIFT (include/linux/page-flags-layout.h): 1 bit for 2 zones,
@@ -293,13 +295,48 @@ static void model_init(struct km_core *k, const struct km_profile *p)
 	k->sections_pgshift = k->sections_width ? 32 - k->sections_width : 0;
 	if (!k->sparse)
 		return;
-	/* sparse_init(): a memmap for each present section, one array here */
-	uint64_t first = k->pfn_offset >> k->pfn_section_shift;
-	uint64_t end = ((k->max_pfn - 1) >> k->pfn_section_shift) + 1;
-	for (uint64_t s = 0; s < KM_MAX_SECTIONS; s++)
-		k->section_base[s] = s >= first && s < end ?
+	/* sparse_init(): a memmap for each section with memory (memblock's
+	 * ranges: a section wholly in holes has none), one array here */
+	for (uint64_t s = 0; s < KM_MAX_SECTIONS; s++) {
+		uint64_t a = s << k->pfn_section_shift;
+		uint64_t b = a + (1ull << k->pfn_section_shift);
+		a = a > k->pfn_offset ? a : k->pfn_offset;
+		b = b < k->max_pfn ? b : k->max_pfn;
+		k->section_base[s] = a < b && km__hole_pages(k, a, b) < b - a ?
 		        (int64_t)(s << k->pfn_section_shift) - (int64_t)k->pfn_offset :
 		        INT64_MIN;
+	}
+}
+
+void km__model_config(struct km_core *k, const struct km_config *cfg)
+{
+	k->sparse = cfg->memory_model == KM_SPARSEMEM;
+	k->nr_holes = cfg->nr_holes;
+	for (unsigned i = 0; i < KM_MAX_HOLES && i < cfg->nr_holes; i++)
+		k->holes[i] = cfg->holes[i];
+}
+
+/* The holes of km__model_config: sorted, apart, inside the pfns, not
+ * every page. */
+static int holes_check(struct km_core *k)
+{
+	if (k->nr_holes > KM_MAX_HOLES)
+		return refused(k, "at most 8 holes");
+	uint64_t from = k->pfn_offset;
+	for (unsigned i = 0; i < k->nr_holes; i++) {
+		const struct km_hole *h = &k->holes[i];
+		if (h->start_pfn >= h->end_pfn)
+			return refused(k, "a hole must end after it starts");
+		if (h->start_pfn < from && i)
+			return refused(k, "holes must be sorted and apart");
+		if (h->start_pfn < k->pfn_offset || h->end_pfn > k->max_pfn)
+			return refused(k, "a hole must lie within memory's pfns");
+		from = h->end_pfn + 1;
+	}
+	if (km__hole_pages(k, k->pfn_offset, k->max_pfn) ==
+	    k->max_pfn - k->pfn_offset)
+		return refused(k, "the holes leave no memory");
+	return 0;
 }
 
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
@@ -393,6 +430,9 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	/* real addresses: the backend reserves the area (its own size) */
 	k->vm_pages = (unsigned)((real ? vmalloc_bytes :
 	                          k->vmalloc_end - k->vmalloc_start) >> PAGE_SHIFT);
+	r = holes_check(k);
+	if (r)
+		return r;
 	model_init(k, p);
 	zones_init(k, p);
 	return 0;
@@ -451,10 +491,23 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 	o->sections_pgshift = k->sections_pgshift;
 	o->nodes_pgshift = 0; /* NODES_WIDTH 0: NODES_PGSHIFT is 0 */
 	o->nr_mem_sections = 1ull << (k->max_physmem_bits - k->section_size_bits);
+	o->nr_holes = k->nr_holes;
+	for (unsigned i = 0; i < k->nr_holes; i++)
+		o->holes[i] = k->holes[i];
+	o->ram_pages = k->max_pfn - k->pfn_offset -
+	               km__hole_pages(k, k->pfn_offset, k->max_pfn);
 	if (k->sparse) {
-		uint64_t first = k->pfn_offset >> k->pfn_section_shift;
-		uint64_t end = ((k->max_pfn - 1) >> k->pfn_section_shift) + 1;
-		o->present_sections = end - first;
+		/* SPARSEMEM_EXTREME's roots with a present section */
+		uint64_t used = 0, last_root = UINT64_MAX;
+		uint64_t per_root = PAGE_SIZE / (2 * sizeof(uint32_t));
+		for (uint64_t s = 0; s < KM_MAX_SECTIONS; s++) {
+			if (k->section_base[s] == INT64_MIN)
+				continue;
+			o->present_sections++;
+			if (s / per_root != last_root)
+				used++;
+			last_root = s / per_root;
+		}
 		/* a present section's memmap is whole */
 		o->mem_map_bytes = (o->present_sections << k->pfn_section_shift) *
 		                   p->struct_page_size;
@@ -468,9 +521,7 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 		if (p->arch == KM_ARCH_X86) {
 			o->mem_section_bytes = o->nr_mem_sections * ms;
 		} else {
-			uint64_t per_root = PAGE_SIZE / ms;
 			uint64_t roots = (o->nr_mem_sections + per_root - 1) / per_root;
-			uint64_t used = (end - 1) / per_root - first / per_root + 1;
 			o->mem_section_bytes = roots * sizeof(uint32_t) + used * PAGE_SIZE;
 		}
 	}

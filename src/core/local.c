@@ -261,8 +261,9 @@ struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,
 			               (va & ~(uintptr_t)(PAGE_SIZE - 1)) ?
 			       pfn_to_page(k, t->kmap_ctrl.pteval[idx] - 1) : NULL;
 	}
-	if (km__in_lowmem(k, va))
-		return pfn_to_page(k, k->pfn_offset +
-		                   ((va - k->page_offset) >> PAGE_SHIFT));
+	if (km__in_lowmem(k, va)) {
+		uint64_t pfn = k->pfn_offset + ((va - k->page_offset) >> PAGE_SHIFT);
+		return km__pfn_valid(k, pfn) ? pfn_to_page(k, pfn) : NULL;
+	}
 	return NULL;
 }

@@ -54,14 +54,23 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	/* memmap_init_zone(): each page's flags carry its zone number; a
 	 * page of no zone (x86's first, kept for the BIOS) is reserved */
 	for (uint64_t pfn = k->pfn_offset; pfn < k->first_pfn; pfn++)
-		pfn_to_page(k, pfn)->flags = 1u << PG_reserved |
+		if (km__pfn_valid(k, pfn))
+			pfn_to_page(k, pfn)->flags = 1u << PG_reserved |
 		                             section_bits(k, pfn);
 	for (unsigned z = 0; z < k->nr_zones; z++) {
 		uint32_t bits = k->zones_width ? (uint32_t)z << k->zones_pgshift : 0;
 		for (uint64_t pfn = k->zones[z].zone_start_pfn;
 		     pfn < k->zones[z].end_pfn; pfn++)
-			pfn_to_page(k, pfn)->flags = bits | section_bits(k, pfn);
+			if (km__pfn_valid(k, pfn))
+				pfn_to_page(k, pfn)->flags = bits | section_bits(k, pfn);
 	}
+	/* init_unavailable_range(): a hole's pages that have a struct page
+	 * keep their zone and are reserved, so never free */
+	for (unsigned i = 0; i < k->nr_holes; i++)
+		for (uint64_t pfn = k->holes[i].start_pfn;
+		     pfn < k->holes[i].end_pfn; pfn++)
+			if (km__pfn_valid(k, pfn))
+				pfn_to_page(k, pfn)->flags |= 1u << PG_reserved;
 	k->pkmap_count = carve(&p, k->last_pkmap * sizeof(int));
 	k->pkmap_page_table = carve(&p, k->last_pkmap * sizeof(uint64_t));
 	k->page_address_maps = carve(&p, k->last_pkmap *
@@ -121,8 +130,11 @@ static struct km_page *zone_alloc(struct km_core *k, struct zone *z)
 	for (uint64_t n = 0; n < span; n++) {
 		if (pfn >= z->end_pfn)
 			pfn = z->zone_start_pfn;
-		struct km_page *page = pfn_to_page(k, pfn);
-		if (!(page->flags & (1u << PG_allocated))) {
+		/* a hole: reserved in a present section, no page in an
+		 * absent one */
+		struct km_page *page = km__pfn_valid(k, pfn) ?
+		                       pfn_to_page(k, pfn) : NULL;
+		if (page && !(page->flags & (1u << PG_allocated | 1u << PG_reserved))) {
 			page->flags |= 1u << PG_allocated;
 			z->nr_free--;
 			z->alloc_cursor = pfn + 1;
@@ -131,6 +143,17 @@ static struct km_page *zone_alloc(struct km_core *k, struct zone *z)
 		pfn++;
 	}
 	return NULL;
+}
+
+uint64_t km__hole_pages(const struct km_core *k, uint64_t a, uint64_t b)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < k->nr_holes; i++) {
+		uint64_t s = k->holes[i].start_pfn > a ? k->holes[i].start_pfn : a;
+		uint64_t e = k->holes[i].end_pfn < b ? k->holes[i].end_pfn : b;
+		n += s < e ? e - s : 0;
+	}
+	return n;
 }
 
 int km__alloc_page(struct km_core *k, unsigned gfp, struct km_page **out)

@@ -23,6 +23,8 @@ const struct km_profile *km__profile_at(unsigned i);
  * k->why says what is wrong.
  */
 /* layout.c */
+/* The model's choices from @cfg (sparse, holes), before the compute. */
+void km__model_config(struct km_core *k, const struct km_config *cfg);
 int km__layout_compute(struct km_core *k, const struct km_profile *p,
                        uint64_t mem_bytes, unsigned last_pkmap,
                        unsigned colors, unsigned nr_cpus,
@@ -85,11 +87,35 @@ static inline uint64_t km__page_idx(const struct km_core *k,
 {
 	return (uint64_t)(page - k->mem_map);
 }
-/* Is @pfn one of the machine's (pfn_valid())? */
-static inline bool km__pfn_valid(const struct km_core *k, uint64_t pfn)
+/* Is @pfn in the machine's span [pfn_offset, max_pfn)? */
+static inline bool km__pfn_in_span(const struct km_core *k, uint64_t pfn)
 {
 	return pfn >= k->pfn_offset && pfn < k->max_pfn;
 }
+/*
+ * pfn_valid(): has @pfn a struct page? FLATMEM: the whole span (a hole's
+ * pages are reserved); SPARSEMEM: a present section's every pfn (classic
+ * SPARSEMEM's early sections are valid whole).
+ */
+static inline bool km__pfn_valid(const struct km_core *k, uint64_t pfn)
+{
+	if (!km__pfn_in_span(k, pfn))
+		return false;
+	return !k->sparse ||
+	       k->section_base[pfn >> k->pfn_section_shift] != INT64_MIN;
+}
+/* Is @pfn RAM: in the span and in no hole? */
+static inline bool km__pfn_is_ram(const struct km_core *k, uint64_t pfn)
+{
+	if (!km__pfn_in_span(k, pfn))
+		return false;
+	for (unsigned i = 0; i < k->nr_holes && k->holes[i].start_pfn <= pfn; i++)
+		if (pfn < k->holes[i].end_pfn)
+			return false;
+	return true;
+}
+/* Pages of holes in [a, b). */
+uint64_t km__hole_pages(const struct km_core *k, uint64_t a, uint64_t b);
 static inline unsigned page_zonenum(const struct km_core *k,
                                     const struct km_page *page)
 {
@@ -134,8 +160,13 @@ static inline bool km__page_valid(const struct km_core *k,
                                   const struct km_page *page)
 {
 	uintptr_t off = (uintptr_t)page - (uintptr_t)k->mem_map;
-	return off < (uintptr_t)km__nr_pages(k) * sizeof(struct km_page) &&
-	       !(off % sizeof(struct km_page));
+	if (off >= (uintptr_t)km__nr_pages(k) * sizeof(struct km_page) ||
+	    off % sizeof(struct km_page))
+		return false;
+	/* an absent section's entries are no pages (mem_map is dense) */
+	return !k->sparse ||
+	       k->section_base[(k->pfn_offset + off / sizeof(struct km_page)) >>
+	                       k->pfn_section_shift] != INT64_MIN;
 }
 /*
  * The local-map slot of index @idx in @cpu's area of the fixmap for a page

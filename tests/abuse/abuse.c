@@ -915,6 +915,30 @@ CASE(km_pfn_to_page, "NULL machine, pfn at or past the end: NULL", 0)
 	PTR(km_pfn_to_page(e->m, (uint64_t)1 << 52), NULL);
 }
 
+CASE(km_pfn_valid, "NULL machine, pfn outside the machine's: 0", 0)
+{
+	BEGIN(e);
+	RC(km_pfn_valid(NULL, 0), 0);
+	RC(km_pfn_valid(e->m, e->l.max_pfn), 0);
+	if (e->l.min_pfn)
+		RC(km_pfn_valid(e->m, e->l.min_pfn - 1), 0);
+	RC(km_pfn_valid(e->m, UINT64_MAX), 0);
+	RC(km_pfn_valid(e->m, (uint64_t)1 << 52), 0);
+	RC(km_pfn_valid(e->m, e->l.max_pfn - 1), 1);
+}
+
+CASE(km_page_is_ram, "NULL machine, pfn outside the machine's: 0", 0)
+{
+	BEGIN(e);
+	RC(km_page_is_ram(NULL, 0), 0);
+	RC(km_page_is_ram(e->m, e->l.max_pfn), 0);
+	if (e->l.min_pfn)
+		RC(km_page_is_ram(e->m, e->l.min_pfn - 1), 0);
+	RC(km_page_is_ram(e->m, UINT64_MAX), 0);
+	RC(km_page_is_ram(e->m, (uint64_t)1 << 52), 0);
+	RC(km_page_is_ram(e->m, e->l.max_pfn - 1), 1);
+}
+
 CASE(km_page_to_pfn, "pages that are not the machine's: UINT64_MAX", 0)
 {
 	BEGIN(e);

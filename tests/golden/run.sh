@@ -169,6 +169,20 @@ for p in $("$kmap" layout --help | sed -n 's/.*--machine PROFILE  one of: //p');
 done
 "$kmap" layout --machine arm-virt --model sparsemem > "$tmp/layout-arm-virt-sparsemem.txt"
 compare layout-arm-virt-sparsemem.txt "$tmp/layout-arm-virt-sparsemem.txt"
+# holes: both models' costs, text and JSON, on x86 and on arm-virt (pfns
+# from 262144, a 256 MiB section of ARM wholly in a hole)
+for m in flatmem sparsemem; do
+	"$kmap" layout --mem 2G --model $m --holes 300000-300008,393216-458752 \
+		> "$tmp/layout-holes-$m.txt"
+	compare "layout-holes-$m.txt" "$tmp/layout-holes-$m.txt"
+	"$kmap" layout --machine arm-virt --model $m \
+		--holes 0x41000-0x41010,327680-393216 --json > "$tmp/layout-arm-virt-holes-$m.json"
+	compare "layout-arm-virt-holes-$m.json" "$tmp/layout-arm-virt-holes-$m.json"
+done
+ok "layout: SPARSEMEM's absent sections cost no memmap" \
+	grep -q "memmap: *28 sections" "$tmp/layout-holes-sparsemem.txt"
+ok "layout: FLATMEM's mem_map spans the holes" \
+	grep -q "524288 pages x 40 B.*the holes' pages included" "$tmp/layout-holes-flatmem.txt"
 "$kmap" layout --machine x86-32 --model sparse > /dev/null 2> "$tmp/model.err"
 ok "layout: an unknown model exits 2" test $? = 2
 ok "layout: an unknown model is named" grep -q -- "--model sparse: not a memory model (flatmem or sparsemem)" "$tmp/model.err"
@@ -224,6 +238,10 @@ layout-bad-mem|layout --mem 5Q
 layout-unknown-profile|layout --machine nope
 layout-machine-no-value|layout --machine
 layout-unwritable-svg|layout --svg /nonexistent-dir/x.svg
+layout-holes-malformed|layout --holes 5-
+layout-holes-unsorted|layout --holes 100-200,150-300
+layout-holes-beyond|layout --machine arm-virt --holes 100-200
+layout-holes-everything|layout --mem 1M --holes 0-256
 demo-unknown-profile|demo --machine bogus
 demo-mem-too-big|demo --machine x86-32 --mem 5G
 demo-all-lowmem|demo --mem 64M

@@ -113,6 +113,22 @@ static int t_local_atomic(int k, int i) { return ref_task_local_atomic(M, mid[k]
 
 /* ------------------------------------------------------------- choices -- */
 
+/* Holes of the machine line (none in most traces): pfns [a, b), no RAM. */
+static size_t nholes;
+static uint64_t hole_a[REF_MAX_HOLES], hole_b[REF_MAX_HOLES];
+
+/* A pfn out of the holes (beside the one it is in), in clean traces
+ * always, else most of the time: a line with a pfn in a hole is an error */
+static uint64_t dodged(uint64_t p)
+{
+	if (!clean && chance(15))
+		return p;
+	for (size_t i = 0; i < nholes; i++)
+		if (p >= hole_a[i] && p < hole_b[i])
+			return hole_b[i] < maxp ? hole_b[i] : hole_a[i] - 1;
+	return p;
+}
+
 static uint64_t pick_low(void);
 
 static uint64_t pick_high(void)
@@ -120,10 +136,10 @@ static uint64_t pick_high(void)
 	if (H == 0)
 		return pick_low();
 	if (chance(5))
-		return chance(50) ? hs : maxp - 1;
+		return dodged(chance(50) ? hs : maxp - 1);
 	if (chance(75))
-		return pool[rn(npool)];
-	return hs + rn(H);
+		return dodged(pool[rn(npool)]);
+	return dodged(hs + rn(H));
 }
 
 static uint64_t pick_low(void)
@@ -131,10 +147,10 @@ static uint64_t pick_low(void)
 	if (lo_end == lo_start)
 		return pick_high();
 	if (chance(10))
-		return lo_end - 1;
+		return dodged(lo_end - 1);
 	if (chance(5))
-		return lo_start;
-	return lo_start + rn(lo_end - lo_start);
+		return dodged(lo_start);
+	return dodged(lo_start + rn(lo_end - lo_start));
 }
 
 /* x86: a pfn near where the boundary may be (PMD steps of 512 pages). */
@@ -364,7 +380,7 @@ static void op_vmap(int k)
 			uint64_t v = base + j;
 			if (v >= maxp)
 				v = lo_start + rn(maxp - lo_start);
-			p[i++] = v;
+			p[i++] = dodged(v);
 		}
 	}
 	if (bad)
@@ -714,6 +730,21 @@ int main(int argc, char **argv)
 		printf("%scolors=%u", sep(), colors);
 	if (chance(25))
 		printf("%smodel=%s", sep(), chance(80) ? "sparsemem" : "flatmem");
+	/* holes: one to three, each in its own share of the pfns, apart,
+	 * small or (now and then) whole sections' worth */
+	nholes = chance(25) ? 1 + rn(3) : 0;
+	for (size_t h = 0; h < nholes; h++) {
+		uint64_t share = pages / nholes, a = pi->first_pfn + share * h;
+		uint64_t len = chance(20) ? 1 + rn(share / 2) : 1 + rn(64);
+		if (len > share / 2)
+			len = share / 2 ? share / 2 : 1;
+		hole_a[h] = a + 1 + rn(share - len - 1);
+		hole_b[h] = hole_a[h] + len;
+		printf("%s", h ? "," : " holes=");
+		pr_num(hole_a[h], 20);
+		printf("-");
+		pr_num(hole_b[h], 20);
+	}
 	printf("\n");
 	maybe_filler();
 	if (chance(30)) {
@@ -722,6 +753,7 @@ int main(int argc, char **argv)
 	}
 
 	M = ref_new((enum ref_profile)profile, mem, lp, colors, fixed_hs - zone, 0, 0, NULL);
+	ref_set_holes(M, nholes, hole_a, hole_b);
 	maxp = ref_max_pfn(M);
 	lo_start = pi->first_pfn;
 	lo_end = ref_highmem_start(M);
@@ -737,6 +769,10 @@ int main(int argc, char **argv)
 		return 2;
 	for (size_t i = 0; i < npool; i++)
 		pool[i] = H ? hs + rn(H) : 0;
+	for (size_t i = 0; i < npool && H; i++)
+		for (size_t h = 0; h < nholes; h++)
+			if (pool[i] >= hole_a[h] && pool[i] < hole_b[h])
+				pool[i] = hole_b[h] < maxp ? hole_b[h] : hole_a[h] - 1;
 
 	/* ---- tasks ---- */
 	ntasks = o_tasks > 0 ? (int)(o_tasks > MAXTASKS ? MAXTASKS : o_tasks) : 1 + (int)rn(MAXTASKS);

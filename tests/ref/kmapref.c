@@ -25,6 +25,41 @@
 
 static const char *g_file = "-";
 
+/*
+ * holes=A-B[,A-B...]: at most REF_MAX_HOLES half-open pfn ranges, each
+ * non-empty, sorted and apart (a gap of at least one pfn), inside
+ * [first, max), not covering all of it. 0, or -1 when any of that fails.
+ */
+static int parse_holes(const char *s, uint64_t first, uint64_t max,
+		       uint64_t *a, uint64_t *b, size_t *n)
+{
+	uint64_t ram = max - first;
+	*n = 0;
+	while (*s) {
+		char *end;
+		if (*n == REF_MAX_HOLES || *s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		/* decimal, or 0x hex: never octal */
+		a[*n] = strtoull(s, &end, s[0] == '0' && s[1] == 'x' ? 16 : 10);
+		if (errno || *end != '-' || end[1] < '0' || end[1] > '9')
+			return -1;
+		b[*n] = strtoull(end + 1, &end,
+				 end[1] == '0' && end[2] == 'x' ? 16 : 10);
+		if (errno || (*end && *end != ','))
+			return -1;
+		if (a[*n] >= b[*n] || a[*n] < first || b[*n] > max ||
+		    (*n && a[*n] <= b[*n - 1]))
+			return -1;
+		ram -= b[*n] - a[*n];
+		(*n)++;
+		s = *end ? end + 1 : end;
+		if (*end == ',' && !*s)
+			return -1;
+	}
+	return *n && ram ? 0 : -1;
+}
+
 static void die_usage(void)
 {
 	fprintf(stderr, "usage: kmapref --pkmap-base 0xHEX --local-base 0xHEX"
@@ -258,6 +293,9 @@ int main(int argc, char **argv)
 	int have_machine = 0, profile = -1;
 	uint64_t mem = 0;
 	unsigned last_pkmap = 0, colors = 1;
+	uint64_t hole_a[REF_MAX_HOLES], hole_b[REF_MAX_HOLES];
+	size_t nholes = 0;
+	const char *holes = NULL;
 	struct opline *ops = NULL;
 	size_t nops = 0, capops = 0;
 	long lineno = 0;
@@ -306,12 +344,19 @@ int main(int argc, char **argv)
 					 * not which: nothing here depends on it */
 					if (strcmp(val, "flatmem") && strcmp(val, "sparsemem"))
 						syntax(lineno, "bad model");
+				} else if (strcmp(tok[i], "holes") == 0) {
+					/* checked once mem is known, below */
+					holes = val;
 				} else {
 					syntax(lineno, "unknown machine option '%s'", tok[i]);
 				}
 			}
 			if (last_pkmap % colors)
 				syntax(lineno, "colors must divide last_pkmap");
+			if (holes && parse_holes(holes, pi->first_pfn,
+						 pi->first_pfn + mem / REF_PAGE_SIZE,
+						 hole_a, hole_b, &nholes) < 0)
+				syntax(lineno, "bad holes '%s'", holes);
 			have_machine = 1;
 			free(buf);
 			continue;
@@ -406,6 +451,7 @@ add:
 			      : ref_layout_highmem_start((enum ref_profile)profile, pkmap_base);
 	struct ref_model *m = ref_new((enum ref_profile)profile, mem, last_pkmap,
 				      colors, hs, pkmap_base, local_base, stdout);
+	ref_set_holes(m, nholes, hole_a, hole_b);
 	for (size_t i = 0; i < nops; i++) {
 		int t = ref_task(m, ops[i].task);
 		if (ops[i].op == REF_VMAP || ops[i].op == REF_VUNMAP)

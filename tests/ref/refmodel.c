@@ -13,7 +13,9 @@
  *   one wait queue per colour
  *
  * Decisions, all also in replay/trace-format.md:
- *  - error checks, in order: the task is asleep; pfn >= max_pfn; then per op
+ *  - error checks, in order: the task is asleep; pfn >= max_pfn; a pfn in
+ *    a hole of the machine line's holes= (half-open pfn ranges: no RAM);
+ *    then per op
  *    (see the op functions below);
  *  - a kunmap that leaves a count at 1 wakes every task asleep on the page's
  *    colour right after its own record; they retry in the order in which they
@@ -36,7 +38,8 @@
  *    tlb_flush false), before its own record, and tries once more;
  *  - errors, in order: task asleep; vmap: name of a live area, a pfn
  *    outside memory, atomic section, more pages than memory, no room;
- *    vunmap: no live area of the name, atomic section;
+ *    vunmap: no live area of the name, atomic section; the pfns are
+ *    checked in order, each outside memory or in a hole;
  *  - reads and writes reach a page through the oldest live area mapping it;
  *  - summary: vmaps, vunmaps, purges after sleeps when any vmap or vunmap
  *    line ran; live areas are leaks after the others, in vmap order.
@@ -166,6 +169,9 @@ struct ref_model {
 	enum ref_profile profile;
 	uint64_t page_offset;
 	uint64_t first_pfn, max_pfn;
+	/* holes: pfns [hole_a[i], hole_b[i]) are no RAM */
+	size_t nholes;
+	uint64_t hole_a[REF_MAX_HOLES], hole_b[REF_MAX_HOLES];
 	uint64_t highmem_start;
 	unsigned last_pkmap; /* LAST_PKMAP */
 	unsigned colors;     /* N */
@@ -288,6 +294,24 @@ int ref_task(struct ref_model *m, const char *name)
 int ref_ntasks(const struct ref_model *m) { return m->ntasks; }
 const char *ref_task_name(const struct ref_model *m, int task) { return m->tasks[task].name; }
 uint64_t ref_max_pfn(const struct ref_model *m) { return m->max_pfn; }
+
+void ref_set_holes(struct ref_model *m, size_t n, const uint64_t *a,
+		   const uint64_t *b)
+{
+	m->nholes = n < REF_MAX_HOLES ? n : REF_MAX_HOLES;
+	for (size_t i = 0; i < m->nholes; i++) {
+		m->hole_a[i] = a[i];
+		m->hole_b[i] = b[i];
+	}
+}
+
+int ref_in_hole(const struct ref_model *m, uint64_t pfn)
+{
+	for (size_t i = 0; i < m->nholes; i++)
+		if (pfn >= m->hole_a[i] && pfn < m->hole_b[i])
+			return 1;
+	return 0;
+}
 uint64_t ref_highmem_start(const struct ref_model *m) { return m->highmem_start; }
 int ref_task_asleep(const struct ref_model *m, int task) { return m->tasks[task].asleep; }
 uint64_t ref_task_sleep_pfn(const struct ref_model *m, int task) { return m->tasks[task].sleep_pfn; }
@@ -879,13 +903,16 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 	}
 	if (ref_area_live(m, area))
 		return vm_error(m, line, task, op, area, pfns, n, "area name in use");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (pfns[i] < m->first_pfn || pfns[i] >= m->max_pfn)
 			return vm_error(m, line, task, op, area, pfns, n, "pfn beyond memory");
+		if (ref_in_hole(m, pfns[i]))
+			return vm_error(m, line, task, op, area, pfns, n, "pfn in a hole");
+	}
 	if (t->atomic_depth > 0)
 		return vm_error(m, line, task, op, area, pfns, n, "sleeping in atomic context");
 	if (n > m->max_pfn - m->first_pfn)
-		return vm_error(m, line, task, op, area, pfns, n, "invalid argument");
+		return vm_error(m, line, task, op, area, pfns, n, "Invalid argument");
 	int64_t at = lowest_gap(m, n + 1);
 	if (at < 0) {
 		purge(m, "no_room");
@@ -922,6 +949,8 @@ enum ref_result ref_exec(struct ref_model *m, long line, int task,
 		return rec_error(m, line, task, op, pfn, offset, len, "task is asleep");
 	if (op != REF_FLUSH_UNUSED && (pfn < m->first_pfn || pfn >= m->max_pfn))
 		return rec_error(m, line, task, op, pfn, offset, len, "pfn beyond memory");
+	if (op != REF_FLUSH_UNUSED && ref_in_hole(m, pfn))
+		return rec_error(m, line, task, op, pfn, offset, len, "pfn in a hole");
 	switch (op) {
 	case REF_KMAP:
 		return op_kmap(m, line, task, pfn);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #define REF_PAGE_SIZE 4096u
+#define REF_MAX_HOLES 8  /* holes= in the machine line: at most 8 ranges */
 #define REF_LOCAL_MAX 15 /* KM_MAX_IDX 16: the push that reaches 16 fails */
 
 enum ref_profile {
@@ -112,8 +113,15 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 /* Print the summary line; returns the exit status (0 or 1). */
 int ref_finish(struct ref_model *m);
 
+/* The machine line's holes: pfns [a[i], b[i]) have no RAM (checked by
+ * the caller: sorted, apart, inside memory). */
+void ref_set_holes(struct ref_model *m, size_t n, const uint64_t *a,
+		   const uint64_t *b);
+
 /* Queries (for the generator). */
 uint64_t ref_max_pfn(const struct ref_model *m);
+/* Is pfn in one of the holes? */
+int ref_in_hole(const struct ref_model *m, uint64_t pfn);
 uint64_t ref_highmem_start(const struct ref_model *m);
 int ref_task_asleep(const struct ref_model *m, int task);
 uint64_t ref_task_sleep_pfn(const struct ref_model *m, int task);

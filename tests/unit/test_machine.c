@@ -538,6 +538,129 @@ static void memory_models(void **state)
 	assert_non_null(strstr(msg, "memory model"));
 }
 
+/*
+ * Holes: pfn_valid() per model (FLATMEM: the whole span, a hole's pages
+ * reserved; SPARSEMEM: not in a section wholly in holes), page_is_ram()
+ * false in them, the allocator never giving one out, the free counts and
+ * the layout's costs without them; bad lists refused with their rule.
+ */
+static void holes(void **state)
+{
+	(void)state;
+	/* x86-32, 2 GiB: a hole inside section 18 (pfns 294912-311295) and
+	 * sections 24-27 (pfns 393216-458751) whole; highmem from 224254 */
+	static const struct km_hole h[2] = { { 300000, 300008 },
+	                                     { 393216, 458752 } };
+	km_machine *mm[2];
+	for (int sparse = 0; sparse < 2; sparse++) {
+		struct km_config cfg;
+		km_config_init(&cfg);
+		cfg.mem_bytes = 2 * GiB;
+		cfg.memory_model = sparse ? KM_SPARSEMEM : KM_FLATMEM;
+		cfg.nr_holes = 2;
+		cfg.holes[0] = h[0];
+		cfg.holes[1] = h[1];
+		km_machine *m = mm[sparse] = kt_machine_cfg(&cfg);
+		struct km_layout l = kt_layout(m);
+		KT_EQ(l.nr_holes, 2);
+		KT_EQ(l.holes[1].start_pfn, 393216);
+		KT_EQ(l.ram_pages, 524288 - 8 - 65536);
+		KT_EQ(l.mem_map_bytes, sparse ? 28ull * 16384 * 40 : 524288ull * 40);
+		if (sparse)
+			KT_EQ(l.present_sections, 28);
+		/* the small hole: a struct page under both models, reserved */
+		for (uint64_t p = 299999; p <= 300008; p++) {
+			int hole = p >= 300000 && p < 300008;
+			KT_EQ(km_pfn_valid(m, p), 1);
+			KT_EQ(km_page_is_ram(m, p), !hole);
+			km_page *pg = km_pfn_to_page(m, p);
+			assert_non_null(pg);
+			KT_EQ(km_page_to_pfn(m, pg), p);
+			KT_EQ(km_page_zone(m, pg), KM_ZONE_HIGHMEM);
+			KT_EQ(!!(km_page_flags(m, pg) & (1ul << 12)), hole);
+		}
+		/* the absent sections: no page under SPARSEMEM */
+		static const uint64_t big[] = { 393215, 393216, 400000, 458751, 458752 };
+		for (unsigned i = 0; i < 5; i++) {
+			uint64_t p = big[i];
+			int hole = p >= 393216 && p < 458752;
+			KT_EQ(km_page_is_ram(m, p), !hole);
+			KT_EQ(km_pfn_valid(m, p), !(hole && sparse));
+			if (hole && sparse)
+				assert_null(km_pfn_to_page(m, p));
+			else
+				KT_EQ(km_page_to_pfn(m, km_pfn_to_page(m, p)), p);
+		}
+		/* a pointer into an absent section's place is no page */
+		km_page *before = km_pfn_to_page(m, 393215);
+		if (sparse)
+			KT_EQ(km_page_to_pfn(m, (km_page *)((char *)before +
+			      (uintptr_t)km_pfn_to_page(m, 1) -
+			      (uintptr_t)km_pfn_to_page(m, 0))), UINT64_MAX);
+		KT_EQ(km_page_is_ram(m, 524288), 0);
+		KT_EQ(km_pfn_valid(m, 524288), 0);
+		/* highmem less the holes' pages, all free; the allocator takes
+		 * every one of them and none in a hole */
+		uint64_t high = 524288 - 224254 - 8 - 65536;
+		KT_EQ(km_totalhigh_pages(m), high);
+		KT_EQ(km_nr_free_highpages(m), high);
+		km_page *pg;
+		for (uint64_t n = 0; n < high; n++) {
+			KT_EQ(km_alloc_page(m, KM_GFP_HIGHUSER, &pg), 0);
+			assert_true(km_page_highmem(m, pg));
+			assert_true(km_page_is_ram(m, km_page_to_pfn(m, pg)));
+		}
+		KT_EQ(km_nr_free_highpages(m), 0);
+		/* highmem spent: the next comes from Normal */
+		KT_EQ(km_alloc_page(m, KM_GFP_HIGHUSER, &pg), 0);
+		assert_false(km_page_highmem(m, pg));
+		KT_EQ(km_check(m, NULL, 0), 0);
+	}
+	km_machine_destroy(mm[0]);
+	km_machine_destroy(mm[1]);
+	km_machine_destroy(NULL);
+	KT_EQ(km_pfn_valid(NULL, 0), 0);
+	KT_EQ(km_page_is_ram(NULL, 0), 0);
+
+	/* bad lists: refused, naming the rule */
+	static const struct {
+		unsigned n;
+		struct km_hole h[2];
+		const char *why;
+	} bad[] = {
+		{ 1, { { 20, 10 } }, "end after it starts" },
+		{ 1, { { 10, 10 } }, "end after it starts" },
+		{ 2, { { 30, 40 }, { 10, 20 } }, "sorted and apart" },
+		{ 2, { { 10, 20 }, { 20, 30 } }, "sorted and apart" },
+		{ 1, { { 10, 262145 } }, "within memory" },
+		{ 1, { { 0, 262144 } }, "leave no memory" },
+		{ 9, { { 1, 2 } }, "at most 8" },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct km_config cfg;
+		char msg[128];
+		km_machine *m = NULL;
+		km_config_init(&cfg);
+		cfg.mem_bytes = 1 * GiB;
+		cfg.nr_holes = bad[i].n;
+		for (unsigned j = 0; j < 2; j++)
+			cfg.holes[j] = bad[i].h[j];
+		KT_EQ(km_config_check(&cfg, msg, sizeof(msg)), -EINVAL);
+		assert_non_null(strstr(msg, bad[i].why));
+		KT_EQ(km_machine_create(&cfg, &m), -EINVAL);
+		assert_null(m);
+	}
+	/* arm-virt: pfns from 262144, so a hole below that is outside */
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.profile = "arm-virt";
+	cfg.nr_holes = 1;
+	cfg.holes[0] = (struct km_hole){ 1000, 2000 };
+	KT_EQ(km_config_check(&cfg, NULL, 0), -EINVAL);
+	cfg.holes[0] = (struct km_hole){ 262144 + 1000, 262144 + 2000 };
+	KT_EQ(km_config_check(&cfg, NULL, 0), 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* The allocator                                                       */
 /* ------------------------------------------------------------------ */
@@ -822,6 +945,7 @@ int main(void)
 		KT_TEST(zone_boundaries),
 		KT_TEST(pfn_round_trip),
 		KT_TEST(memory_models),
+		KT_TEST(holes),
 		KT_TEST(alloc_highuser),
 		KT_TEST(alloc_zonelists),
 		KT_TEST(bad_configs),
