@@ -517,7 +517,8 @@ KM_API int km_vmap(km_machine *m, km_page *const *pages, unsigned count,
 KM_API int km_vunmap(km_machine *m, const void *addr);
 /**
  * km_vm_unmap_aliases - vm_unmap_aliases(): purge the lazily freed areas
- * now (one TLB flush), so their ranges are free again.
+ * now (one TLB flush, over km_vm_map_ram()'s dirty pieces too), so their
+ * ranges are free again. -KM_EATOMIC inside kmap_atomic.
  */
 KM_API int km_vm_unmap_aliases(km_machine *m);
 /** vmalloc_to_page(): the page mapped at @addr in a live area, or NULL. */

@@ -478,7 +478,16 @@ int km_vm_unmap_ram(km_machine *m, const void *addr, unsigned count)
 int km_vm_unmap_aliases(km_machine *m)
 {
 	struct km_core *k = core(m);
-	return k ? km__vm_unmap_aliases(k) : -EINVAL;
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	/* might_sleep() */
+	if (t->atomic_depth)
+		return km__refuse(k, -KM_EATOMIC, "vm_unmap_aliases");
+	return km__vm_unmap_aliases(k);
 }
 
 km_page *km_vmalloc_to_page(km_machine *m, const void *addr)
