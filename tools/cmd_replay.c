@@ -176,13 +176,16 @@ static void text_record(struct ob *o, const struct rec *e)
 	ob_mem(o, e->task, e->task_len);
 	ob_pad(o, e->task_len, 8);
 	OB_LIT(o, "  ");
+	size_t oplen = strlen(trace_op_names[e->op]);
 	ob_str(o, trace_op_names[e->op]);
-	ob_pad(o, strlen(trace_op_names[e->op]), 14);
-	if (e->has_pfn)
+	ob_pad(o, oplen, 14);
+	if (e->has_pfn) {
 		n = snprintf(tmp, sizeof(tmp), "%10llu", (unsigned long long)e->pfn);
-	else
-		n = snprintf(tmp, sizeof(tmp), "%10s", "");
-	ob_mem(o, tmp, (size_t)n);
+		ob_mem(o, tmp, (size_t)n);
+	} else {
+		/* a longer op (vm_unmap_aliases) takes from the empty pfn column */
+		ob_pad(o, oplen > 14 ? oplen - 14 : 0, 10);
+	}
 	n = snprintf(tmp, sizeof(tmp), "  %-6s %-7s", e->result,
 	             e->how ? e->how : "");
 	ob_mem(o, tmp, (size_t)n);
