@@ -37,24 +37,6 @@ static void on_event(void *arg, const struct km_event *ev)
 	l->last.areas = NULL; /* readable during the call only */
 }
 
-static km_page **pages_from(km_machine *m, uint64_t pfn, unsigned n)
-{
-	km_page **p = calloc(n, sizeof(*p));
-	assert_non_null(p);
-	for (unsigned i = 0; i < n; i++) {
-		p[i] = km_pfn_to_page(m, pfn + i);
-		assert_non_null(p[i]);
-	}
-	return p;
-}
-
-static struct km_stats stats(km_machine *m)
-{
-	struct km_stats s;
-	KT_OK(km_stats_get(m, &s));
-	return s;
-}
-
 /* VMAP_BBMAP_BITS = clamp(32768 / roundup_pow_of_two(NR_CPUS) / 16,
  * 64, 1024): the kernel's formula over each profile's NR_CPUS. */
 static void block_size_from_nr_cpus(void **state)
@@ -96,7 +78,7 @@ static void pieces_of_a_block(void **state)
 	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
 	struct km_layout l = kt_layout(m);
 	KT_EQ(l.vmalloc_start, 0xf73fe000);
-	km_page **hp = pages_from(m, l.max_low_pfn + 10, 40);
+	km_page **hp = kt_pages(m, l.max_low_pfn + 10, 40);
 	void *a, *b, *c, *v, *big, *w;
 	KT_OK(km_vm_map_ram(m, hp, 1, &a));
 	KT_EQ((uintptr_t)a, 0xf7400000);
@@ -125,7 +107,7 @@ static void pieces_of_a_block(void **state)
 	KT_OK(km_memcpy_from_page(m, got + 30, hp[3], 0, 34));
 	KT_EQ(memcmp(got, rec, sizeof(rec)), 0);
 
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vm_map_rams, 4);
 	KT_EQ(s.vmap_blocks, 1);
 	KT_EQ(s.vmaps, 2);
@@ -151,7 +133,7 @@ static void pieces_of_a_block(void **state)
 	KT_OK(km_vm_unmap_ram(m, big, 33));
 	KT_OK(km_vunmap(m, v));
 	KT_OK(km_vunmap(m, w));
-	s = stats(m);
+	s = kt_stats(m);
 	KT_EQ(s.vm_unmap_rams, 4);
 	KT_EQ(s.vmap_blocks, 1);  /* 6 pages dirty, 58 free: held */
 	KT_EQ(s.vmap_lazy_pages, 33 + 2 + 2);
@@ -173,7 +155,7 @@ static void block_all_dirty_is_freed(void **state)
 	struct km_layout l = kt_layout(m);
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 32);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 32);
 	void *a, *b;
 	KT_OK(km_vm_map_ram(m, hp, 32, &a));
 	KT_OK(km_vm_map_ram(m, hp, 30, &b)); /* a piece of 32: block full */
@@ -181,10 +163,10 @@ static void block_all_dirty_is_freed(void **state)
 	KT_OK(km_vm_unmap_ram(m, a, 32));
 	KT_EQ(ev.purges, 0);
 	assert_null(km_vmalloc_to_page(m, a));
-	KT_EQ(stats(m).vmap_blocks, 1);
+	KT_EQ(kt_stats(m).vmap_blocks, 1);
 	KT_OK(km_vm_unmap_ram(m, b, 30));
 	KT_EQ(ev.purges, 0);
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmap_blocks, 0);
 	KT_EQ(s.vmap_lazy_pages, 64);
 	/* the next block goes above: the freed one is not free yet */
@@ -205,7 +187,7 @@ static void block_all_dirty_is_freed(void **state)
 	KT_EQ(ev.last.tlb_flush, 1);
 	assert_ptr_equal(ev.last.start, a);
 	assert_ptr_equal(ev.last.end, (char *)a + 128 * PG);
-	s = stats(m);
+	s = kt_stats(m);
 	KT_EQ(s.vmap_lazy_pages, 0);
 	KT_EQ(s.vmap_blocks, 0);
 	KT_EQ(s.vmap_free_pages, 30720);
@@ -231,7 +213,7 @@ static void aliases_flush_dirty_ranges(void **state)
 	struct km_layout l = kt_layout(m);
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 32);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 32);
 	void *p[4];
 	for (unsigned i = 0; i < 4; i++)
 		KT_OK(km_vm_map_ram(m, hp, 2, &p[i]));
@@ -245,8 +227,8 @@ static void aliases_flush_dirty_ranges(void **state)
 		assert_ptr_equal(ev.last.start, p[1]);
 		assert_ptr_equal(ev.last.end, (char *)p[2] + 2 * PG);
 	}
-	KT_EQ(stats(m).vmap_blocks, 1);
-	KT_EQ(stats(m).vmap_purges, 0); /* nothing released */
+	KT_EQ(kt_stats(m).vmap_blocks, 1);
+	KT_EQ(kt_stats(m).vmap_purges, 0); /* nothing released */
 	/* fill the block: it leaves the queue, and its dirt is not seen */
 	void *rest;
 	KT_OK(km_vm_map_ram(m, hp, 32, &rest));
@@ -257,7 +239,7 @@ static void aliases_flush_dirty_ranges(void **state)
 	KT_EQ((uintptr_t)next, (uintptr_t)p[0] + 64 * PG);
 	KT_OK(km_vm_unmap_aliases(m));
 	KT_EQ(ev.last.tlb_flush, 0);
-	KT_EQ(stats(m).vmap_blocks, 2);
+	KT_EQ(kt_stats(m).vmap_blocks, 2);
 	KT_CHECK(m);
 	free(hp);
 	km_machine_destroy(m);
@@ -272,7 +254,7 @@ static void no_room_purges(void **state)
 	struct km_layout l = kt_layout(m);
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 8);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 8);
 	km_page **many = calloc(30000, sizeof(*many));
 	assert_non_null(many);
 	for (unsigned i = 0; i < 30000; i++)
@@ -281,13 +263,13 @@ static void no_room_purges(void **state)
 	/* 30001 pages from 0xf73fe000, then 701: 18 pages free at the end */
 	KT_OK(km_vmap(m, many, 30000, &big));
 	KT_OK(km_vmap(m, many, 700, &mid));
-	KT_EQ(stats(m).vmap_free_pages, 18);
+	KT_EQ(kt_stats(m).vmap_free_pages, 18);
 	/* no room for a block (64 pages, aligned): a purge, nothing lazy */
 	KT_RC(km_vm_map_ram(m, hp, 1, &x), -ENOSPC);
 	assert_null(x);
 	KT_EQ(ev.purges, 1);
 	KT_EQ(ev.last.reason, KM_PURGE_NOROOM);
-	KT_EQ(stats(m).vmap_nospace, 1);
+	KT_EQ(kt_stats(m).vmap_nospace, 1);
 	/* 33 pages do not fit in 18 either */
 	KT_RC(km_vm_map_ram(m, many, 33, &x), -ENOSPC);
 	KT_OK(km_vunmap(m, mid));
@@ -335,7 +317,7 @@ static void per_cpu_blocks(void **state)
 	(void)state;
 	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
 	struct km_layout l = kt_layout(m);
-	km_page **hp = pages_from(m, l.max_low_pfn, 1);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 1);
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, 2);
 	struct cpu_arg c[2] = { { m, hp, { 0 }, &bar }, { m, hp, { 0 }, &bar } };
@@ -356,7 +338,7 @@ static void per_cpu_blocks(void **state)
 	KT_EQ((uintptr_t)c[1].addr[0], b1);
 	KT_EQ((uintptr_t)c[0].addr[1], b0 + PG);
 	KT_EQ((uintptr_t)c[1].addr[1], b1 + PG);
-	KT_EQ(stats(m).vmap_blocks, 2);
+	KT_EQ(kt_stats(m).vmap_blocks, 2);
 	KT_CHECK(m);
 	pthread_barrier_destroy(&bar);
 	free(hp);
@@ -369,12 +351,12 @@ static void errors_change_nothing(void **state)
 	(void)state;
 	km_machine *m = kt_machine("arm", 1 * GiB, 0, 0, KM_CHECK);
 	struct km_layout l = kt_layout(m);
-	km_page **hp = pages_from(m, l.max_low_pfn, 40);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 40);
 	void *a, *big, *v, *x = NULL;
 	KT_OK(km_vm_map_ram(m, hp, 3, &a));
 	KT_OK(km_vm_map_ram(m, hp, 40, &big));
 	KT_OK(km_vmap(m, hp, 2, &v));
-	struct km_stats before = stats(m);
+	struct km_stats before = kt_stats(m);
 	KT_RC(km_vm_map_ram(m, hp, 0, &x), -EINVAL);
 	KT_RC(km_vm_map_ram(m, NULL, 1, &x), -EINVAL);
 	KT_RC(km_vm_map_ram(m, hp, 1, NULL), -EINVAL);
@@ -403,7 +385,7 @@ static void errors_change_nothing(void **state)
 	KT_RC(km_vm_unmap_aliases(m), -KM_EATOMIC);
 	KT_OK(km_kunmap_atomic(m, la));
 	assert_null(x);
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.errors, before.errors + 19); /* not the NULL machine */
 	KT_EQ(s.vm_map_rams, before.vm_map_rams);
 	KT_EQ(s.vm_unmap_rams, 0);
