@@ -370,7 +370,8 @@ struct km_core {
 	 * vmap) and every write by a copy helper, so nothing kmap maps or
 	 * writes after a read-ahead is missed. Mappings live before it are
 	 * checked by the read-ahead itself: the window's pages under the lock,
-	 * vmap areas by their count, local maps by ahead_local, the highmem
+	 * vmap areas and vm_map_ram mappings by their count (km__vm_live),
+	 * local maps by ahead_local, the highmem
 	 * local maps live now (atomic; 0 without KM_READAHEAD).
 	 */
 	uint64_t ahead_gen;

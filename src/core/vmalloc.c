@@ -669,6 +669,13 @@ struct km_page *km__vmalloc_to_page(struct km_core *k, uintptr_t vaddr)
 	return pfn_to_page(k, k->vm_pte[idx] - 1);
 }
 
+bool km__vm_live(const struct km_core *k)
+{
+	/* each successful vm_map_ram is live until its vm_unmap_ram */
+	return k->stats.vmap_areas ||
+	       k->stats.vm_map_rams != k->stats.vm_unmap_rams;
+}
+
 void km__vm_tally(const struct km_core *k, struct km_stats *s)
 {
 	s->vmap_free_pages = s->vmap_largest_free = 0;

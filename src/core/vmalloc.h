@@ -55,6 +55,9 @@ int km__vm_unmap_aliases(struct km_core *k);
  * held. */
 struct km_page *km__vmalloc_to_page(struct km_core *k, uintptr_t vaddr);
 
+/* Lock held: a vmap area or a vm_map_ram mapping is live (a page may be
+ * written through one with no PTE set now). */
+bool km__vm_live(const struct km_core *k);
 /* Lock held: the figures of km_stats that walk the area (free pages,
  * the longest free run). */
 void km__vm_tally(const struct km_core *k, struct km_stats *s);
