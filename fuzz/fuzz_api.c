@@ -16,10 +16,11 @@
  * other calls treat them as the kernel does); then each op
  * byte picks a call and the bytes after it its arguments. Three simulated
  * tasks take turns, so a full window puts a task to sleep instead of
- * blocking the fuzzer. vmap areas of up to 8 of the pages are made, read
- * through (every page's bytes against the shadow), released and purged; a
- * freed range must never be used before its TLB flush (no stale
- * translation, ever). The copy helpers read and write the same pages,
+ * blocking the fuzzer. vmap areas and vm_map_ram pieces (vmap blocks) of
+ * up to 8 of the pages are made, read through (every page's bytes against
+ * the shadow), released (an unmap of the wrong kind or count refused) and
+ * purged; a freed range or dirty piece must never be used before its TLB
+ * flush (no stale translation, ever). The copy helpers read and write the same pages,
  * every way they may go.
  */
 #include <kmap.h>
@@ -60,6 +61,7 @@ struct fz {
 	void *area[NAREAS];
 	uint64_t area_pfn[NAREAS][8];
 	unsigned area_n[NAREAS];
+	bool area_ram[NAREAS];   /* made by km_vm_map_ram */
 	int nareas;
 };
 
@@ -321,7 +323,8 @@ static void do_vmap(struct fz *f, unsigned a)
 		pfn[i] = pfn_of(f, next(f) % (NPAGES + 1));
 		pg[i] = km_pfn_to_page(f->m, pfn[i]);
 	}
-	if (km_vmap(f->m, pg, n, &va))
+	bool ram = a & 0x40;
+	if (ram ? km_vm_map_ram(f->m, pg, n, &va) : km_vmap(f->m, pg, n, &va))
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		if (km_vmalloc_to_page(f->m, (char *)va + i * f->l.page_size) != pg[i])
@@ -329,6 +332,7 @@ static void do_vmap(struct fz *f, unsigned a)
 		f->area_pfn[f->nareas][i] = pfn[i];
 	}
 	f->area[f->nareas] = va;
+	f->area_ram[f->nareas] = ram;
 	f->area_n[f->nareas++] = n;
 	verify_areas(f);
 	/* a write through the area, seen through the others */
@@ -342,20 +346,33 @@ static void do_vunmap(struct fz *f, unsigned a)
 	if (!f->nareas)
 		return;
 	int i = (int)(a % (unsigned)f->nareas);
+	void *va = f->area[i];
+	unsigned n = f->area_n[i];
+	bool ram = f->area_ram[i];
 	if (km_in_atomic(f->m)) {
-		if (km_vunmap(f->m, f->area[i]) != -KM_EATOMIC)
+		if ((ram ? km_vm_unmap_ram(f->m, va, n) : km_vunmap(f->m, va)) !=
+		    -KM_EATOMIC)
 			die("vunmap in an atomic section was not refused");
 		return;
 	}
-	int r = km_vunmap(f->m, f->area[i]);
+	/* the other call, or another count: refused, nothing changed */
+	int w = ram ? km_vunmap(f->m, va) : km_vm_unmap_ram(f->m, va, n);
+	if (w != -KM_ENOAREA && w != -KM_ESLEEPING)
+		die("an unmap of the wrong kind was not refused");
+	w = ram ? km_vm_unmap_ram(f->m, va, n + 1 + (a >> 5) % 40) : 0;
+	if (w && w != -KM_ENOAREA && w != -KM_ESLEEPING)
+		die("vm_unmap_ram of the wrong count was not refused");
+	verify_areas(f);
+	int r = ram ? km_vm_unmap_ram(f->m, va, n) : km_vunmap(f->m, va);
 	if (r == -KM_ESLEEPING)
 		return; /* the current task is asleep: it runs nothing */
 	if (r)
 		die("vunmap of a live area failed");
-	if (!km_vunmap(f->m, f->area[i]))
+	if (!(ram ? km_vm_unmap_ram(f->m, va, n) : km_vunmap(f->m, va)))
 		die("vunmap of a freed area succeeded");
 	f->nareas--;
 	f->area[i] = f->area[f->nareas];
+	f->area_ram[i] = f->area_ram[f->nareas];
 	f->area_n[i] = f->area_n[f->nareas];
 	memcpy(f->area_pfn[i], f->area_pfn[f->nareas], sizeof(f->area_pfn[i]));
 }

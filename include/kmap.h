@@ -302,6 +302,10 @@ struct km_layout {
 	uint64_t mem_map_bytes;          /* pages * struct_page_size */
 	uint64_t vmap_lazy_max;          /* lazy_max_pages(): lazily freed
 	                                  * vmap pages that start a purge */
+	unsigned vmap_block_pages;       /* VMAP_BBMAP_BITS: vm_map_ram's
+	                                  * blocks, from NR_CPUS */
+	unsigned vmap_max_alloc;         /* VMAP_MAX_ALLOC: the most pages
+	                                  * vm_map_ram takes from a block */
 	unsigned pte_size;               /* bytes of one page-table entry */
 	uint64_t pkmap_pgtable_bytes;    /* LAST_PKMAP * pte_size */
 	unsigned zones_pgshift, zones_width, nodes_width;
@@ -513,11 +517,36 @@ KM_API int km_vmap(km_machine *m, km_page *const *pages, unsigned count,
 KM_API int km_vunmap(km_machine *m, const void *addr);
 /**
  * km_vm_unmap_aliases - vm_unmap_aliases(): purge the lazily freed areas
- * now (one TLB flush), so their ranges are free again.
+ * now (one TLB flush, over km_vm_map_ram()'s dirty pieces too), so their
+ * ranges are free again. -KM_EATOMIC inside kmap_atomic.
  */
 KM_API int km_vm_unmap_aliases(km_machine *m);
 /** vmalloc_to_page(): the page mapped at @addr in a live area, or NULL. */
 KM_API km_page *km_vmalloc_to_page(km_machine *m, const void *addr);
+/**
+ * km_vm_map_ram - vm_map_ram(): map @pages[0..@count) at one contiguous
+ * range of the vmalloc area with no guard page. Up to
+ * km_layout.vmap_max_alloc pages come from the calling CPU's vmap
+ * blocks (km_layout.vmap_block_pages each, the piece rounded up to a
+ * power of two); more take an area of their own as km_vmap() does.
+ * Errors, with nothing changed: -EINVAL (no pages, a page not of this
+ * machine), -KM_EATOMIC inside kmap_atomic, -ENOSPC (no room even after
+ * the purge), -EBUSY (the calling thread has no CPU: more threads than
+ * km_config.nr_cpus), a backend's -errno.
+ */
+KM_API int km_vm_map_ram(km_machine *m, km_page *const *pages, unsigned count,
+                         void **addr);
+/**
+ * km_vm_unmap_ram - vm_unmap_ram(): unmap the @count pages km_vm_map_ram()
+ * mapped at @addr. The PTEs are cleared at once and the TLB flush is
+ * deferred: a block's piece stays dirty until the whole block is released
+ * (every page dirty, or at a purge when nothing in it is mapped), or until
+ * km_vm_unmap_aliases() flushes its dirty range; an area of its own is
+ * lazily freed as km_vunmap() does. -KM_ENOAREA when no live
+ * km_vm_map_ram() mapping of @count pages starts at @addr, -KM_EATOMIC
+ * inside kmap_atomic.
+ */
+KM_API int km_vm_unmap_ram(km_machine *m, const void *addr, unsigned count);
 
 /* ---------------------------------------------------------------------- */
 /* Bytes through mappings                                                  */
@@ -630,6 +659,11 @@ struct km_slot {
 };
 KM_API int km_pkmap_slot(km_machine *m, unsigned nr, struct km_slot *out);
 
+/* A range of addresses, [start, end). */
+struct km_vrange {
+	const void *start, *end;
+};
+
 enum km_event_type {
 	KM_EV_FLUSH = 1, /* flush_all_zero_pkmaps ran */
 	KM_EV_SLEEP = 2, /* a task went to sleep on a colour's queue */
@@ -668,6 +702,10 @@ struct km_event {
 	uint64_t nr_pages;
 	const void *start, *end;
 	enum km_purge_reason reason;
+	/* KM_EV_PURGE: the nr_areas ranges released, by address (a vmap
+	 * area with its guard page, a vm_map_ram area, a whole vmap block);
+	 * readable during the call only */
+	const struct km_vrange *areas;
 };
 
 /**
@@ -726,6 +764,9 @@ struct km_stats {
 	uint64_t vmap_largest_free; /* the longest free run: a vmap of more
 	                             * pages than this less one (the guard)
 	                             * needs a purge or fails */
+	uint64_t vm_map_rams;       /* vm_map_ram calls that mapped */
+	uint64_t vm_unmap_rams;     /* ... and vm_unmap_ram calls that unmapped */
+	unsigned vmap_blocks;       /* vmap blocks held (not lazily freed) */
 };
 
 KM_API int km_stats_get(km_machine *m, struct km_stats *out);

@@ -281,7 +281,8 @@ void pics_purge(struct pics *p, const struct rp_purge *pg)
 		.end = (uint64_t)(uintptr_t)pg->ev->end, .lazy_max = lazy_max,
 	};
 	const struct rec *by = pg->by;
-	for (size_t i = p->areas.n; by && by->op == OP_VUNMAP && i-- > 0;) {
+	for (size_t i = p->areas.n; by && (by->op == OP_VUNMAP ||
+	     by->op == OP_VM_UNMAP_RAM) && i-- > 0;) {
 		struct parea *a = &p->areas.v[i];
 		if (a->lazy == NEVER && a->name_len == by->area_len &&
 		    !memcmp(a->name, by->area, by->area_len)) {
@@ -289,10 +290,17 @@ void pics_purge(struct pics *p, const struct rp_purge *pg)
 			break;
 		}
 	}
-	for (size_t i = 0; i < p->areas.n; i++) {
-		struct parea *a = &p->areas.v[i];
-		if (a->lazy != NEVER && a->gone == NEVER)
-			a->gone = step;
+	/* the areas whose ranges it released: a vm_map_ram piece goes with
+	 * its block, which may stay */
+	for (size_t j = 0; j < pg->nareas; j++) {
+		const struct rp_area *g = pg->areas[j];
+		for (size_t i = 0; i < p->areas.n; i++) {
+			struct parea *a = &p->areas.v[i];
+			if (a->lazy != NEVER && a->gone == NEVER &&
+			    a->vaddr == g->vaddr && a->name_len == g->name_len &&
+			    !memcmp(a->name, g->name, g->name_len))
+				a->gone = step;
+		}
 	}
 	VEC_PUSH(p, p->purges, pu);
 }
@@ -302,11 +310,13 @@ static long area_record(struct pics *p, const struct rec *e)
 {
 	if (strcmp(e->result, "ok") || !e->area)
 		return -1;
-	if (e->op == OP_VMAP) {
+	if (trace_op_maps(e->op)) {
+		/* a vmap's guard page counted; vm_map_ram has none */
 		struct parea a = {
 			.name = pic_dup(e->area, e->area_len), .name_len = e->area_len,
 			.start = (e->vaddr - p->lay.vmalloc_start) / p->lay.page_size,
-			.len = e->npages + 1, .vaddr = e->vaddr, .born = p->steps.n,
+			.len = e->npages + (e->op == OP_VMAP), .vaddr = e->vaddr,
+			.born = p->steps.n,
 			.lazy = NEVER, .gone = NEVER,
 		};
 		if (!a.name || !VEC_PUSH(p, p->areas, a)) {

@@ -41,7 +41,7 @@ void rp_check_part(struct rp_part *p)
 			p->first_stmt = p->lines;
 		if (st.kind == ST_OP) {
 			p->ops++;
-			p->vmaps += st.op == OP_VMAP || st.op == OP_VUNMAP;
+			p->vmaps += trace_op_vm(st.op);
 			if (!p->first_op)
 				p->first_op = p->lines;
 		}
@@ -418,8 +418,7 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 {
 	struct rec e = { .line = line, .task = task, .task_len = task_len,
 	                 .op = st->op, .slot = -1, .result = RES_OK };
-	e.has_pfn = st->op != OP_FLUSH_UNUSED && st->op != OP_VMAP &&
-	            st->op != OP_VUNMAP;
+	e.has_pfn = st->op != OP_FLUSH_UNUSED && !trace_op_vm(st->op);
 	e.pfn = st->pfn;
 	if (st->op == OP_READ || st->op == OP_WRITE) {
 		e.has_range = true;
@@ -922,43 +921,58 @@ static void area_free(struct rp *r, struct rp_area *a)
 	rp_free(r, a);
 }
 
+/* Is @a's range among those a purge released (ascending)? */
+static bool released(const struct km_event *ev, const struct rp_area *a)
+{
+	size_t lo = 0, hi = ev->nr_areas;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)ev->areas[mid].end <= a->vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ev->nr_areas && (uintptr_t)ev->areas[lo].start <= a->vaddr;
+}
+
 /*
- * A purge ran: every lazily freed area went. The sink gets them by
- * address; then they leave the list.
+ * A purge ran: the unmapped areas in the ranges it released went (a
+ * piece of a vmap block goes with its block, which may stay). The sink
+ * gets them by address; then they leave the list.
  */
 static void purge_ran(struct rp *r, const struct km_event *ev)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < r->nareas; i++)
-		n += r->areas[i]->lazy;
-	struct rp_area **lazy = rp_alloc(r, (n + 1) * sizeof(*lazy));
-	if (!lazy)
+		n += r->areas[i]->lazy && released(ev, r->areas[i]);
+	struct rp_area **gone = rp_alloc(r, (n + 1) * sizeof(*gone));
+	if (!gone)
 		return;
 	size_t k = 0;
 	for (size_t i = 0; i < r->nareas; i++) {
 		struct rp_area *a = r->areas[i];
-		if (!a->lazy)
+		if (!a->lazy || !released(ev, a))
 			continue;
 		size_t j = k++;
-		for (; j && lazy[j - 1]->vaddr > a->vaddr; j--)
-			lazy[j] = lazy[j - 1];
-		lazy[j] = a;
+		for (; j && gone[j - 1]->vaddr > a->vaddr; j--)
+			gone[j] = gone[j - 1];
+		gone[j] = a;
 	}
 	r->sum.purges++;
 	if (r->sink->purge) {
 		struct rp_purge p = { .ev = ev, .by = r->vm_op, .nareas = n,
-		                      .areas = (const struct rp_area *const *)lazy };
+		                      .areas = (const struct rp_area *const *)gone };
 		r->sink->purge(r->sink->arg, &p);
 	}
 	size_t kept = 0;
 	for (size_t i = 0; i < r->nareas; i++) {
-		if (r->areas[i]->lazy)
+		if (r->areas[i]->lazy && released(ev, r->areas[i]))
 			area_free(r, r->areas[i]);
 		else
 			r->areas[kept++] = r->areas[i];
 	}
 	r->nareas = kept;
-	rp_free(r, lazy);
+	rp_free(r, gone);
 	if (n)
 		areas_rehash(r, r->ahcap);
 }
@@ -1012,8 +1026,10 @@ static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 		pages[i] = km_pfn_to_page(r->m, pfns[i]);
 	}
 	void *va;
+	bool ram = st->op == OP_VM_MAP_RAM;
 	r->vm_op = e;
-	int rc = km_vmap(r->m, pages, (unsigned)n, &va);
+	int rc = ram ? km_vm_map_ram(r->m, pages, (unsigned)n, &va) :
+	         km_vmap(r->m, pages, (unsigned)n, &va);
 	r->vm_op = NULL;
 	if (rc) {
 		/* ENOSPC in the trace's words, not the C library's "No space
@@ -1024,10 +1040,13 @@ static void do_vmap(struct rp *r, struct rec *e, const struct stmt *st)
 	}
 	*a = (struct rp_area){ .name = st->area, .name_len = st->area_len,
 	                       .pfns = pfns, .npfns = n,
-	                       .vaddr = (uintptr_t)va };
+	                       .vaddr = (uintptr_t)va, .ram = ram };
 	if (area_add(r, a))
 		goto out;
-	r->sum.vmaps++;
+	if (ram)
+		r->sum.vm_map_rams++;
+	else
+		r->sum.vmaps++;
 	e->has_vaddr = true;
 	e->vaddr = a->vaddr;
 	emit(r, e);
@@ -1049,17 +1068,25 @@ static void do_vunmap(struct rp *r, struct rec *e, const struct stmt *st)
 	/* lazy already: a purge the vunmap runs takes the area with the
 	 * others, and its record comes after the purge's */
 	uintptr_t va = a->vaddr;
+	bool ram = st->op == OP_VM_UNMAP_RAM;
 	a->lazy = true;
 	r->vm_op = e;
-	int rc = km_vunmap(r->m, (void *)va);
+	int rc = ram ? km_vm_unmap_ram(r->m, (void *)va, (unsigned)a->npfns) :
+	         km_vunmap(r->m, (void *)va);
 	r->vm_op = NULL;
 	if (rc) {
 		a->lazy = false;
-		return fail(r, e, km_strerror(rc));
+		/* the library refuses an area the other call made */
+		return fail(r, e, rc != -KM_ENOAREA ? km_strerror(rc) :
+		            a->ram ? "area made by vm_map_ram" :
+		            "area made by vmap");
 	}
 	e->has_vaddr = true;
 	e->vaddr = va;
-	r->sum.vunmaps++;
+	if (ram)
+		r->sum.vm_unmap_rams++;
+	else
+		r->sum.vunmaps++;
 	emit(r, e);
 }
 
@@ -1217,8 +1244,7 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
                const struct stmt *st)
 {
 	struct rec e = rec_of(line, t->name, t->name_len, st);
-	km_page *page = st->op == OP_FLUSH_UNUSED || st->op == OP_VMAP ||
-	                st->op == OP_VUNMAP ? NULL : km_pfn_to_page(r->m, st->pfn);
+	km_page *page = e.has_pfn ? km_pfn_to_page(r->m, st->pfn) : NULL;
 	t->op = st->op;
 	t->op_line = line;
 	t->op_pfn = st->pfn;
@@ -1243,9 +1269,19 @@ void rp_run_op(struct rp *r, struct rp_task *t, unsigned long line,
 		return emit(r, &e);
 	}
 	case OP_VMAP:
+	case OP_VM_MAP_RAM:
 		return do_vmap(r, &e, st);
 	case OP_VUNMAP:
+	case OP_VM_UNMAP_RAM:
 		return do_vunmap(r, &e, st);
+	case OP_VM_UNMAP_ALIASES: {
+		r->vm_op = &e;
+		int rc = km_vm_unmap_aliases(r->m);
+		r->vm_op = NULL;
+		if (rc)
+			return fail(r, &e, km_strerror(rc));
+		return emit(r, &e);
+	}
 	case NR_OPS:
 		break;
 	}
@@ -1261,13 +1297,15 @@ static void run_line(struct rp *r, unsigned long line, const struct stmt *st)
 		flushes_unexpected(r);
 	r->sum.ops++;
 	struct rec e = rec_of(line, t->name, t->name_len, st);
-	if (st->op == OP_VMAP || st->op == OP_VUNMAP) {
+	if (trace_op_vm(st->op)) {
 		r->sum.vmap_used = true;
+		r->sum.ram_used |= st->op == OP_VM_MAP_RAM ||
+		                   st->op == OP_VM_UNMAP_RAM;
 		e.area = st->area;
 		e.area_len = st->area_len;
 	}
 	if (t->asleep) {
-		uint64_t *pfns = st->op == OP_VMAP ? vmap_pfns(r, st, &e) : NULL;
+		uint64_t *pfns = trace_op_maps(st->op) ? vmap_pfns(r, st, &e) : NULL;
 		fail(r, &e, "task is asleep");
 		rp_free(r, pfns);
 		return;

@@ -138,8 +138,9 @@ struct rp_leak {
 	bool local;
 };
 
-/* A vmap area of the trace: its name, pages and address; lazily freed
- * (vunmap) until a purge releases it. */
+/* A vmap area of the trace, or a vm_map_ram mapping (ram): its name,
+ * pages and address; unmapped (lazy: vunmap, vm_unmap_ram) until a purge
+ * releases its range (a block's piece: the whole block's). */
 struct rp_area {
 	const char *name;          /* points into the input */
 	size_t name_len;
@@ -147,9 +148,10 @@ struct rp_area {
 	unsigned long npfns;
 	uint64_t vaddr;
 	bool lazy;
+	bool ram;
 };
 
-/* A purge of the lazily freed areas (KM_EV_PURGE): them, by address. */
+/* A purge (KM_EV_PURGE): the areas whose ranges it released, by address. */
 struct rp_purge {
 	const struct km_event *ev;
 	const struct rec *by; /* the operation that ran it, as a flush's */
@@ -160,9 +162,10 @@ struct rp_purge {
 struct rp_summary {
 	uint64_t ops, errors, new_maps, hits, lowmem, flushes, tlb_flushes,
 	         sleeps;
-	/* vmap: shown when the trace has vmap or vunmap lines */
-	bool vmap_used;
-	uint64_t vmaps, vunmaps, purges;
+	/* vmap: shown when the trace has lines of the vmalloc area;
+	 * vm_map_ram's when it has vm_map_ram or vm_unmap_ram lines */
+	bool vmap_used, ram_used;
+	uint64_t vmaps, vunmaps, purges, vm_map_rams, vm_unmap_rams;
 	size_t nareas;                 /* areas left mapped (leaks) */
 	const struct rp_area *const *areas;
 	/* expect lines: checked is false when the run does not check them */
@@ -193,8 +196,9 @@ struct rp_mismatch {
  * inside the operation @by (its record before it has run, resumed for a
  * retried kmap; NULL when no task of the trace ran it), whose own record
  * comes after; purge(): the lazily freed vmap areas went (KM_EV_PURGE),
- * inside the vunmap that passed lazy_max_pages or the vmap that found no
- * room (rp_purge.by), before that operation's record; event(): every event
+ * inside the vunmap, vm_unmap_ram or vm_unmap_aliases that ran it, or the
+ * vmap or vm_map_ram that found no room (rp_purge.by), before that
+ * operation's record; event(): every event
  * of the library, as it happens (pictures); mismatch(): an expect line not
  * borne out.
  */

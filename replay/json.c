@@ -268,6 +268,12 @@ void json_summary(const struct json_out *o, const struct rp_summary *s)
 		out_u64(o, s->vmaps);
 		OUT_LIT(o, ",\"vunmaps\":");
 		out_u64(o, s->vunmaps);
+		if (s->ram_used) {
+			OUT_LIT(o, ",\"vm_map_rams\":");
+			out_u64(o, s->vm_map_rams);
+			OUT_LIT(o, ",\"vm_unmap_rams\":");
+			out_u64(o, s->vm_unmap_rams);
+		}
 		OUT_LIT(o, ",\"purges\":");
 		out_u64(o, s->purges);
 	}

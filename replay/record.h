@@ -37,7 +37,7 @@ struct rec {
 	 * resumption, the kunmap's that woke it), in ns; none: no time */
 	bool has_time;
 	uint64_t time;
-	/* vmap, vunmap: the area's name; vmap: its pages */
+	/* the ops that name an area: its name; vmap, vm_map_ram: its pages */
 	const char *area;
 	size_t area_len;
 	const uint64_t *pages;

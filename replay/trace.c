@@ -10,6 +10,7 @@
 const char *const trace_op_names[NR_OPS] = {
 	"kmap", "kunmap", "kmap_local", "kunmap_local", "kmap_atomic",
 	"kunmap_atomic", "write", "read", "flush_unused", "vmap", "vunmap",
+	"vm_map_ram", "vm_unmap_ram", "vm_unmap_aliases",
 };
 
 const char *const trace_how_names[] = { "any", "lowmem", "hit", "new",
@@ -341,11 +342,11 @@ static int parse_expect(const struct tok *t, size_t nt, struct stmt *st,
 	return 0;
 }
 
-/* TASK vmap NAME PFN[,PFN...] and TASK vunmap NAME */
+/* TASK vmap|vm_map_ram NAME PFN[,PFN...], TASK vunmap|vm_unmap_ram NAME */
 static int parse_vmap(const struct tok *t, size_t nt, struct stmt *st,
                       struct trace_err *err)
 {
-	size_t want = st->op == OP_VMAP ? 2 : 1;
+	size_t want = trace_op_maps(st->op) ? 2 : 1;
 	char msg[96];
 	if (nt - 2 < want) {
 		snprintf(msg, sizeof(msg), "missing %s after '%s'",
@@ -362,7 +363,7 @@ static int parse_vmap(const struct tok *t, size_t nt, struct stmt *st,
 		return -1;
 	st->area = t[2].s;
 	st->area_len = t[2].n;
-	if (st->op == OP_VMAP) {
+	if (trace_op_maps(st->op)) {
 		if (check_pfns(&t[3], &st->npfns, err))
 			return -1;
 		st->pfns = t[3].s;
@@ -521,7 +522,7 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return -1;
 	}
 	static const unsigned char op_len[NR_OPS] = { 4, 6, 10, 12, 11, 13, 5,
-	                                              4, 12, 4, 6 };
+	                                              4, 12, 4, 6, 10, 12, 16 };
 	int op = -1;
 	for (int k = 0; k < NR_OPS && op < 0; k++)
 		if (t[1].n == op_len[k] && t[1].s[0] == trace_op_names[k][0] &&
@@ -532,9 +533,9 @@ int trace_parse_line(const char *line, size_t len, struct stmt *st,
 		return -1;
 	}
 	st->op = (enum trace_op)op;
-	if (op == OP_VMAP || op == OP_VUNMAP)
+	if (trace_op_area(st->op))
 		return parse_vmap(t, nt, st, err);
-	size_t want = op == OP_FLUSH_UNUSED ? 0 :
+	size_t want = op == OP_FLUSH_UNUSED || op == OP_VM_UNMAP_ALIASES ? 0 :
 	              (op == OP_WRITE || op == OP_READ) ? 3 : 1;
 	static const char *const argname[] = { "PFN", "OFFSET", "LEN or HEX" };
 	if (nt - 2 < want) {
@@ -628,10 +629,12 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 	                                             OP_READ; break;
 	case 5: st->op = OP_WRITE; break;
 	case 6: st->op = t[1][0] == 'v' ? OP_VUNMAP : OP_KUNMAP; break;
-	case 10: st->op = OP_KMAP_LOCAL; break;
+	case 10: st->op = t[1][0] == 'v' ? OP_VM_MAP_RAM : OP_KMAP_LOCAL; break;
 	case 11: st->op = OP_KMAP_ATOMIC; break;
-	case 12: st->op = t[1][0] == 'k' ? OP_KUNMAP_LOCAL : OP_FLUSH_UNUSED;
+	case 12: st->op = t[1][0] == 'k' ? OP_KUNMAP_LOCAL :
+	                  t[1][0] == 'v' ? OP_VM_UNMAP_RAM : OP_FLUSH_UNUSED;
 	         break;
+	case 16: st->op = OP_VM_UNMAP_ALIASES; break;
 	default: st->op = OP_KUNMAP_ATOMIC; break;
 	}
 	st->offset = st->len = 0;
@@ -640,11 +643,13 @@ void trace_parse_checked(const char *line, size_t len, struct stmt *st)
 	st->area = st->pfns = NULL;
 	st->area_len = st->pfns_len = 0;
 	st->npfns = 0;
-	if (st->op == OP_VMAP || st->op == OP_VUNMAP) {
+	if (trace_op_vm(st->op)) {
 		st->pfn = 0;
+		if (st->op == OP_VM_UNMAP_ALIASES)
+			return;
 		st->area = t[2];
 		st->area_len = tl[2];
-		if (st->op == OP_VMAP) {
+		if (trace_op_maps(st->op)) {
 			st->pfns = t[3];
 			st->pfns_len = tl[3];
 			st->npfns = 1;

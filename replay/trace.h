@@ -14,8 +14,20 @@
 enum trace_op {
 	OP_KMAP, OP_KUNMAP, OP_KMAP_LOCAL, OP_KUNMAP_LOCAL, OP_KMAP_ATOMIC,
 	OP_KUNMAP_ATOMIC, OP_WRITE, OP_READ, OP_FLUSH_UNUSED, OP_VMAP,
-	OP_VUNMAP, NR_OPS
+	OP_VUNMAP, OP_VM_MAP_RAM, OP_VM_UNMAP_RAM, OP_VM_UNMAP_ALIASES, NR_OPS
 };
+
+/* The ops of the vmalloc area (vmap and after); those that name an area;
+ * those that map one (their pfns: a list). */
+static inline bool trace_op_vm(enum trace_op op) { return op >= OP_VMAP && op < NR_OPS; }
+static inline bool trace_op_area(enum trace_op op)
+{
+	return trace_op_vm(op) && op != OP_VM_UNMAP_ALIASES;
+}
+static inline bool trace_op_maps(enum trace_op op)
+{
+	return op == OP_VMAP || op == OP_VM_MAP_RAM;
+}
 
 /* Longest area name (vmap), as a task's. */
 #define TRACE_MAX_AREA TRACE_MAX_NAME
@@ -49,7 +61,7 @@ struct stmt {
 	const char *hex; size_t hex_len; /* OP_WRITE: len = hex_len / 2 */
 	bool has_time;                   /* a trailing @SECONDS: when it ran */
 	uint64_t time;                   /* in ns */
-	/* OP_VMAP, OP_VUNMAP: the area's name; OP_VMAP: its pfns, a list
+	/* trace_op_area(): the area's name; trace_op_maps(): its pfns, a list
 	 * checked by trace_parse_line (trace_pfns_next walks it) */
 	const char *area; size_t area_len;
 	const char *pfns; size_t pfns_len;

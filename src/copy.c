@@ -26,6 +26,7 @@
  */
 #include "user.h"
 #include "core/util.h"
+#include "core/vmalloc.h"
 #include "core/window.h"
 
 #include <stdlib.h>
@@ -189,7 +190,7 @@ static bool ahead_copy(struct km_core *k, struct km_stream *s, uint64_t pfn,
 
 /*
  * Read ahead the pages from @pfn: true when done. Refused while a vmap
- * area or a highmem local map is live (a page of either may be written
+ * area, a vm_map_ram mapping or a highmem local map is live (a page of either may be written
  * after the read with no PTE set); the window's pages are read but marked
  * (ahead_skip): a hit copies them from their slot.
  */
@@ -206,7 +207,7 @@ static bool ahead_fill(struct km_core *k, struct km_task *t,
 	uint64_t at = __atomic_load_n(&k->ahead_gen, __ATOMIC_ACQUIRE);
 	uint32_t skip = 0;
 	k->drv->lock(k->drv_ctx);
-	bool live = k->stats.vmap_areas != 0;
+	bool live = km__vm_live(k);
 	for (unsigned i = 0; i < n && !live; i++)
 		if (km__page_address_high(k, pfn_to_page(k, pfn + i)))
 			skip |= 1u << i;

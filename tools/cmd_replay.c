@@ -176,13 +176,16 @@ static void text_record(struct ob *o, const struct rec *e)
 	ob_mem(o, e->task, e->task_len);
 	ob_pad(o, e->task_len, 8);
 	OB_LIT(o, "  ");
+	size_t oplen = strlen(trace_op_names[e->op]);
 	ob_str(o, trace_op_names[e->op]);
-	ob_pad(o, strlen(trace_op_names[e->op]), 14);
-	if (e->has_pfn)
+	ob_pad(o, oplen, 14);
+	if (e->has_pfn) {
 		n = snprintf(tmp, sizeof(tmp), "%10llu", (unsigned long long)e->pfn);
-	else
-		n = snprintf(tmp, sizeof(tmp), "%10s", "");
-	ob_mem(o, tmp, (size_t)n);
+		ob_mem(o, tmp, (size_t)n);
+	} else {
+		/* a longer op (vm_unmap_aliases) takes from the empty pfn column */
+		ob_pad(o, oplen > 14 ? oplen - 14 : 0, 10);
+	}
 	n = snprintf(tmp, sizeof(tmp), "  %-6s %-7s", e->result,
 	             e->how ? e->how : "");
 	ob_mem(o, tmp, (size_t)n);
@@ -287,7 +290,7 @@ static void text_purge(struct ob *o, const struct rp_purge *p)
 	OB_LIT(o, "        vmap purge (");
 	ob_str(o, p->ev->reason == KM_PURGE_LAZY ? "lazily freed pages past "
 	          "lazy_max_pages" : p->ev->reason == KM_PURGE_NOROOM ?
-	          "a vmap found no room" : "vm_unmap_aliases");
+	          "a vmap or vm_map_ram found no room" : "vm_unmap_aliases");
 	OB_LIT(o, ")");
 	if (by) {
 		OB_LIT(o, ", run by line ");
@@ -303,21 +306,30 @@ static void text_purge(struct ob *o, const struct rp_purge *p)
 		OB_LIT(o, ")");
 	}
 	OB_LIT(o, ": ");
-	if (!p->nareas)
-		OB_LIT(o, "nothing lazily freed, no TLB flush");
+	if (!p->ev->nr_areas)
+		OB_LIT(o, "nothing lazily freed");
 	for (size_t i = 0; i < p->nareas; i++) {
 		if (i)
 			OB_LIT(o, ",");
 		ob_mem(o, p->areas[i]->name, p->areas[i]->name_len);
 	}
-	if (p->nareas) {
-		char tmp[96];
-		int n = snprintf(tmp, sizeof(tmp), " released (%llu pages), one "
-		                 "TLB flush of 0x%08llx-0x%08llx",
-		                 (unsigned long long)p->ev->nr_pages,
-		                 (unsigned long long)(uintptr_t)p->ev->start,
-		                 (unsigned long long)(uintptr_t)p->ev->end);
+	char tmp[128];
+	int n = 0;
+	if (p->ev->nr_areas)
+		n = snprintf(tmp, sizeof(tmp), "%s released (%llu pages)",
+		             p->nareas ? "" : "unnamed ranges",
+		             (unsigned long long)p->ev->nr_pages);
+	ob_mem(o, tmp, (size_t)n);
+	if (p->ev->tlb_flush) {
+		/* with nothing released: vm_unmap_aliases's blocks' dirt */
+		n = snprintf(tmp, sizeof(tmp), ", one TLB flush of "
+		             "0x%08llx-0x%08llx%s",
+		             (unsigned long long)(uintptr_t)p->ev->start,
+		             (unsigned long long)(uintptr_t)p->ev->end,
+		             p->ev->nr_areas ? "" : " (vmap blocks' dirty pages)");
 		ob_mem(o, tmp, (size_t)n);
+	} else {
+		OB_LIT(o, ", no TLB flush");
 	}
 	OB_LIT(o, "\n");
 }
@@ -356,6 +368,13 @@ static void text_summary(struct ob *o, const struct rp_summary *s)
 		ob_u64(o, s->vunmaps);
 		OB_LIT(o, " unmapped, ");
 		ob_count(o, s->purges, "purge", "purges");
+		if (s->ram_used) {
+			OB_LIT(o, "; vm_map_ram: ");
+			ob_u64(o, s->vm_map_rams);
+			OB_LIT(o, " mapped, ");
+			ob_u64(o, s->vm_unmap_rams);
+			OB_LIT(o, " unmapped");
+		}
 	}
 	OB_LIT(o, "\ndeadlocked:");
 	size_t nasleep = 0;
@@ -540,6 +559,9 @@ static void replay_help(FILE *f)
 	    "  TASK flush_unused\n"
 	    "  TASK vmap NAME PFN[,PFN...]   (the pages at one range of vmalloc)\n"
 	    "  TASK vunmap NAME              (its TLB flush is lazy)\n"
+	    "  TASK vm_map_ram NAME PFN[,PFN...]  (from the CPU's vmap blocks)\n"
+	    "  TASK vm_unmap_ram NAME        (dirty until its block goes)\n"
+	    "  TASK vm_unmap_aliases         (flush the dirt, purge now)\n"
 	    "  expect TASK vaddr ADDR [HOW]    (the task's mapping returned ADDR)\n"
 	    "  expect flush [SLOTS|none]       (a flush ran, clearing SLOTS)\n\n"
 	    "An operation line may end in @SECONDS, when it ran (kmap import\n"

@@ -444,10 +444,50 @@ int km_vunmap(km_machine *m, const void *addr)
 	return r ? km__refuse(k, r, "vunmap") : 0;
 }
 
+int km_vm_map_ram(km_machine *m, km_page *const *pages, unsigned count,
+                  void **addr)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	uintptr_t va;
+	if (!k || !pages || !addr)
+		return km__refuse(k, -EINVAL, "vm_map_ram");
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vm_map_ram(k, t, pages, count, &va);
+	if (r)
+		return km__refuse(k, r, "vm_map_ram");
+	*addr = (void *)va;
+	return 0;
+}
+
+int km_vm_unmap_ram(km_machine *m, const void *addr, unsigned count)
+{
+	struct km_core *k = core(m);
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	r = km__vm_unmap_ram(k, t, (uintptr_t)addr, count);
+	return r ? km__refuse(k, r, "vm_unmap_ram") : 0;
+}
+
 int km_vm_unmap_aliases(km_machine *m)
 {
 	struct km_core *k = core(m);
-	return k ? km__vm_unmap_aliases(k) : -EINVAL;
+	struct km_task *t;
+	if (!k)
+		return -EINVAL;
+	int r = k->drv->current(k->drv_ctx, &t);
+	if (r)
+		return r;
+	/* might_sleep() */
+	if (t->atomic_depth)
+		return km__refuse(k, -KM_EATOMIC, "vm_unmap_aliases");
+	return km__vm_unmap_aliases(k);
 }
 
 km_page *km_vmalloc_to_page(km_machine *m, const void *addr)

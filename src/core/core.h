@@ -140,6 +140,20 @@ struct page_address_map {
 	struct list_head list;
 };
 
+/*
+ * struct vmap_block: a block of the vmalloc area that vm_map_ram() hands
+ * out in power-of-two pieces from its front (pages [0, B - free) handed
+ * out, of which dirty unmapped; a piece is never reused: the block goes
+ * back whole once every page is dirty, or at a purge once nothing in it
+ * is mapped). dirty_min/dirty_max: the range vm_unmap_aliases() flushes.
+ */
+struct km_vblock {
+	unsigned free, dirty, dirty_min, dirty_max;
+	unsigned cpu;                /* whose queue it was made on */
+	struct list_head free_list;  /* on vm_queue[cpu] while free > 0 */
+	bool live;
+};
+
 /* ---------------------------------------------------------------------- */
 /* Tasks                                                                   */
 /* ---------------------------------------------------------------------- */
@@ -286,6 +300,21 @@ struct km_core {
 	uint32_t *vm_tag;
 	uint32_t *vm_pte;                /* pfn + 1 mapped at each page, 0 */
 	uint64_t vm_lazy_max;            /* lazy_max_pages() */
+	/*
+	 * vm_map_ram's vmap blocks: block n covers vm_block_pages pages from
+	 * n blocks above vmalloc_start rounded down to a block (blocks are
+	 * aligned to their size: n is the kernel's addr_to_vb_idx(), and
+	 * vm_nr_blocks covers any start); vm_queue[c] lists CPU c's
+	 * blocks with free pages, oldest first (vmap_block_queue). vm_ram[i]
+	 * is the page count of the live allocation that starts at page i of
+	 * a block, else 0. vm_ranges: a purge's released extents (scratch).
+	 */
+	unsigned vm_block_pages;         /* VMAP_BBMAP_BITS */
+	unsigned vm_nr_blocks;
+	struct km_vblock *vm_blocks;     /* [vm_nr_blocks] */
+	struct list_head *vm_queue;      /* [nr_cpus] */
+	uint8_t *vm_ram;                 /* [vm_pages] */
+	struct km_vrange *vm_ranges;     /* [vm_pages / 2 + 1] */
 	/* the admission rule (admit.h) and its state: TinyLFU's sketch, and
 	 * the ghost list of pages refused lately (under the lock) */
 	const struct km_admit *adm;
@@ -341,7 +370,8 @@ struct km_core {
 	 * vmap) and every write by a copy helper, so nothing kmap maps or
 	 * writes after a read-ahead is missed. Mappings live before it are
 	 * checked by the read-ahead itself: the window's pages under the lock,
-	 * vmap areas by their count, local maps by ahead_local, the highmem
+	 * vmap areas and vm_map_ram mappings by their count (km__vm_live),
+	 * local maps by ahead_local, the highmem
 	 * local maps live now (atomic; 0 without KM_READAHEAD).
 	 */
 	uint64_t ahead_gen;

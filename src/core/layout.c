@@ -10,6 +10,7 @@
  * kernel's (the file names are those of its 6.1 tree); the code is ours.
  */
 #include "machine.h"
+#include "vmalloc.h"
 #include "util.h"
 
 #define KiB 1024ull
@@ -430,6 +431,7 @@ int km__layout_compute(struct km_core *k, const struct km_profile *p,
 	/* real addresses: the backend reserves the area (its own size) */
 	k->vm_pages = (unsigned)((real ? vmalloc_bytes :
 	                          k->vmalloc_end - k->vmalloc_start) >> PAGE_SHIFT);
+	km__vm_geometry(k);
 	r = holes_check(k);
 	if (r)
 		return r;
@@ -526,6 +528,8 @@ void km__layout_fill(const struct km_core *k, struct km_layout *o)
 		}
 	}
 	o->vmap_lazy_max = k->vm_lazy_max;
+	o->vmap_block_pages = k->vm_block_pages;
+	o->vmap_max_alloc = KM_VMAP_MAX_ALLOC;
 	o->pte_size = p->pte_size;
 	o->pkmap_pgtable_bytes = (uint64_t)k->last_pkmap * p->pte_size;
 	o->zones_pgshift = k->zones_pgshift;

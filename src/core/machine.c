@@ -9,7 +9,7 @@
 
 /* The window's arrays, carved from one arena in this order. */
 #define ARENA_ALIGN 16u
-#define ARENA_PIECES 15u /* the carve() calls of km__core_init */
+#define ARENA_PIECES 19u /* the carve() calls of km__core_init */
 
 /* The admission rule every machine runs (admit.h). */
 static const struct km_admit *const admit_rule = &km__admit_tinylfu;
@@ -22,6 +22,9 @@ size_t km__core_arena_size(const struct km_core *k)
 	       k->colors * (4 * sizeof(unsigned) + sizeof(struct list_head)) +
 	       k->nr_cpus * sizeof(uintptr_t) +
 	       (size_t)k->vm_pages * 2 * sizeof(uint32_t) +
+	       (size_t)k->vm_nr_blocks * sizeof(struct km_vblock) +
+	       k->nr_cpus * sizeof(struct list_head) + k->vm_pages +
+	       ((size_t)k->vm_pages / 2 + 1) * sizeof(struct km_vrange) +
 	       admit_rule->size(k->last_pkmap) + ARENA_PIECES * ARENA_ALIGN;
 }
 
@@ -86,6 +89,12 @@ void km__core_init(struct km_core *k, struct km_page *mem_map, void *arena,
 	k->clock_hand = carve(&p, k->colors * sizeof(unsigned));
 	k->vm_tag = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
 	k->vm_pte = carve(&p, (size_t)k->vm_pages * sizeof(uint32_t));
+	k->vm_blocks = carve(&p, (size_t)k->vm_nr_blocks *
+	                         sizeof(struct km_vblock));
+	k->vm_queue = carve(&p, k->nr_cpus * sizeof(struct list_head));
+	k->vm_ram = carve(&p, k->vm_pages);
+	k->vm_ranges = carve(&p, ((size_t)k->vm_pages / 2 + 1) *
+	                         sizeof(struct km_vrange));
 	km__vm_init(k);
 	k->adm = admit_rule;
 	k->adm->init(k, carve(&p, k->adm->size(k->last_pkmap)));

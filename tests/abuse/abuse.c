@@ -1253,6 +1253,71 @@ CASE(km_vm_unmap_aliases, "NULL machine: -EINVAL; nothing lazily freed: 0, "
 	RC(km_vm_unmap_aliases(e->m), 0);
 }
 
+static void *rammapped(struct env *e, unsigned first, unsigned n)
+{
+	void *va;
+	MUST(km_vm_map_ram(e->m, e->high + first, n, &va) == 0);
+	return va;
+}
+
+CASE(km_vm_map_ram, "NULL machine, pages or addr, no pages, a bad page among "
+     "good ones: -EINVAL, *addr untouched", 0)
+{
+	km_page *pg[3] = { e->high[0], e->low, e->high[1] };
+	void *va = e;
+	(void)rammapped(e, 2, 2); /* a piece already there */
+	BEGIN(e);
+	RC(km_vm_map_ram(NULL, pg, 3, &va), -EINVAL);
+	RC(km_vm_map_ram(e->m, NULL, 3, &va), -EINVAL);
+	RC(km_vm_map_ram(e->m, pg, 3, NULL), -EINVAL);
+	RC(km_vm_map_ram(e->m, pg, 0, &va), -EINVAL);
+	EACH_BAD_PAGE(e, p, {
+		pg[1] = p;
+		RC(km_vm_map_ram(e->m, pg, 3, &va), -EINVAL);
+	});
+	PTR(va, e);
+}
+
+CASE(km_vm_map_ram, "inside kmap_atomic: -KM_EATOMIC, for vm_unmap_ram and "
+     "vm_unmap_aliases too", 0)
+{
+	void *va = e, *live = rammapped(e, 2, 1), *a;
+	MUST(km_kmap_atomic(e->m, e->high[1], &a) == 0);
+	BEGIN(e);
+	RC(km_vm_map_ram(e->m, e->high, 1, &va), -KM_EATOMIC);
+	RC(km_vm_unmap_ram(e->m, live, 1), -KM_EATOMIC);
+	RC(km_vm_unmap_aliases(e->m), -KM_EATOMIC);
+	PTR(va, e);
+	PTR(km_vmalloc_to_page(e->m, live), e->high[2]);
+}
+
+CASE(km_vm_unmap_ram, "NULL machine; addresses of nothing, inside a piece, a "
+     "wrong count, a vmap area, another machine's, twice: -KM_ENOAREA", 0)
+{
+	void *bad[NBADVA], *ova, *va = rammapped(e, 0, 3), *gone = rammapped(e, 3, 1);
+	void *vm = vmapped(e, 4, 1);
+	MUST(km_vm_map_ram(e->other, &e->ohigh, 1, &ova) == 0);
+	MUST(km_vm_unmap_ram(e->m, gone, 1) == 0);
+	bad_addrs(e, bad);
+	BEGIN(e);
+	RC(km_vm_unmap_ram(NULL, va, 3), -EINVAL);
+	for (unsigned i = 0; i < NBADVA; i++)
+		RC(km_vm_unmap_ram(e->m, bad[i], 1), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, va, 0), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, va, 2), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, va, 4), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, va, 33), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, va, UINT_MAX), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, (char *)va + PG, 2), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, (char *)va + 1, 3), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, gone, 1), -KM_ENOAREA);
+	RC(km_vm_unmap_ram(e->m, vm, 1), -KM_ENOAREA);
+	RC(km_vunmap(e->m, va), -KM_ENOAREA);
+	if (ova != va && ova != gone)
+		RC(km_vm_unmap_ram(e->m, ova, 1), -KM_ENOAREA);
+	PTR(km_vmalloc_to_page(e->m, va), e->high[0]);
+}
+
 CASE(km_vmalloc_to_page, "NULL machine, addresses of nothing, a guard page, a "
      "lazily freed area, another machine's area: NULL", 0)
 {

@@ -13,9 +13,11 @@
  * asleep, what each task holds, what is on its local stack. Roughly one
  * trace in five is "clean" (--clean forces it, --dirty forbids it): it makes
  * no deliberate errors and releases everything near the end, so that exit
- * status 0 is exercised too. vmap and vunmap lines come in every trace; in
- * one in five ("vmap-heavy", or --vmap-heavy) they are many and large
- * (up to 5000 pages), so that lazy purges and a full vmalloc area happen.
+ * status 0 is exercised too. vmap and vunmap lines come in every trace,
+ * with vm_map_ram and vm_unmap_ram (half of the maps: mostly pieces of
+ * vmap blocks) and now and then vm_unmap_aliases; in one in five
+ * ("vmap-heavy", or --vmap-heavy) they are many and large (up to 5000
+ * pages), so that lazy purges and a full vmalloc area happen.
  */
 #include "refmodel.h"
 
@@ -295,13 +297,16 @@ static void area_name(int i, char *buf)
 	snprintf(buf, AREA_NAME_MAX, "v%d", i);
 }
 
-/* Print a vmap or vunmap line and run it in the model. */
+/* Print a line of the vmalloc area (vmap, vunmap, vm_map_ram,
+ * vm_unmap_ram, vm_unmap_aliases) and run it in the model. */
 static enum ref_result emit_vm(int k, enum ref_op op, const char *area,
 			       const uint64_t *pfns, size_t n)
 {
 	lineno++;
-	printf("%s%s%s%s%s", names[k], sep(), ref_op_names[op], sep(), area);
-	if (op == REF_VMAP) {
+	printf("%s%s%s", names[k], sep(), ref_op_names[op]);
+	if (op != REF_VM_UNMAP_ALIASES)
+		printf("%s%s", sep(), area);
+	if (op == REF_VMAP || op == REF_VM_MAP_RAM) {
 		printf("%s", sep());
 		for (size_t i = 0; i < n; i++) {
 			if (i)
@@ -337,7 +342,9 @@ static int vunmap_one(int k)
 	for (int i = 0; i < n; i++) {
 		area_name((start + i) % n, nm);
 		if (ref_area_live(M, nm)) {
-			emit_vm(k, REF_VUNMAP, nm, NULL, 0);
+			/* now and then the other call's unmap: an error */
+			int ram = ref_area_ram(M, nm) != (!clean && chance(4));
+			emit_vm(k, ram ? REF_VM_UNMAP_RAM : REF_VUNMAP, nm, NULL, 0);
 			return 1;
 		}
 	}
@@ -355,8 +362,14 @@ static void op_vmap(int k)
 	else
 		area_name(nareas_named++, nm);
 	size_t n;
+	/* vm_map_ram half the time: mostly pieces of blocks (up to 32
+	 * pages), sometimes an area of its own */
+	int ram = chance(50);
 	r = (unsigned)rn(100);
-	if (vmap_heavy)
+	if (ram)
+		n = r < 55 ? 1 + rn(4) : r < 85 ? 5 + rn(28) :
+		    vmap_heavy ? 33 + rn(1500) : 33 + rn(40);
+	else if (vmap_heavy)
 		n = r < 40 ? 1 + rn(8) : r < 70 ? 100 + rn(1400) : 1500 + rn(3500);
 	else
 		n = r < 80 ? 1 + rn(8) : 9 + rn(56);
@@ -385,7 +398,7 @@ static void op_vmap(int k)
 	}
 	if (bad)
 		p[rn(n)] = pick_beyond();
-	emit_vm(k, REF_VMAP, nm, p, n);
+	emit_vm(k, ram ? REF_VM_MAP_RAM : REF_VMAP, nm, p, n);
 	free(p);
 }
 
@@ -532,7 +545,7 @@ static void one_op(int k)
 			wun += 6 * (unsigned)held[k].n;
 		unsigned wv = vmap_heavy ? 25 : 4;
 		unsigned wvu = vmap_fill ? 3 : vmap_heavy ? 18 : 3;
-		unsigned w[] = { wk, wun, wl, wa, wu, 8, 8, 3, wv, wvu };
+		unsigned w[] = { wk, wun, wl, wa, wu, 8, 8, 3, wv, wvu, 2 };
 		unsigned tot = 0, r;
 		for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
 			tot += w[i];
@@ -589,17 +602,23 @@ static void one_op(int k)
 				continue;
 			op_vmap(k);
 			return;
-		default: /* vunmap */
+		case 9: /* vunmap, vm_unmap_ram */
 			if (clean && depth > 0)
 				continue;
 			if (!clean && chance(10)) {
 				char nm[AREA_NAME_MAX];
 				area_name(nareas_named + (int)rn(3), nm);
-				emit_vm(k, REF_VUNMAP, nm, NULL, 0);
+				emit_vm(k, chance(50) ? REF_VM_UNMAP_RAM : REF_VUNMAP,
+					nm, NULL, 0);
 				return;
 			}
 			if (!vunmap_one(k))
 				continue;
+			return;
+		default: /* vm_unmap_aliases: the blocks' dirt, a purge */
+			if (clean && depth > 0)
+				continue;
+			emit_vm(k, REF_VM_UNMAP_ALIASES, "", NULL, 0);
 			return;
 		}
 	}

@@ -216,8 +216,8 @@ struct opline {
 	uint64_t pfn, offset;
 	uint8_t *data;
 	size_t len;
-	char *area;        /* vmap, vunmap */
-	uint64_t *pfns;    /* vmap */
+	char *area;        /* vmap, vunmap, vm_map_ram, vm_unmap_ram */
+	uint64_t *pfns;    /* vmap, vm_map_ram */
 	size_t npfns;
 };
 
@@ -387,15 +387,21 @@ int main(int argc, char **argv)
 			return 2;
 		memcpy(ol.task, tok[0], tn + 1);
 
-		if (op == REF_VMAP || op == REF_VUNMAP) {
-			if (nt != (op == REF_VMAP ? 4 : 3))
+		if (op == REF_VM_UNMAP_ALIASES) {
+			if (nt != 2)
+				syntax(lineno, "wrong number of arguments for %s", tok[1]);
+			goto add;
+		}
+		if (op >= REF_VMAP) {
+			int maps = op == REF_VMAP || op == REF_VM_MAP_RAM;
+			if (nt != (maps ? 4 : 3))
 				syntax(lineno, "wrong number of arguments for %s", tok[1]);
 			if (!valid_task_name(tok[2]) || strlen(tok[2]) > 64)
 				syntax(lineno, "bad area name '%s'", tok[2]);
 			ol.area = strdup(tok[2]);
 			if (!ol.area)
 				return 2;
-			if (op == REF_VMAP && !(ol.pfns = parse_pfn_list(tok[3], &ol.npfns)))
+			if (maps && !(ol.pfns = parse_pfn_list(tok[3], &ol.npfns)))
 				syntax(lineno, "bad pfn list '%s'", tok[3]);
 			goto add;
 		}
@@ -454,7 +460,7 @@ add:
 	ref_set_holes(m, nholes, hole_a, hole_b);
 	for (size_t i = 0; i < nops; i++) {
 		int t = ref_task(m, ops[i].task);
-		if (ops[i].op == REF_VMAP || ops[i].op == REF_VUNMAP)
+		if (ops[i].op >= REF_VMAP)
 			ref_exec_vmap(m, ops[i].line, t, ops[i].op, ops[i].area,
 				      ops[i].pfns, ops[i].npfns);
 		else

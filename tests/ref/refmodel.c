@@ -43,6 +43,27 @@
  *  - reads and writes reach a page through the oldest live area mapping it;
  *  - summary: vmaps, vunmaps, purges after sleeps when any vmap or vunmap
  *    line ran; live areas are leaks after the others, in vmap order.
+ *
+ * vm_map_ram/vm_unmap_ram/vm_unmap_aliases, from trace-format.md section 3
+ * (Linux 6.1's vb_alloc, vb_free, purge_fragmented_blocks,
+ * _vm_unmap_aliases):
+ *  - up to 32 pages: a piece of n rounded up to a power of two, from the
+ *    front of the free part of the first block (in the order made) with
+ *    that much free; else a new block: B pages (64 on x86, 256 on ARM,
+ *    1024 on arm-marvell), aligned to B pages in the address space, in
+ *    the first gap of at least 2B - 1 pages; no guard page;
+ *  - more: an area of its own, no guard page, lowest gap;
+ *  - vm_unmap_ram: the piece's pages (rounded) are dirty; a block all
+ *    dirty is lazily freed (B lazy pages); an area lazily freed;
+ *  - a purge on no room, and vm_unmap_aliases, first make lazy each block
+ *    with free pages and nothing mapped; every purge releases the lazy
+ *    areas and blocks, naming the areas and the pieces of the released
+ *    blocks by address; tlb_flush also when vm_unmap_aliases finds a block
+ *    with free pages and dirt;
+ *  - errors: vm_map_ram as vmap (no check of the page count against
+ *    memory); vm_unmap_ram and vunmap: no live area of the name, atomic
+ *    section, then the other call's area ("area made by vmap",
+ *    "area made by vm_map_ram"); vm_unmap_aliases: atomic section.
  */
 #include "refmodel.h"
 
@@ -73,6 +94,9 @@ const char *const ref_op_names[REF_NOPS] = {
 	[REF_FLUSH_UNUSED] = "flush_unused",
 	[REF_VMAP] = "vmap",
 	[REF_VUNMAP] = "vunmap",
+	[REF_VM_MAP_RAM] = "vm_map_ram",
+	[REF_VM_UNMAP_RAM] = "vm_unmap_ram",
+	[REF_VM_UNMAP_ALIASES] = "vm_unmap_aliases",
 };
 
 int ref_profile_by_name(const char *name)
@@ -157,12 +181,27 @@ struct mempage {
 	uint8_t *bytes; /* NULL: empty bucket */
 };
 
+/* A vmap area (its pages and a guard page), a vm_map_ram area of its
+ * own (its pages), or a vm_map_ram piece of a block (the block holds its
+ * pages); lazy: unmapped, its range not yet released. */
+enum vm_kind { VM_VMAP, VM_RAM, VM_PIECE };
 struct vm_area {
 	char *name;
 	uint64_t *pfns;
 	size_t n;
 	uint64_t start;   /* page index in the vmalloc area */
 	int lazy;
+	enum vm_kind kind;
+	size_t block;     /* VM_PIECE: index in blocks */
+};
+
+/* A vmap block: [start, start + B); pages [0, B - free) handed out, dirty
+ * of them unmapped; on the (one CPU's) queue while live with free pages;
+ * lazy once freed, gone once released. */
+struct vm_block {
+	uint64_t start;
+	uint64_t free, dirty;
+	int lazy, gone;
 };
 
 struct ref_model {
@@ -197,8 +236,12 @@ struct ref_model {
 	uint64_t vm_start, vm_pages, lazy_pages;
 	struct vm_area *areas;
 	size_t nareas, areacap;
-	int vm_used;
-	long vmaps, vunmaps, purges;
+	int vm_used, ram_used;
+	long vmaps, vunmaps, purges, vm_map_rams, vm_unmap_rams;
+	/* vm_map_ram: blocks of block_pages pages, in the order made */
+	uint64_t block_pages;
+	struct vm_block *blocks;
+	size_t nblocks, blockcap;
 };
 
 uint64_t ref_layout_highmem_start(enum ref_profile profile, uint64_t pkmap_base)
@@ -246,6 +289,13 @@ struct ref_model *ref_new(enum ref_profile profile, uint64_t mem,
 		vm_end = 0xff800000u;
 	}
 	m->vm_pages = vm_end > m->vm_start ? (vm_end - m->vm_start) / REF_PAGE_SIZE : 0;
+	/* the block: 128 MiB of 4 KiB pages / NR_CPUS (rounded up to a power
+	 * of two) / 16, kept within 64..1024; NR_CPUS is 32 on the x86
+	 * profiles, 8 on ARM, 1 on arm-marvell */
+	unsigned nr_cpus = profile == REF_X86_32 || profile == REF_X86_32_PAE ? 32 :
+			   profile == REF_ARM_MARVELL ? 1 : 8;
+	uint64_t b = (128ull << 20) / REF_PAGE_SIZE / nr_cpus / 16;
+	m->block_pages = b < 64 ? 64 : b > 1024 ? 1024 : b;
 	return m;
 }
 
@@ -271,6 +321,7 @@ void ref_free(struct ref_model *m)
 		free(m->areas[i].pfns);
 	}
 	free(m->areas);
+	free(m->blocks);
 	free(m);
 }
 
@@ -773,14 +824,84 @@ int ref_area_live(const struct ref_model *m, const char *area)
 	return 0;
 }
 
+int ref_area_ram(const struct ref_model *m, const char *area)
+{
+	for (size_t i = 0; i < m->nareas; i++)
+		if (!m->areas[i].lazy && strcmp(m->areas[i].name, area) == 0)
+			return m->areas[i].kind != VM_VMAP;
+	return 0;
+}
+
 uint64_t ref_vmalloc_pages(const struct ref_model *m) { return m->vm_pages; }
+
+/* A taken range of the vmalloc area: an area (not a piece), or a block
+ * not yet released. */
+struct range {
+	uint64_t start, len;
+};
+
+static uint64_t area_len(const struct vm_area *a)
+{
+	return a->kind == VM_VMAP ? a->n + 1 : a->n;
+}
+
+/* The taken ranges by address: a new array, its length in *n. */
+static struct range *taken(const struct ref_model *m, size_t *n)
+{
+	struct range *v = xcalloc(m->nareas + m->nblocks + 1, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < m->nareas; i++)
+		if (m->areas[i].kind != VM_PIECE)
+			v[k++] = (struct range){ m->areas[i].start, area_len(&m->areas[i]) };
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (!m->blocks[i].gone)
+			v[k++] = (struct range){ m->blocks[i].start, m->block_pages };
+	for (size_t i = 1; i < k; i++) /* insertion sort: few ranges */
+		for (size_t j = i; j && v[j - 1].start > v[j].start; j--) {
+			struct range t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*n = k;
+	return v;
+}
 
 uint64_t ref_vmalloc_used(const struct ref_model *m)
 {
-	uint64_t n = 0;
-	for (size_t i = 0; i < m->nareas; i++)
-		n += m->areas[i].n + 1;
-	return n;
+	size_t n;
+	struct range *v = taken(m, &n);
+	uint64_t used = 0;
+	for (size_t i = 0; i < n; i++)
+		used += v[i].len;
+	free(v);
+	return used;
+}
+
+/*
+ * The lowest page index for @need pages aligned to @align pages (1: any):
+ * the first gap between taken ranges of at least need + align - 1 pages,
+ * at its first address aligned to align pages; -1 when none.
+ */
+static int64_t lowest_gap(struct ref_model *m, uint64_t need, uint64_t align)
+{
+	size_t n;
+	struct range *v = taken(m, &n);
+	uint64_t at = 0;
+	int64_t found = -1;
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t next = i < n ? v[i].start : m->vm_pages;
+		if (next >= at && next - at >= need + align - 1) {
+			uint64_t bytes = align * REF_PAGE_SIZE;
+			uint64_t a = (m->vm_start + at * REF_PAGE_SIZE + bytes - 1) /
+				     bytes * bytes;
+			found = (int64_t)((a - m->vm_start) / REF_PAGE_SIZE);
+			break;
+		}
+		if (i < n)
+			at = v[i].start + v[i].len;
+	}
+	free(v);
+	return found;
 }
 
 static int by_start(const void *a, const void *b)
@@ -790,53 +911,54 @@ static int by_start(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The areas (live and lazy) by address: a new array of pointers. */
-static struct vm_area **areas_sorted(struct ref_model *m)
+/* Released by this purge: lazy, and a piece only with its block. */
+static int goes(const struct ref_model *m, const struct vm_area *a)
 {
+	return a->lazy && (a->kind != VM_PIECE || m->blocks[a->block].lazy);
+}
+
+/* On the queue: live, with free pages. */
+static int queued(const struct vm_block *b)
+{
+	return !b->lazy && !b->gone && b->free > 0;
+}
+
+/*
+ * A purge: with @blocks (on no room, vm_unmap_aliases), every queued
+ * block with nothing mapped in it is made lazy first; then every lazy
+ * area and block goes, in one event naming the areas by address (a piece
+ * with its block). A TLB flush when anything went, or, for
+ * vm_unmap_aliases (@dirt), when a queued block had dirt.
+ */
+static void purge(struct ref_model *m, const char *reason, int blocks, int dirt)
+{
+	int flush = 0;
+	for (size_t i = 0; dirt && i < m->nblocks; i++)
+		flush |= queued(&m->blocks[i]) && m->blocks[i].dirty > 0;
+	for (size_t i = 0; blocks && i < m->nblocks; i++) {
+		struct vm_block *b = &m->blocks[i];
+		if (queued(b) && b->dirty == m->block_pages - b->free)
+			b->lazy = 1;
+	}
+	for (size_t i = 0; i < m->nblocks; i++)
+		flush |= m->blocks[i].lazy && !m->blocks[i].gone;
 	struct vm_area **v = xcalloc(m->nareas + 1, sizeof(*v));
-	for (size_t i = 0; i < m->nareas; i++)
-		v[i] = &m->areas[i];
-	qsort(v, m->nareas, sizeof(*v), by_start);
-	return v;
-}
-
-/* The lowest page index with @need free pages, or -1. */
-static int64_t lowest_gap(struct ref_model *m, uint64_t need)
-{
-	struct vm_area **v = areas_sorted(m);
-	uint64_t at = 0;
-	int64_t found = -1;
-	for (size_t i = 0; i <= m->nareas; i++) {
-		uint64_t next = i < m->nareas ? v[i]->start : m->vm_pages;
-		if (next >= at && next - at >= need) {
-			found = (int64_t)at;
-			break;
-		}
-		if (i < m->nareas)
-			at = v[i]->start + v[i]->n + 1;
-	}
-	free(v);
-	return found;
-}
-
-/* Every lazy area goes; one event naming them by address. */
-static void purge(struct ref_model *m, const char *reason)
-{
-	struct vm_area **v = areas_sorted(m);
-	int any = 0;
-	emit(m, "{\"event\":\"purge\",\"areas\":[");
+	size_t n = 0;
 	for (size_t i = 0; i < m->nareas; i++) {
-		if (!v[i]->lazy)
-			continue;
-		emit(m, "%s\"%s\"", any ? "," : "", v[i]->name);
-		any = 1;
+		if (goes(m, &m->areas[i]))
+			v[n++] = &m->areas[i];
+		flush |= m->areas[i].lazy && m->areas[i].kind != VM_PIECE;
 	}
+	qsort(v, n, sizeof(*v), by_start);
+	emit(m, "{\"event\":\"purge\",\"areas\":[");
+	for (size_t i = 0; i < n; i++)
+		emit(m, "%s\"%s\"", i ? "," : "", v[i]->name);
 	emit(m, "],\"tlb_flush\":%s,\"reason\":\"%s\"}\n",
-	     any ? "true" : "false", reason);
+	     flush ? "true" : "false", reason);
 	free(v);
 	size_t kept = 0;
 	for (size_t i = 0; i < m->nareas; i++) {
-		if (m->areas[i].lazy) {
+		if (goes(m, &m->areas[i])) {
 			free(m->areas[i].name);
 			free(m->areas[i].pfns);
 		} else {
@@ -844,16 +966,30 @@ static void purge(struct ref_model *m, const char *reason)
 		}
 	}
 	m->nareas = kept;
+	for (size_t i = 0; i < m->nblocks; i++)
+		if (m->blocks[i].lazy)
+			m->blocks[i].gone = 1;
 	m->lazy_pages = 0;
 	m->purges++;
+}
+
+/* Pages lazily freed; past 8192, a purge. */
+static void lazy_add(struct ref_model *m, uint64_t pages)
+{
+	m->lazy_pages += pages;
+	if (m->lazy_pages > 8192)
+		purge(m, "lazy_max_pages", 0, 0);
 }
 
 static void vm_head(struct ref_model *m, long line, int task, enum ref_op op,
 		    const char *area, const uint64_t *pfns, size_t n)
 {
-	emit(m, "{\"line\":%ld,\"task\":\"%s\",\"op\":\"%s\",\"area\":\"%s\"",
-	     line, m->tasks[task].name, ref_op_names[op], area);
-	if (op == REF_VMAP) {
+	emit(m, "{\"line\":%ld,\"task\":\"%s\",\"op\":\"%s\"",
+	     line, m->tasks[task].name, ref_op_names[op]);
+	if (op == REF_VM_UNMAP_ALIASES)
+		return;
+	emit(m, ",\"area\":\"%s\"", area);
+	if (op == REF_VMAP || op == REF_VM_MAP_RAM) {
 		emit(m, ",\"pages\":[");
 		for (size_t i = 0; i < n; i++)
 			emit(m, "%s%llu", i ? "," : "", (unsigned long long)pfns[i]);
@@ -871,16 +1007,69 @@ static enum ref_result vm_error(struct ref_model *m, long line, int task,
 	return REF_ERROR;
 }
 
+static enum ref_result vm_ok(struct ref_model *m, long line, int task,
+			     enum ref_op op, const char *area,
+			     const uint64_t *pfns, size_t n, uint64_t start)
+{
+	vm_head(m, line, task, op, area, pfns, n);
+	emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
+	     (unsigned long long)(m->vm_start + start * REF_PAGE_SIZE));
+	return REF_OK;
+}
+
+/* Where a vm_map_ram of @n pages goes: a piece of the first queued block
+ * with room for n rounded up to a power of two, or of a new block; or an
+ * area of its own. -1 when there is no room. */
+static int64_t ram_place(struct ref_model *m, size_t n, size_t *block)
+{
+	if (n > 32)
+		return lowest_gap(m, n, 1);
+	uint64_t p = 1;
+	while (p < n)
+		p *= 2;
+	for (size_t i = 0; i < m->nblocks; i++) {
+		struct vm_block *b = &m->blocks[i];
+		if (!queued(b) || b->free < p)
+			continue;
+		uint64_t at = b->start + (m->block_pages - b->free);
+		b->free -= p;
+		*block = i;
+		return (int64_t)at;
+	}
+	int64_t at = lowest_gap(m, m->block_pages, m->block_pages);
+	if (at < 0)
+		return -1;
+	if (m->nblocks == m->blockcap) {
+		m->blockcap = m->blockcap ? 2 * m->blockcap : 16;
+		m->blocks = xrealloc(m->blocks, m->blockcap * sizeof(*m->blocks));
+	}
+	m->blocks[m->nblocks] = (struct vm_block){
+		.start = (uint64_t)at, .free = m->block_pages - p };
+	*block = m->nblocks++;
+	return at;
+}
+
 enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 			      enum ref_op op, const char *area,
 			      const uint64_t *pfns, size_t n)
 {
 	struct task *t = &m->tasks[task];
+	int ram = op == REF_VM_MAP_RAM || op == REF_VM_UNMAP_RAM;
 	m->ops++;
 	m->vm_used = 1;
+	m->ram_used |= ram;
 	if (t->asleep)
 		return vm_error(m, line, task, op, area, pfns, n, "task is asleep");
-	if (op == REF_VUNMAP) {
+	if (op == REF_VM_UNMAP_ALIASES) {
+		if (t->atomic_depth > 0)
+			return vm_error(m, line, task, op, area, pfns, n,
+					"sleeping in atomic context");
+		purge(m, "aliases", 1, 1);
+		vm_head(m, line, task, op, area, pfns, n);
+		emit(m, ",\"result\":\"ok\"}\n");
+		return REF_OK;
+	}
+	if (op == REF_VUNMAP || op == REF_VM_UNMAP_RAM) {
 		struct vm_area *a = NULL;
 		for (size_t i = 0; i < m->nareas && !a; i++)
 			if (!m->areas[i].lazy && strcmp(m->areas[i].name, area) == 0)
@@ -890,16 +1079,29 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 		if (t->atomic_depth > 0)
 			return vm_error(m, line, task, op, area, pfns, n,
 					"sleeping in atomic context");
+		if (ram != (a->kind != VM_VMAP))
+			return vm_error(m, line, task, op, area, pfns, n, ram ?
+					"area made by vmap" : "area made by vm_map_ram");
 		a->lazy = 1;
-		m->lazy_pages += a->n + 1;
-		m->vunmaps++;
-		uint64_t va = m->vm_start + a->start * REF_PAGE_SIZE;
-		if (m->lazy_pages > 8192)
-			purge(m, "lazy_max_pages");
-		vm_head(m, line, task, op, area, pfns, n);
-		emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
-		     (unsigned long long)va);
-		return REF_OK;
+		uint64_t start = a->start;
+		if (ram)
+			m->vm_unmap_rams++;
+		else
+			m->vunmaps++;
+		if (a->kind == VM_PIECE) {
+			struct vm_block *b = &m->blocks[a->block];
+			uint64_t p = 1;
+			while (p < a->n)
+				p *= 2;
+			b->dirty += p;
+			if (b->dirty == m->block_pages) {
+				b->lazy = 1;
+				lazy_add(m, m->block_pages);
+			}
+		} else {
+			lazy_add(m, area_len(a));
+		}
+		return vm_ok(m, line, task, op, area, pfns, n, start);
 	}
 	if (ref_area_live(m, area))
 		return vm_error(m, line, task, op, area, pfns, n, "area name in use");
@@ -911,12 +1113,13 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 	}
 	if (t->atomic_depth > 0)
 		return vm_error(m, line, task, op, area, pfns, n, "sleeping in atomic context");
-	if (n > m->max_pfn - m->first_pfn)
+	if (!ram && n > m->max_pfn - m->first_pfn)
 		return vm_error(m, line, task, op, area, pfns, n, "Invalid argument");
-	int64_t at = lowest_gap(m, n + 1);
+	size_t block = 0;
+	int64_t at = ram ? ram_place(m, n, &block) : lowest_gap(m, n + 1, 1);
 	if (at < 0) {
-		purge(m, "no_room");
-		at = lowest_gap(m, n + 1);
+		purge(m, "no_room", 1, 0);
+		at = ram ? ram_place(m, n, &block) : lowest_gap(m, n + 1, 1);
 		if (at < 0)
 			return vm_error(m, line, task, op, area, pfns, n,
 					"no room in the vmalloc area");
@@ -928,16 +1131,18 @@ enum ref_result ref_exec_vmap(struct ref_model *m, long line, int task,
 	struct vm_area *a = &m->areas[m->nareas++];
 	a->name = xmalloc(strlen(area) + 1);
 	strcpy(a->name, area);
-	a->pfns = xmalloc(n * sizeof(*pfns));
+	a->pfns = xmalloc(n * sizeof(*pfns) + 1);
 	memcpy(a->pfns, pfns, n * sizeof(*pfns));
 	a->n = n;
 	a->start = (uint64_t)at;
 	a->lazy = 0;
-	m->vmaps++;
-	vm_head(m, line, task, op, area, pfns, n);
-	emit(m, ",\"result\":\"ok\",\"vaddr\":\"0x%llx\"}\n",
-	     (unsigned long long)(m->vm_start + a->start * REF_PAGE_SIZE));
-	return REF_OK;
+	a->kind = !ram ? VM_VMAP : n > 32 ? VM_RAM : VM_PIECE;
+	a->block = block;
+	if (ram)
+		m->vm_map_rams++;
+	else
+		m->vmaps++;
+	return vm_ok(m, line, task, op, area, pfns, n, a->start);
 }
 
 enum ref_result ref_exec(struct ref_model *m, long line, int task,
@@ -972,6 +1177,9 @@ enum ref_result ref_exec(struct ref_model *m, long line, int task,
 		return REF_OK;
 	case REF_VMAP:
 	case REF_VUNMAP:
+	case REF_VM_MAP_RAM:
+	case REF_VM_UNMAP_RAM:
+	case REF_VM_UNMAP_ALIASES:
 	case REF_NOPS:
 		break;
 	}
@@ -992,9 +1200,13 @@ int ref_finish(struct ref_model *m)
 		"\"lowmem\":%ld,\"flushes\":%ld,\"tlb_flushes\":%ld,\"sleeps\":%ld",
 	     m->ops, m->errors, m->n_new, m->n_hits, m->n_lowmem, m->flushes,
 	     m->tlb_flushes, m->sleeps);
-	if (m->vm_used)
-		emit(m, ",\"vmaps\":%ld,\"vunmaps\":%ld,\"purges\":%ld",
-		     m->vmaps, m->vunmaps, m->purges);
+	if (m->vm_used) {
+		emit(m, ",\"vmaps\":%ld,\"vunmaps\":%ld", m->vmaps, m->vunmaps);
+		if (m->ram_used)
+			emit(m, ",\"vm_map_rams\":%ld,\"vm_unmap_rams\":%ld",
+			     m->vm_map_rams, m->vm_unmap_rams);
+		emit(m, ",\"purges\":%ld", m->purges);
+	}
 	emit(m, ",\"deadlocked\":[");
 	int first = 1;
 	for (int i = 0; i < m->ntasks; i++) {

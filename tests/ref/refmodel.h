@@ -57,6 +57,9 @@ enum ref_op {
 	REF_FLUSH_UNUSED,
 	REF_VMAP,
 	REF_VUNMAP,
+	REF_VM_MAP_RAM,
+	REF_VM_UNMAP_RAM,
+	REF_VM_UNMAP_ALIASES,
 	REF_NOPS
 };
 
@@ -140,5 +143,7 @@ int ref_area_live(const struct ref_model *m, const char *area);
 /* Pages of the vmalloc area, and pages taken by areas and lazy ones. */
 uint64_t ref_vmalloc_pages(const struct ref_model *m);
 uint64_t ref_vmalloc_used(const struct ref_model *m);
+/* Is the live area @area a vm_map_ram one? */
+int ref_area_ram(const struct ref_model *m, const char *area);
 
 #endif

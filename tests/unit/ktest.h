@@ -56,6 +56,9 @@ km_page *kt_high(km_machine *m, uint64_t i);
 /* The page of @pfn, which must be lowmem. */
 km_page *kt_low(km_machine *m, uint64_t pfn);
 uint64_t kt_pfn(km_machine *m, km_page *p);
+/* The pages of pfns [@pfn, @pfn + @n): a new array (free() it), for a
+ * vmap's or vm_map_ram's pages; fails the test if one is missing. */
+km_page **kt_pages(km_machine *m, uint64_t pfn, unsigned n);
 /* PKMAP slot number of a window address */
 unsigned kt_slot_of(km_machine *m, const void *va);
 /* PKMAP_ADDR(nr) */

@@ -91,6 +91,17 @@ struct km_layout kt_layout(km_machine *m)
 	return l;
 }
 
+km_page **kt_pages(km_machine *m, uint64_t pfn, unsigned n)
+{
+	km_page **p = calloc(n ? n : 1, sizeof(*p));
+	assert_non_null(p);
+	for (unsigned i = 0; i < n; i++) {
+		p[i] = km_pfn_to_page(m, pfn + i);
+		assert_non_null(p[i]);
+	}
+	return p;
+}
+
 km_page *kt_high(km_machine *m, uint64_t i)
 {
 	struct km_layout l = kt_layout(m);

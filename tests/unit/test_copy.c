@@ -338,8 +338,8 @@ static void set(km_machine *m, uint64_t pfn, uint64_t w)
 /*
  * A scan's read-ahead is never served stale by kmap's own doing: after a
  * copy helper's write, a kmap written through and gone from the window,
- * a page held in the window when the read-ahead was made, a local map or
- * a vmap area live then. Each case reads a page the read-ahead holds, so
+ * a page held in the window when the read-ahead was made, a local map, a
+ * vmap area or a vm_map_ram piece live then. Each case reads a page the read-ahead holds, so
  * each would return the old bytes if its check were missing.
  */
 static void ahead_fresh(km_machine *m)
@@ -403,12 +403,24 @@ static void ahead_fresh(km_machine *m)
 	KT_OK(km_vunmap(m, va));
 	KT_EQ(get(m, b + 152, &how), word(b + 152, 0));
 	KT_EQ(how, KM_COPY_AHEAD);
+	/* a vm_map_ram piece live: the same */
+	pg[0] = km_pfn_to_page(m, b + 171);
+	KT_OK(km_vm_map_ram(m, pg, 2, &va));
+	KT_EQ(get(m, b + 170, &how), word(b + 170, 0));
+	assert_int_not_equal(how, KM_COPY_AHEAD);
+	w = 171;
+	KT_OK(km_write(m, (char *)va + 8, &w, 8));
+	KT_EQ(get(m, b + 171, &how), 171);
+	KT_OK(km_vm_unmap_ram(m, va, 2));
+	KT_EQ(get(m, b + 172, &how), word(b + 172, 0));
+	KT_EQ(how, KM_COPY_AHEAD);
 	/* the memory has what each read said */
 	KT_OK(km_kmap_flush_unused(m));
 	KT_EQ(get(m, b + 25, NULL), 25);
 	KT_EQ(get(m, b + 60, NULL), 60);
 	KT_EQ(get(m, b + 101, NULL), 101);
 	KT_EQ(get(m, b + 151, NULL), 151);
+	KT_EQ(get(m, b + 171, NULL), 171);
 	struct km_stats s = kt_stats(m);
 	KT_EQ(copies(&s), s.copy_window + s.copy_memory + s.copy_stream +
 	                  s.admissions + s.copy_ahead);

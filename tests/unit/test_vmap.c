@@ -39,24 +39,6 @@ static void on_event(void *arg, const struct km_event *ev)
 	}
 }
 
-/* @n pages from @pfn: a vmap's array. */
-static km_page **pages_from(km_machine *m, uint64_t pfn, unsigned n)
-{
-	km_page **p = calloc(n, sizeof(*p));
-	assert_non_null(p);
-	for (unsigned i = 0; i < n; i++) {
-		p[i] = km_pfn_to_page(m, pfn + i);
-		assert_non_null(p[i]);
-	}
-	return p;
-}
-
-static struct km_stats stats(km_machine *m)
-{
-	struct km_stats s;
-	KT_OK(km_stats_get(m, &s));
-	return s;
-}
 
 /* The area starts at VMALLOC_START and is PAGE_SIZE * (count + 1) long. */
 static void first_fit_and_guard(void **state)
@@ -69,7 +51,7 @@ static void first_fit_and_guard(void **state)
 	KT_EQ(l.vmalloc_start, 0xf73fe000);
 	KT_EQ(l.vmalloc_end, 0xfebfe000);
 	KT_EQ(l.vmap_lazy_max, 8192);
-	km_page **hp = pages_from(m, l.max_low_pfn + 10, 3);
+	km_page **hp = kt_pages(m, l.max_low_pfn + 10, 3);
 	void *a, *b, *c;
 	KT_OK(km_vmap(m, hp, 3, &a));
 	KT_EQ((uintptr_t)a, l.vmalloc_start);
@@ -86,7 +68,7 @@ static void first_fit_and_guard(void **state)
 	assert_ptr_equal(km_vmalloc_to_page(m, (char *)b + 1), mix[0]);
 	assert_null(km_vmalloc_to_page(m, (void *)0x1000));
 
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmaps, 3);
 	KT_EQ(s.vmap_areas, 3);
 	KT_EQ(s.vmap_pages, 7);
@@ -115,7 +97,7 @@ static void first_fit_and_guard(void **state)
 	KT_OK(km_vunmap(m, b));
 	KT_OK(km_vunmap(m, a));
 	KT_OK(km_vunmap(m, c));
-	s = stats(m);
+	s = kt_stats(m);
 	KT_EQ(s.vunmaps, 3);
 	KT_EQ(s.vmap_areas, 0);
 	KT_EQ(s.vmap_lazy_pages, 10);
@@ -137,7 +119,7 @@ static void lazy_range_not_reused(void **state)
 	KT_EQ(l.vmalloc_end, 0xff800000);
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 4);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 4);
 	void *a, *b;
 	KT_OK(km_vmap(m, hp, 4, &a));
 	KT_OK(km_write(m, a, "old", 3));
@@ -146,10 +128,10 @@ static void lazy_range_not_reused(void **state)
 	KT_OK(km_vunmap(m, a));
 	/* the PTE is gone but the TLB still translates: a use after vunmap
 	 * reads the old page, as on real hardware before the flush */
-	uint64_t stale = stats(m).tlb_stale;
+	uint64_t stale = kt_stats(m).tlb_stale;
 	KT_OK(km_read(m, a, got, 3));
 	KT_EQ(memcmp(got, "old", 3), 0);
-	assert_true(stats(m).tlb_stale > stale);
+	assert_true(kt_stats(m).tlb_stale > stale);
 	KT_OK(km_vmap(m, hp, 4, &b));
 	KT_EQ((uintptr_t)b, (uintptr_t)a + 5 * 4096);
 	KT_EQ(ev.purges, 0);
@@ -171,7 +153,7 @@ static void lazy_range_not_reused(void **state)
 	KT_EQ(ev.purges, 2);
 	KT_EQ(ev.last.nr_areas, 0);
 	KT_EQ(ev.last.tlb_flush, 0);
-	KT_EQ(stats(m).vmap_purges, 1);
+	KT_EQ(kt_stats(m).vmap_purges, 1);
 	KT_OK(km_vunmap(m, b));
 	KT_OK(km_vunmap(m, c));
 	KT_CHECK(m);
@@ -188,7 +170,7 @@ static void purge_at_lazy_max(void **state)
 	struct km_layout l = kt_layout(m);
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 1023);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 1023);
 	void *a[9];
 	for (unsigned i = 0; i < 9; i++) {
 		KT_OK(km_vmap(m, hp, 1023, &a[i]));
@@ -198,7 +180,7 @@ static void purge_at_lazy_max(void **state)
 		KT_OK(km_vunmap(m, a[i]));
 	/* 8 x 1024 = 8192: not past it */
 	KT_EQ(ev.purges, 0);
-	KT_EQ(stats(m).vmap_lazy_pages, 8192);
+	KT_EQ(kt_stats(m).vmap_lazy_pages, 8192);
 	KT_OK(km_vunmap(m, a[8]));
 	KT_EQ(ev.purges, 1);
 	KT_EQ(ev.last.reason, KM_PURGE_LAZY);
@@ -206,7 +188,7 @@ static void purge_at_lazy_max(void **state)
 	KT_EQ(ev.last.nr_pages, 9216);
 	KT_EQ((uintptr_t)ev.last.start, l.vmalloc_start);
 	KT_EQ((uintptr_t)ev.last.end, l.vmalloc_start + 9216 * 4096ull);
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmap_lazy_pages, 0);
 	KT_EQ(s.vmap_purges, 1);
 	KT_EQ(s.vmap_free_pages, (l.vmalloc_end - l.vmalloc_start) / 4096);
@@ -232,12 +214,12 @@ static void no_room_purge_retry(void **state)
 	KT_EQ(total, 30720); /* 120 MiB */
 	struct evlog ev = { 0 };
 	km_set_event_hook(m, on_event, &ev);
-	km_page **hp = pages_from(m, l.max_low_pfn, 8191);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 8191);
 	void *a[4];
 	for (unsigned i = 0; i < 3; i++)
 		KT_OK(km_vmap(m, hp, 8191, &a[i]));
 	KT_OK(km_vmap(m, hp, total - 3 * 8192 - 1, &a[3]));
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmap_free_pages, 0);
 	KT_EQ(s.vmap_largest_free, 0);
 	/* full: a vmap purges (nothing lazy) and fails */
@@ -247,7 +229,7 @@ static void no_room_purge_retry(void **state)
 	KT_EQ(ev.purges, 1);
 	KT_EQ(ev.last.reason, KM_PURGE_NOROOM);
 	KT_EQ(ev.last.nr_areas, 0);
-	KT_EQ(stats(m).vmap_nospace, 1);
+	KT_EQ(kt_stats(m).vmap_nospace, 1);
 	/* the second area goes lazily: 8192 pages, not past lazy_max */
 	KT_OK(km_vunmap(m, a[1]));
 	KT_EQ(ev.purges, 1);
@@ -260,11 +242,11 @@ static void no_room_purge_retry(void **state)
 	KT_EQ(ev.last.nr_areas, 1);
 	KT_EQ(ev.last.nr_pages, 8192);
 	/* fragmentation: 8091 pages free after b, none elsewhere */
-	s = stats(m);
+	s = kt_stats(m);
 	KT_EQ(s.vmap_free_pages, 8192 - 101);
 	KT_EQ(s.vmap_largest_free, 8192 - 101);
 	KT_RC(km_vmap(m, hp, 8191, &x), -ENOSPC);
-	KT_EQ(stats(m).vmap_nospace, 2);
+	KT_EQ(kt_stats(m).vmap_nospace, 2);
 	for (unsigned i = 0; i < 4; i++)
 		if (i != 1)
 			KT_OK(km_vunmap(m, a[i]));
@@ -282,10 +264,10 @@ static void errors_change_nothing(void **state)
 	km_machine *other = kt_machine("arm-virt", 1 * GiB, 0, 0, 0);
 	struct km_layout l = kt_layout(m);
 	KT_EQ(l.min_pfn, 0x40000);
-	km_page **hp = pages_from(m, l.max_low_pfn, 2);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 2);
 	void *a, *x = NULL;
 	KT_OK(km_vmap(m, hp, 2, &a));
-	uint64_t errs = stats(m).errors;
+	uint64_t errs = kt_stats(m).errors;
 	KT_RC(km_vmap(m, hp, 0, &x), -EINVAL);
 	KT_RC(km_vmap(m, NULL, 1, &x), -EINVAL);
 	KT_RC(km_vmap(m, hp, 1, NULL), -EINVAL);
@@ -307,7 +289,7 @@ static void errors_change_nothing(void **state)
 	KT_RC(km_vunmap(m, (void *)(uintptr_t)l.vmalloc_end), -KM_ENOAREA);
 	KT_RC(km_vunmap(m, (void *)(uintptr_t)l.pkmap_base), -KM_ENOAREA);
 	assert_string_equal(km_strerror(-KM_ENOAREA), "no vmap area at the address");
-	KT_EQ(stats(m).errors, errs + 11);
+	KT_EQ(kt_stats(m).errors, errs + 11);
 	/* vmap and vunmap may sleep: not inside kmap_atomic */
 	void *la;
 	KT_OK(km_kmap_atomic(m, hp[1], &la));
@@ -315,7 +297,7 @@ static void errors_change_nothing(void **state)
 	KT_RC(km_vunmap(m, a), -KM_EATOMIC);
 	KT_OK(km_kunmap_atomic(m, la));
 	assert_null(x);
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmaps, 1);
 	KT_EQ(s.vmap_areas, 1);
 	/* a lazily freed area is no area: a second vunmap is refused */
@@ -333,7 +315,7 @@ static void leaks_listed(void **state)
 	(void)state;
 	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, 0);
 	struct km_layout l = kt_layout(m);
-	km_page **hp = pages_from(m, l.max_low_pfn + 5, 3);
+	km_page **hp = kt_pages(m, l.max_low_pfn + 5, 3);
 	void *a, *b, *va;
 	KT_OK(km_kmap(m, hp[0], &va));
 	KT_OK(km_vmap(m, hp, 3, &a));
@@ -365,7 +347,7 @@ static void backend_fault(void **state)
 	(void)state;
 	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
 	struct km_layout l = kt_layout(m);
-	km_page **hp = pages_from(m, l.max_low_pfn, 5);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 5);
 	void *be = km__machine_backend(m);
 	struct km__sim_faults f = { .fail_at = 3, .kinds = KM_SIM_FAULT_MAP };
 	km__sim_set_faults(be, &f);
@@ -373,7 +355,7 @@ static void backend_fault(void **state)
 	KT_RC(km_vmap(m, hp, 5, &a), -EIO);
 	struct km__sim_faults none = { 0 };
 	km__sim_set_faults(be, &none);
-	struct km_stats s = stats(m);
+	struct km_stats s = kt_stats(m);
 	KT_EQ(s.vmaps, 0);
 	KT_EQ(s.vmap_areas, 0);
 	KT_EQ(s.vmap_lazy_pages, 0);
@@ -384,7 +366,7 @@ static void backend_fault(void **state)
 	f = (struct km__sim_faults){ .always = KM_SIM_FAULT_CLEAR };
 	km__sim_set_faults(be, &f);
 	KT_RC(km_vunmap(m, a), -EIO);
-	KT_EQ(stats(m).vmap_areas, 1);
+	KT_EQ(kt_stats(m).vmap_areas, 1);
 	km__sim_set_faults(be, &none);
 	KT_OK(km_vunmap(m, a));
 	KT_CHECK(m);
@@ -435,7 +417,7 @@ static void host_record_across_pages(void **state)
 	KT_EQ(memcmp(got, "WXYZabcd", 8), 0);
 
 	/* 256 consecutive pages (1 MiB) take one mmap */
-	km_page **run = pages_from(m, 4096, 256);
+	km_page **run = kt_pages(m, 4096, 256);
 	uint64_t maps0, unmaps0, maps1, unmaps1;
 	km__host_counts(km__machine_backend(m), &maps0, &unmaps0);
 	void *b;
