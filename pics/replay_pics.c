@@ -897,10 +897,12 @@ static void write_svg(struct pics *p, FILE *f)
 			fputs("</title></text>\n", f);
 		}
 		fputs("</g>\n", f);
+		/* a vmap's row names its area where a page's has its pfn */
 		fprintf(f, "<text x=\"8\" y=\"%u\" font-family=\"DejaVu Sans Mono, "
 		           "monospace\" font-size=\"11\" font-weight=\"bold\" "
-		           "xml:space=\"preserve\"> line task   op                 "
-		           "pfn result</text>\n", Y0 - 6);
+		           "xml:space=\"preserve\"> line task   op            "
+		           "%s result</text>\n", Y0 - 6,
+		        p->areas.n ? "pfn/area" : "     pfn");
 	} else {
 		fputs("<g font-size=\"10\" fill=\"#444444\" text-anchor=\"end\">\n", f);
 		unsigned every = rh >= 5 ? 20 : 50;
@@ -1120,7 +1122,11 @@ static void write_svg(struct pics *p, FILE *f)
 		           "colour is the highest count among them.</text>\n", ly, k);
 		ly += 16;
 	}
-	if (used_only) {
+	if (used_only && !nused) {
+		fprintf(f, "<text x=\"16\" y=\"%u\">The trace used no slot of the "
+		           "%u: slot 0 is drawn, empty.</text>\n", ly, S);
+		ly += 16;
+	} else if (used_only) {
 		fprintf(f, "<text x=\"16\" y=\"%u\">Only the %u slot%s the trace "
 		           "used %s drawn, of %u.</text>\n", ly, nused,
 		        nused == 1 ? "" : "s", nused == 1 ? "is" : "are", S);
