@@ -414,21 +414,31 @@ int km_in_atomic(km_machine *m)
 /* vmap                                                                    */
 /* ---------------------------------------------------------------------- */
 
-int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
+/* km_vmap and km_vm_map_ram: @map (vmalloc.c's) for the calling task. */
+static int map_area(km_machine *m, km_page *const *pages, unsigned count,
+                    void **addr,
+                    int (*map)(struct km_core *, struct km_task *,
+                               struct km_page *const *, unsigned, uintptr_t *),
+                    const char *fn)
 {
 	struct km_core *k = core(m);
 	struct km_task *t;
 	uintptr_t va;
 	if (!k || !pages || !addr)
-		return km__refuse(k, -EINVAL, "vmap");
+		return km__refuse(k, -EINVAL, fn);
 	int r = k->drv->current(k->drv_ctx, &t);
 	if (r)
 		return r;
-	r = km__vmap(k, t, pages, count, &va);
+	r = map(k, t, pages, count, &va);
 	if (r)
-		return km__refuse(k, r, "vmap");
+		return km__refuse(k, r, fn);
 	*addr = (void *)va;
 	return 0;
+}
+
+int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
+{
+	return map_area(m, pages, count, addr, km__vmap, "vmap");
 }
 
 int km_vunmap(km_machine *m, const void *addr)
@@ -447,19 +457,7 @@ int km_vunmap(km_machine *m, const void *addr)
 int km_vm_map_ram(km_machine *m, km_page *const *pages, unsigned count,
                   void **addr)
 {
-	struct km_core *k = core(m);
-	struct km_task *t;
-	uintptr_t va;
-	if (!k || !pages || !addr)
-		return km__refuse(k, -EINVAL, "vm_map_ram");
-	int r = k->drv->current(k->drv_ctx, &t);
-	if (r)
-		return r;
-	r = km__vm_map_ram(k, t, pages, count, &va);
-	if (r)
-		return km__refuse(k, r, "vm_map_ram");
-	*addr = (void *)va;
-	return 0;
+	return map_area(m, pages, count, addr, km__vm_map_ram, "vm_map_ram");
 }
 
 int km_vm_unmap_ram(km_machine *m, const void *addr, unsigned count)
