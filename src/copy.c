@@ -17,8 +17,11 @@
  * is trusted only while nothing kmap could write through was mapped and
  * nothing was written by a copy helper since (core.h's ahead_gen).
  *
- * Every access is counted by the admission rule first. Which of 3 and 5
- * serves a scan is measured, not assumed: a mapped page costs far more
+ * Under a policy whose evictions follow the counts (tinylfu), every
+ * access but a scan's is counted by the admission rule; the others admit
+ * only into free slots, by the ghost list alone, and count nothing.
+ *
+ * Which of 3 and 5 serves a scan is measured, not assumed: a mapped page costs far more
  * than a copy on some machines (where page tables are the hypervisor's to
  * check) and less on others, so each thread times KM_RUN_PAGES scan pages
  * at a time each way and keeps the cheaper, trying the other every
@@ -254,7 +257,8 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 	unsigned area;
 	r = km__window_copy_fast(k, t, page, off, buf, len, write);
 	if (r) {
-		k->adm->record(k, pfn);
+		if (k->pol->records)
+			k->adm->record(k, pfn);
 		goto out;
 	}
 	struct km_stream *s = k->be->map_run || k->be->read_pages ?
@@ -289,8 +293,9 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 	}
 	if (scan)
 		epoch_begin(s);
-	else /* a scan's pages are not counted: read once, they would only
-	      * blur the counts of the pages read again */
+	else if (k->pol->records) /* a scan's pages are not counted: read
+	                           * once, they would only blur the counts of
+	                           * the pages read again */
 		k->adm->record(k, pfn);
 	if (scan && s->way == KM_WAY_RUNS && k->be->map_run &&
 	    !run_map(k, t, s, area, pfn)) {
