@@ -227,6 +227,30 @@ static void text_record(struct ob *o, const struct rec *e)
 	text_end_line(o, start);
 }
 
+/* ", run by line N (T's OP PFN-or-AREA[, resumed])": the operation that
+ * ran a flush or a purge; nothing when none is known. */
+static void run_by(struct ob *o, const struct rec *by)
+{
+	if (!by)
+		return;
+	OB_LIT(o, ", run by line ");
+	ob_u64(o, by->line);
+	OB_LIT(o, " (");
+	ob_mem(o, by->task, by->task_len);
+	OB_LIT(o, "'s ");
+	ob_str(o, trace_op_names[by->op]);
+	if (by->has_pfn) {
+		OB_LIT(o, " ");
+		ob_u64(o, by->pfn);
+	} else if (by->area) {
+		OB_LIT(o, " ");
+		ob_mem(o, by->area, by->area_len);
+	}
+	if (by->resumed)
+		OB_LIT(o, ", resumed");
+	OB_LIT(o, ")");
+}
+
 /*
  * A flush, above the record of the operation that ran it (as in the JSON
  * lines), named by that operation's line: a kmap that wrapped the
@@ -236,21 +260,7 @@ static void text_flush(struct ob *o, const struct km_event *ev,
                        const struct rec *by)
 {
 	OB_LIT(o, "        flush_all_zero_pkmaps");
-	if (by) {
-		OB_LIT(o, ", run by line ");
-		ob_u64(o, by->line);
-		OB_LIT(o, " (");
-		ob_mem(o, by->task, by->task_len);
-		OB_LIT(o, "'s ");
-		ob_str(o, trace_op_names[by->op]);
-		if (by->has_pfn) {
-			OB_LIT(o, " ");
-			ob_u64(o, by->pfn);
-		}
-		if (by->resumed)
-			OB_LIT(o, ", resumed");
-		OB_LIT(o, ")");
-	}
+	run_by(o, by);
 	OB_LIT(o, ": cleared ");
 	if (!ev->nr_cleared)
 		OB_LIT(o, "nothing, no TLB flush");
@@ -292,19 +302,7 @@ static void text_purge(struct ob *o, const struct rp_purge *p)
 	          "lazy_max_pages" : p->ev->reason == KM_PURGE_NOROOM ?
 	          "a vmap or vm_map_ram found no room" : "vm_unmap_aliases");
 	OB_LIT(o, ")");
-	if (by) {
-		OB_LIT(o, ", run by line ");
-		ob_u64(o, by->line);
-		OB_LIT(o, " (");
-		ob_mem(o, by->task, by->task_len);
-		OB_LIT(o, "'s ");
-		ob_str(o, trace_op_names[by->op]);
-		if (by->area) {
-			OB_LIT(o, " ");
-			ob_mem(o, by->area, by->area_len);
-		}
-		OB_LIT(o, ")");
-	}
+	run_by(o, by);
 	OB_LIT(o, ": ");
 	if (!p->ev->nr_areas)
 		OB_LIT(o, "nothing lazily freed");
