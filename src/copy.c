@@ -291,12 +291,13 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 		r = KM_COPY_AHEAD;
 		goto out;
 	}
+	unsigned est = 0;
 	if (scan)
 		epoch_begin(s);
 	else if (k->pol->records) /* a scan's pages are not counted: read
 	                           * once, they would only blur the counts of
 	                           * the pages read again */
-		k->adm->record(k, pfn);
+		est = k->adm->record(k, pfn);
 	if (scan && s->way == KM_WAY_RUNS && k->be->map_run &&
 	    !run_map(k, t, s, area, pfn)) {
 		if (!(r = run_copy(k, s, pfn, off, buf, len, write))) {
@@ -306,9 +307,10 @@ static int copy_page(km_machine *m, km_page *page, size_t off, void *buf,
 		}
 		goto out;
 	}
-	/* the lock to admit the page (never a scan's), or where the policy
-	 * looks for a hit under it */
-	if (!scan || !k->pol->lockless)
+	/* the lock where the policy looks for a hit under it, or to admit
+	 * the page (never a scan's) when it may be admitted */
+	if (!k->pol->lockless ||
+	    (!scan && km__window_lock_miss(k, t, page, est)))
 		r = km__window_copy_locked(k, page, off, buf, len, write, !scan);
 	if (!r && !(r = k->be->copy(k->be_ctx, pfn, off, buf, len, write))) {
 		count(t, KM__COPY_MEMORY);

@@ -38,8 +38,9 @@ struct km_cpu {
  * The calling thread's cpu of the machine it used last, without a
  * pthread_getspecific() on every call. A machine's generation is unique to
  * it, so a new machine at a freed one's address never matches.
+ * initial-exec: a load, not a call to __tls_get_addr, on every copy.
  */
-static __thread struct {
+static __thread __attribute__((tls_model("initial-exec"))) struct {
 	const km_machine *m;
 	uint64_t gen;
 	struct km_cpu *c;

@@ -10,7 +10,9 @@
  * are incremented, the "conservative update" that keeps pages sharing a
  * counter with a hot one from looking hot). After SAMPLE increments a
  * slot of the window every counter is halved, so the sketch counts recent
- * accesses and forgets old ones.
+ * accesses and forgets old ones. The sketch is blocked, as Caffeine's
+ * frequency sketch is: a page's 4 counters lie in one 64-byte block, a
+ * row's in its quarter, so an access touches one cache line, not four.
  *
  * A page takes a free slot only when it was refused once before and is
  * still remembered: the ghost list holds a 32-bit fingerprint of each page
@@ -32,7 +34,8 @@
  * the log of the pages read), so the same figures serve every window.
  *
  * Size: 4 rows of 2 x LAST_PKMAP one-byte counters (at least 256) and
- * LAST_PKMAP ghost entries of 4 bytes: 12 bytes a slot.
+ * LAST_PKMAP ghost entries of 4 bytes: 12 bytes a slot (and 64 to align
+ * the blocks).
  */
 #include "admit.h"
 #include "core.h"
@@ -42,6 +45,8 @@
 #define SAMPLE 100u    /* increments a slot between two halvings */
 #define MARGIN 4u      /* a page displaces one counted 5 or more less */
 #define GHOST_WAYS 4u  /* fingerprints a set of the ghost list */
+#define BLOCK 64u      /* counters a block: a cache line */
+#define CELLS (BLOCK / ROWS) /* a row's counters in a block */
 
 /* Counters a row: a power of two, twice the window, at least 256. */
 static unsigned row_width(unsigned last_pkmap)
@@ -55,16 +60,19 @@ static unsigned row_width(unsigned last_pkmap)
 static size_t tinylfu_size(unsigned last_pkmap)
 {
 	unsigned ghosts = last_pkmap < GHOST_WAYS ? GHOST_WAYS : last_pkmap;
-	return (size_t)ROWS * row_width(last_pkmap) + ghosts * sizeof(uint32_t);
+	return (size_t)ROWS * row_width(last_pkmap) + BLOCK - 1 +
+	       ghosts * sizeof(uint32_t);
 }
 
-/* the ghost list's entries first (aligned), then the sketch */
+/* the ghost list's entries first (aligned), then the sketch's blocks from
+ * the next multiple of BLOCK bytes */
 static void tinylfu_init(struct km_core *k, void *state)
 {
 	k->ghost = state;
 	k->ghost_mask = (k->last_pkmap < GHOST_WAYS ? GHOST_WAYS : k->last_pkmap) - 1;
-	k->sketch = (uint8_t *)(k->ghost + k->ghost_mask + 1);
-	k->sketch_mask = row_width(k->last_pkmap) - 1;
+	uintptr_t end = (uintptr_t)(k->ghost + k->ghost_mask + 1);
+	k->sketch = (uint8_t *)((end + BLOCK - 1) & ~(uintptr_t)(BLOCK - 1));
+	k->sketch_mask = ROWS * row_width(k->last_pkmap) / BLOCK - 1;
 	k->sketch_period = SAMPLE * k->last_pkmap;
 	k->sketch_adds = 0;
 }
@@ -79,15 +87,14 @@ static inline uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* The page's counter in each row (32 bits of hash a row). */
+/* The page's counter in each row: the block by the hash's low 32 bits,
+ * each row's counter in it by 4 of the high ones. */
 static inline void cells(const struct km_core *k, uint64_t pfn, uint8_t **c)
 {
-	uint64_t a = mix(pfn + 1), b = mix(pfn ^ 0x9E3779B97F4A7C15ull);
-	unsigned w = k->sketch_mask + 1;
-	c[0] = &k->sketch[(uint32_t)a & k->sketch_mask];
-	c[1] = &k->sketch[w + ((uint32_t)(a >> 32) & k->sketch_mask)];
-	c[2] = &k->sketch[2 * w + ((uint32_t)b & k->sketch_mask)];
-	c[3] = &k->sketch[3 * w + ((uint32_t)(b >> 32) & k->sketch_mask)];
+	uint64_t h = mix(pfn + 1);
+	uint8_t *b = &k->sketch[((uint32_t)h & k->sketch_mask) * BLOCK];
+	for (unsigned r = 0; r < ROWS; r++)
+		c[r] = &b[r * CELLS + ((h >> (32 + 4 * r)) & (CELLS - 1))];
 }
 
 static inline unsigned load(const uint8_t *c)
@@ -99,7 +106,7 @@ static inline unsigned load(const uint8_t *c)
  * the sketch is an estimate. */
 static void halve(struct km_core *k)
 {
-	size_t n = (size_t)ROWS * (k->sketch_mask + 1);
+	size_t n = (size_t)(k->sketch_mask + 1) * BLOCK;
 	for (size_t i = 0; i < n; i++)
 		__atomic_store_n(&k->sketch[i], (uint8_t)(load(&k->sketch[i]) >> 1),
 		                 __ATOMIC_RELAXED);
@@ -112,7 +119,7 @@ static void halve(struct km_core *k)
  * nothing once they are counted: the shared counter of increments moves
  * only for the others. The thread whose increment ends the sample halves.
  */
-static void tinylfu_record(struct km_core *k, uint64_t pfn)
+static unsigned tinylfu_record(struct km_core *k, uint64_t pfn)
 {
 	uint8_t *c[ROWS];
 	unsigned v[ROWS], min = COUNT_MAX;
@@ -123,13 +130,14 @@ static void tinylfu_record(struct km_core *k, uint64_t pfn)
 			min = v[r];
 	}
 	if (min == COUNT_MAX)
-		return;
+		return min;
 	for (int r = 0; r < ROWS; r++)
 		if (v[r] == min)
 			__atomic_store_n(c[r], (uint8_t)(min + 1), __ATOMIC_RELAXED);
 	if (__atomic_add_fetch(&k->sketch_adds, 1, __ATOMIC_RELAXED) ==
 	    k->sketch_period)
 		halve(k);
+	return min + 1;
 }
 
 static unsigned tinylfu_estimate(const struct km_core *k, uint64_t pfn)
@@ -175,11 +183,16 @@ static bool ghost_admit(struct km_core *k, uint64_t pfn)
 	return false;
 }
 
+static unsigned tinylfu_bar(const struct km_core *k, uint64_t victim)
+{
+	return tinylfu_estimate(k, victim) + MARGIN + 1;
+}
+
 static bool tinylfu_admit(struct km_core *k, uint64_t pfn, uint64_t victim)
 {
 	if (victim == KM__FREE_SLOT)
 		return ghost_admit(k, pfn);
-	return tinylfu_estimate(k, pfn) > tinylfu_estimate(k, victim) + MARGIN;
+	return tinylfu_estimate(k, pfn) >= tinylfu_bar(k, victim);
 }
 
 const struct km_admit km__admit_tinylfu = {
@@ -189,4 +202,5 @@ const struct km_admit km__admit_tinylfu = {
 	.record = tinylfu_record,
 	.estimate = tinylfu_estimate,
 	.admit = tinylfu_admit,
+	.bar = tinylfu_bar,
 };

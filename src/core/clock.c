@@ -107,7 +107,9 @@ static int clock_map_new(struct km_core *k, struct km_page *page,
 static int clock_map_admit(struct km_core *k, struct km_page *page,
                            uintptr_t *vaddr)
 {
-	if (!k->free_top[km__pkmap_color(k, page)] ||
+	unsigned c = km__pkmap_color(k, page);
+	km__set_admit_bar(k, c, k->free_top[c] ? KM__BAR_OPEN : KM__BAR_SHUT);
+	if (!k->free_top[c] ||
 	    !k->adm->admit(k, page_to_pfn(k, page), KM__FREE_SLOT))
 		return KM__NOT_ADMITTED;
 	return km__clock_take(k, page, vaddr);

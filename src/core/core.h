@@ -209,6 +209,8 @@ struct km_task {
 	uint64_t fast_hits[KM_MAX_COLORS], fast_unmaps;
 	/* the copy helpers' counts, the same way (KM__COPY_*) */
 	uint64_t copies[KM__COPY_KINDS];
+	unsigned admit_skips;        /* misses kept from the lock by the bar
+	                              * since one asked (window.c) */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -321,10 +323,13 @@ struct km_core {
 	uint32_t *ghost;                 /* [ghost_mask + 1] fingerprints */
 	unsigned ghost_mask;
 	uint64_t ghost_rnd;              /* picks an entry of a full set */
-	uint8_t *sketch;                 /* [4][sketch_mask + 1] counters */
-	unsigned sketch_mask;            /* counters a row - 1 (a power of 2) */
+	uint8_t *sketch;                 /* [sketch_mask + 1] blocks of 64 */
+	unsigned sketch_mask;            /* blocks - 1 (a power of 2) */
 	uint32_t sketch_period;          /* increments between two halvings */
 	uint32_t sketch_adds;            /* ... since the last one (atomic) */
+	/* per colour, the count a page needs before a copy's miss asks
+	 * map_admit (admit.h's KM__BAR_*): set under the lock, read without */
+	uint32_t admit_bar[KM_MAX_COLORS];
 
 	/* local maps: area of cpu c holds idx i of colour x at kmap_area[c] -
 	 * (i * colors + colors - 1 - x) pages (km__local_addr) */

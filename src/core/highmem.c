@@ -110,8 +110,9 @@ int km__map_admit_next(struct km_core *k, struct km_page *page,
 	unsigned saved = k->last_pkmap_nr_arr[color];
 	unsigned nr = get_next_pkmap_nr(k, color);
 	int r = KM__NOT_ADMITTED;
-	if (!no_more_pkmaps(k, nr) && !km__count(k, nr) &&
-	    k->adm->admit(k, page_to_pfn(k, page), KM__FREE_SLOT) &&
+	bool room = !no_more_pkmaps(k, nr) && !km__count(k, nr);
+	km__set_admit_bar(k, color, room ? KM__BAR_OPEN : KM__BAR_SHUT);
+	if (room && k->adm->admit(k, page_to_pfn(k, page), KM__FREE_SLOT) &&
 	    !(r = km__pkmap_map(k, nr, page))) {
 		*vaddr = PKMAP_ADDR(k, nr);
 		return 0;

@@ -23,6 +23,14 @@ static inline unsigned km__pkmap_color(const struct km_core *k,
 	return (unsigned)page_to_pfn(k, page) & (k->colors - 1);
 }
 
+/* map_admit's answer for what may come next (admit.h), lock held. */
+static inline void km__set_admit_bar(struct km_core *k, unsigned color,
+                                     uint32_t bar)
+{
+	if (k->admit_bar[color] != bar) /* a store a miss would bounce lines */
+		__atomic_store_n(&k->admit_bar[color], bar, __ATOMIC_RELAXED);
+}
+
 /* Wake every task on @color's queue (the lock not held). */
 void km__wake_up(struct km_core *k, unsigned color);
 

@@ -108,13 +108,25 @@ static int tinylfu_map_admit(struct km_core *k, struct km_page *page,
 {
 	unsigned c = km__pkmap_color(k, page);
 	uint64_t pfn = page_to_pfn(k, page);
-	if (k->free_top[c])
+	if (k->free_top[c]) {
+		km__set_admit_bar(k, c, KM__BAR_OPEN);
 		return k->adm->admit(k, pfn, KM__FREE_SLOT) ?
 		       km__clock_take(k, page, vaddr) : KM__NOT_ADMITTED;
+	}
 	unsigned nr = sample(k, c, 0, NULL, NULL);
-	if (nr == NO_SLOT ||
-	    !k->adm->admit(k, pfn, k->pkmap_page_table[nr] - 1))
+	if (nr == NO_SLOT) {
+		km__set_admit_bar(k, c, KM__BAR_SHUT);
 		return KM__NOT_ADMITTED;
+	}
+	uint64_t victim = k->pkmap_page_table[nr] - 1;
+	if (!k->adm->admit(k, pfn, victim)) {
+		/* the next miss of this colour weighs against the same page:
+		 * the hand's next sample may find a lower one, the recheck
+		 * looks */
+		km__set_admit_bar(k, c, k->adm->bar(k, victim));
+		return KM__NOT_ADMITTED;
+	}
+	km__set_admit_bar(k, c, KM__BAR_OPEN); /* the next victim is not known */
 	int r = evict(k, nr);
 	if (r)
 		return r == KM__WINDOW_FULL ? KM__NOT_ADMITTED : r;

@@ -9,10 +9,19 @@
 #include "window.h"
 #include "highmem.h"
 
-/* Copy through a slot that cannot change under us. */
+/* Copy through a slot that cannot change under us. Where addresses are
+ * the host's (KM_BE_REAL), the slot is memory mapped as the machine's
+ * memory is (read-only under KM_RDONLY): no backend call to check it. */
 static inline int through(struct km_core *k, uintptr_t va, size_t off,
                           void *buf, size_t len, int write)
 {
+	if (k->real && !(write && (k->flags & KM_RDONLY))) {
+		if (write)
+			__builtin_memcpy((void *)(va + off), buf, len);
+		else
+			__builtin_memcpy(buf, (const void *)(va + off), len);
+		return 0;
+	}
 	return k->be->access(k->be_ctx, va + off, buf, len, write);
 }
 
@@ -42,6 +51,19 @@ int km__window_copy_fast(struct km_core *k, struct km_task *t,
 	__atomic_store_n(&t->copies[KM__COPY_WINDOW],
 	                 t->copies[KM__COPY_WINDOW] + 1, __ATOMIC_RELAXED);
 	return KM_COPY_WINDOW;
+}
+
+bool km__window_lock_miss(struct km_core *k, struct km_task *t,
+                          struct km_page *page, unsigned est)
+{
+	unsigned c = km__pkmap_color(k, page);
+	if (!km__fast_ok(k) ||
+	    est >= __atomic_load_n(&k->admit_bar[c], __ATOMIC_RELAXED) ||
+	    ++t->admit_skips >= KM__ADMIT_RECHECK) {
+		t->admit_skips = 0;
+		return true;
+	}
+	return false;
 }
 
 /*
