@@ -194,6 +194,12 @@ struct km_task {
 	struct kmap_ctrl kmap_ctrl;
 	int atomic_depth;            /* open kmap_atomic sections */
 	int state;                   /* enum km_task_state */
+	/* the copy helpers' counts (KM__COPY_*), beside state, which a copy
+	 * reads too; written only by the thread running the task, summed by
+	 * km_stats_get */
+	uint64_t copies[KM__COPY_KINDS];
+	unsigned admit_skips;        /* misses kept from the lock by the bar
+	                              * since one asked (window.c) */
 	bool simulated;              /* made by km_task_create */
 	bool parked;                 /* asleep without blocking (KM__PARKED) */
 	unsigned wait_color;         /* the queue it sleeps on */
@@ -207,23 +213,45 @@ struct km_task {
 	/* lock-free paths taken by this task: written only by the thread
 	 * running it, summed by km_stats_get */
 	uint64_t fast_hits[KM_MAX_COLORS], fast_unmaps;
-	/* the copy helpers' counts, the same way (KM__COPY_*) */
-	uint64_t copies[KM__COPY_KINDS];
-	unsigned admit_skips;        /* misses kept from the lock by the bar
-	                              * since one asked (window.c) */
 };
 
 /* ---------------------------------------------------------------------- */
 /* The machine                                                             */
 /* ---------------------------------------------------------------------- */
 
+
 struct km_core {
-	const struct km_profile *profile;
+	/*
+	 * Read by every copy helper and lock-free kmap, kept together at the
+	 * front: on a machine where each system call leaves the caches cold,
+	 * every line a copy touches costs (bench/README.md).
+	 */
 	unsigned flags;                  /* KM_STRICT | KM_CHECK | KM_DEBUG ... */
-	const struct km_policy *pol;
-	const char *why;                 /* why km__layout_compute refused */
 	bool real;                       /* addresses are the host's (KM_BE_REAL) */
-	char why_buf[96];                /* ... when the reason has numbers */
+	const struct km_policy *pol;
+	const struct km_admit *adm;      /* the admission rule (admit.h) */
+	const struct km_backend_ops *be;
+	void *be_ctx;
+	const struct km_driver_ops *drv;
+	void *drv_ctx;
+	uintptr_t pkmap_base;            /* PKMAP_BASE */
+	unsigned colors;                 /* power of two dividing LAST_PKMAP */
+	/*
+	 * pkmap_count[nr]: 0 = free and unmapped (PTE none, TLB clean);
+	 * 1 = mapped, no users, may be flushed; n > 1 = n - 1 users.
+	 * A count never drops from 1 to 0 except in km__pkmap_clear(), which
+	 * clears the PTE and flushes the TLB before the slot is reused.
+	 */
+	int *pkmap_count;
+	unsigned *nr_waiting;            /* tasks on each queue */
+	/* lockless policies */
+	uint32_t *page_slot;             /* [max_pfn]: slot + 1 of a page, 0;
+	                                  * lockless policies only */
+	uint8_t *slot_ref;               /* a hit since the policy last looked
+	                                  * (policies with ref_bits; else NULL) */
+	/* TinyLFU's sketch (admit.c) */
+	uint8_t *sketch;                 /* [sketch_mask + 1] blocks of 64 */
+	unsigned sketch_mask;            /* blocks - 1 (a power of 2) */
 
 	/* memory model: pfns [pfn_offset, max_pfn), mem_map[pfn - pfn_offset] */
 	uint64_t mem_bytes;
@@ -233,8 +261,6 @@ struct km_core {
 	uint64_t max_pfn;                /* one past the last pfn */
 	uint64_t max_low_pfn;            /* first highmem pfn */
 	struct km_page *mem_map;         /* [max_pfn - pfn_offset] */
-	unsigned nr_zones;
-	struct zone zones[KM_MAX_ZONES]; /* by zone number (page->flags) */
 	unsigned zones_width, zones_pgshift;
 	int highmem_zone, movable_zone;  /* zone numbers, -1 when absent */
 	/* SPARSEMEM: section s's first page is mem_map[section_base[s]];
@@ -250,6 +276,12 @@ struct km_core {
 	 * with sparse, checked by km__layout_compute) */
 	unsigned nr_holes;
 	struct km_hole holes[KM_MAX_HOLES];
+	unsigned nr_zones;
+	struct zone zones[KM_MAX_ZONES]; /* by zone number (page->flags) */
+
+	const struct km_profile *profile;
+	const char *why;                 /* why km__layout_compute refused */
+	char why_buf[96];                /* ... when the reason has numbers */
 
 	/* virtual layout, as the machine would see it */
 	uintptr_t page_offset;           /* __va(PHYS_OFFSET) */
@@ -260,32 +292,18 @@ struct km_core {
 	unsigned fix_kmap_begin;         /* FIX_KMAP_BEGIN's fixmap index */
 
 	/* the pkmap window */
-	uintptr_t pkmap_base;            /* PKMAP_BASE */
 	unsigned last_pkmap;             /* LAST_PKMAP, a power of two */
 	unsigned last_pkmap_mask;
-	unsigned colors;                 /* power of two dividing LAST_PKMAP */
 	unsigned tally_calls;            /* km__pkmap_tally_some's, under the lock */
-	/*
-	 * pkmap_count[nr]: 0 = free and unmapped (PTE none, TLB clean);
-	 * 1 = mapped, no users, may be flushed; n > 1 = n - 1 users.
-	 * A count never drops from 1 to 0 except in km__pkmap_clear(), which
-	 * clears the PTE and flushes the TLB before the slot is reused.
-	 */
-	int *pkmap_count;
 	uint64_t *pkmap_page_table;      /* pfn + 1 of each slot's PTE, 0 none */
 	unsigned *last_pkmap_nr_arr;     /* per-colour cursor */
 	struct list_head *pkmap_map_wait;/* per-colour wait queue of tasks */
-	unsigned *nr_waiting;            /* tasks on each queue */
 	struct page_address_map *page_address_maps; /* [LAST_PKMAP] */
 	struct list_head page_address_htable[PA_HASH_SIZE];
 	unsigned *flush_scratch;         /* slots cleared by one flush */
 	bool tlb_flush_pending;          /* a cleared run awaits its flush */
 
-	/* state of policies other than linux */
-	uint32_t *page_slot;             /* [max_pfn]: slot + 1 of a page, 0;
-	                                  * lockless policies only */
-	uint8_t *slot_ref;               /* a hit since the policy last looked
-	                                  * (policies with ref_bits; else NULL) */
+	/* state of policies other than linux (page_slot, slot_ref: above) */
 	unsigned *clock_hand;            /* clock: per colour, in its slots */
 	unsigned *free_slots;            /* clock: per colour stacks of count-0 */
 	unsigned *free_top;              /* slots, colour c at c * per_color */
@@ -317,14 +335,11 @@ struct km_core {
 	struct list_head *vm_queue;      /* [nr_cpus] */
 	uint8_t *vm_ram;                 /* [vm_pages] */
 	struct km_vrange *vm_ranges;     /* [vm_pages / 2 + 1] */
-	/* the admission rule (admit.h) and its state: TinyLFU's sketch, and
-	 * the ghost list of pages refused lately (under the lock) */
-	const struct km_admit *adm;
+	/* the admission rule's other state: the ghost list of pages refused
+	 * lately (under the lock), the sketch's aging */
 	uint32_t *ghost;                 /* [ghost_mask + 1] fingerprints */
 	unsigned ghost_mask;
 	uint64_t ghost_rnd;              /* picks an entry of a full set */
-	uint8_t *sketch;                 /* [sketch_mask + 1] blocks of 64 */
-	unsigned sketch_mask;            /* blocks - 1 (a power of 2) */
 	uint32_t sketch_period;          /* increments between two halvings */
 	uint32_t sketch_adds;            /* ... since the last one (atomic) */
 	/* per colour, the count a page needs before a copy's miss asks
@@ -344,11 +359,6 @@ struct km_core {
 	 * handle is checked in O(1) (km__task_known); an entry is on the
 	 * list: km__task_forget clears it before its task leaves. Lock held. */
 	const struct km_task *task_seen[KM_TASK_SEEN];
-
-	const struct km_backend_ops *be;
-	void *be_ctx;
-	const struct km_driver_ops *drv;
-	void *drv_ctx;
 
 	km_event_fn event;
 	void *event_arg;
