@@ -219,7 +219,6 @@ struct km_task {
 /* The machine                                                             */
 /* ---------------------------------------------------------------------- */
 
-
 struct km_core {
 	/*
 	 * Read by every copy helper and lock-free kmap, kept together at the
@@ -244,7 +243,6 @@ struct km_core {
 	 */
 	int *pkmap_count;
 	unsigned *nr_waiting;            /* tasks on each queue */
-	/* lockless policies */
 	uint32_t *page_slot;             /* [max_pfn]: slot + 1 of a page, 0;
 	                                  * lockless policies only */
 	uint8_t *slot_ref;               /* a hit since the policy last looked
