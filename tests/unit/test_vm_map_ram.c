@@ -6,10 +6,14 @@
  * pieces and when their TLB flush happens (the block all dirty, a purge
  * that finds nothing mapped in it, vm_unmap_aliases and its dirty range),
  * one queue of blocks per CPU (threads), misuse refused with nothing
- * changed, leaks; on the host backend, a record read in place.
+ * changed, leaks, a backend error while mapping; on the host backend, a
+ * record read in place.
  */
 #define _FILE_OFFSET_BITS 64
 #include "ktest.h"
+
+#include "user.h"
+#include "backend/sim.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -403,6 +407,65 @@ static void errors_change_nothing(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * A backend error while mapping: nothing stays mapped, and the range goes
+ * as vm_unmap_ram() of the half-made mapping would: the piece dirty in
+ * its block (the next piece comes after it; vm_unmap_aliases flushes it),
+ * an area of its own lazily freed (not taken again before the purge).
+ */
+static void backend_fault(void **state)
+{
+	(void)state;
+	km_machine *m = kt_machine("x86-32", 2 * GiB, 0, 0, KM_CHECK);
+	struct km_layout l = kt_layout(m);
+	struct evlog ev = { 0 };
+	km_set_event_hook(m, on_event, &ev);
+	km_page **hp = kt_pages(m, l.max_low_pfn, 40);
+	void *be = km__machine_backend(m);
+	/* the third page's PTE fails (one set_pte a page on the sim) */
+	struct km__sim_faults f = { .fail_at = 3, .kinds = KM_SIM_FAULT_MAP };
+	struct km__sim_faults none = { 0 };
+	void *a = NULL, *b;
+	km__sim_set_faults(be, &f);
+	KT_RC(km_vm_map_ram(m, hp, 3, &a), -EIO);
+	assert_null(a);
+	km__sim_set_faults(be, &none);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(s.vm_map_rams, 0);
+	KT_EQ(s.vmap_blocks, 1);
+	KT_EQ(s.vmap_lazy_pages, 0);
+	assert_null(km_vmalloc_to_page(m, (void *)0xf7400000));
+	KT_CHECK(m);
+	KT_OK(km_vm_map_ram(m, hp, 1, &b));
+	KT_EQ((uintptr_t)b, 0xf7400000 + 4 * PG); /* past the dirty 4 */
+	KT_OK(km_vm_unmap_aliases(m));
+	KT_EQ(ev.last.tlb_flush, 1);
+	KT_EQ((uintptr_t)ev.last.start, 0xf7400000);
+	KT_EQ((uintptr_t)ev.last.end, 0xf7400000 + 4 * PG);
+
+	/* 33 pages: an area of its own, after the block */
+	km__sim_set_faults(be, &f);
+	KT_RC(km_vm_map_ram(m, hp, 33, &a), -EIO);
+	assert_null(a);
+	km__sim_set_faults(be, &none);
+	s = kt_stats(m);
+	KT_EQ(s.vm_map_rams, 1);
+	KT_EQ(s.vmap_lazy_pages, 33);
+	KT_CHECK(m);
+	KT_OK(km_vm_map_ram(m, hp, 33, &a));
+	KT_EQ((uintptr_t)a, 0xf7440000 + 33 * PG);
+	KT_OK(km_vm_unmap_ram(m, a, 33));
+	KT_OK(km_vm_unmap_ram(m, b, 1));
+	KT_OK(km_vm_unmap_aliases(m));
+	s = kt_stats(m);
+	KT_EQ(s.vmap_lazy_pages, 0);
+	KT_EQ(s.vmap_blocks, 0); /* nothing mapped in it: purged */
+	KT_EQ(s.vmap_free_pages, 30720);
+	KT_CHECK(m);
+	free(hp);
+	km_machine_destroy(m);
+}
+
 /* Real memory: a record that spans pages far apart in the memory file is
  * read in place through one vm_map_ram piece. */
 static void host_record_in_place(void **state)
@@ -446,6 +509,7 @@ int main(void)
 		KT_TEST(no_room_purges),
 		KT_TEST(per_cpu_blocks),
 		KT_TEST(errors_change_nothing),
+		KT_TEST(backend_fault),
 		KT_TEST(host_record_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

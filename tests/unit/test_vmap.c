@@ -369,6 +369,27 @@ static void backend_fault(void **state)
 	KT_EQ(kt_stats(m).vmap_areas, 1);
 	km__sim_set_faults(be, &none);
 	KT_OK(km_vunmap(m, a));
+	/* the PTEs set cannot be cleared either: the area (and its guard)
+	 * waits for a purge, not taken again before it */
+	KT_OK(km_vm_unmap_aliases(m));
+	f = (struct km__sim_faults){ .fail_at = 3, .kinds = KM_SIM_FAULT_MAP,
+	                             .always = KM_SIM_FAULT_CLEAR };
+	km__sim_set_faults(be, &f);
+	KT_RC(km_vmap(m, hp, 5, &a), -EIO);
+	km__sim_set_faults(be, &none);
+	s = kt_stats(m);
+	KT_EQ(s.vmaps, 1);
+	KT_EQ(s.vmap_areas, 0);
+	KT_EQ(s.vmap_lazy_pages, 6);
+	KT_CHECK(m);
+	KT_OK(km_vmap(m, hp, 5, &a));
+	KT_EQ((uintptr_t)a, l.vmalloc_start + 6 * 4096);
+	KT_OK(km_vunmap(m, a));
+	KT_OK(km_vm_unmap_aliases(m));
+	KT_EQ(kt_stats(m).vmap_lazy_pages, 0);
+	KT_OK(km_vmap(m, hp, 5, &a));
+	KT_EQ((uintptr_t)a, l.vmalloc_start);
+	KT_OK(km_vunmap(m, a));
 	KT_CHECK(m);
 	free(hp);
 	km_machine_destroy(m);
