@@ -380,50 +380,6 @@ static int map_pages(struct km_core *k, unsigned idx,
 	return r;
 }
 
-int km__vmap(struct km_core *k, struct km_task *t, struct km_page *const *pages,
-             unsigned count, uintptr_t *vaddr)
-{
-	/* might_sleep() */
-	if (t->atomic_depth)
-		return -KM_EATOMIC;
-	/* count > totalram_pages(): the kernel refuses it */
-	if (!count || count > km__nr_pages(k))
-		return -EINVAL;
-	for (unsigned i = 0; i < count; i++)
-		if (!km__page_valid(k, pages[i]))
-			return -EINVAL;
-	/* get_vm_area(): the area's size with its guard page */
-	uint64_t need = (uint64_t)count + 1;
-	unsigned idx;
-	lock(k);
-	int r = alloc_area(k, need > k->vm_pages ? k->vm_pages + 1 :
-	                   (unsigned)need, 1, VM_BUSY, &idx);
-	if (r) {
-		unlock(k);
-		return r;
-	}
-	unsigned set;
-	r = map_pages(k, idx, pages, count, &set);
-	if (r) {
-		/* translations not cleared and flushed: the range waits for a
-		 * purge, as the kernel's vunmap() of the half-made area does */
-		if (set) {
-			lazy_free(k, idx, (unsigned)need);
-		} else {
-			release_free(k, idx, (unsigned)need);
-		}
-		unlock(k);
-		return r;
-	}
-	k->stats.vmaps++;
-	k->stats.vmap_areas++;
-	k->stats.vmap_pages += count;
-	*vaddr = vm_addr(k, idx);
-	check_after(k, "vmap");
-	unlock(k);
-	return 0;
-}
-
 /* The extent an area starts at @vaddr, or -1. */
 static long area_at(const struct km_core *k, uintptr_t vaddr, unsigned state)
 {
@@ -547,6 +503,103 @@ static int clear_range(struct km_core *k, unsigned idx, unsigned count)
 	return r;
 }
 
+/* Where a new mapping's range comes from (map_new). */
+enum new_range {
+	NEW_VMAP,  /* vmap: an area with its guard page */
+	NEW_PIECE, /* vm_map_ram of up to VMAP_MAX_ALLOC pages: a block's piece */
+	NEW_RAM,   /* vm_map_ram of more: an area of its own, no guard page */
+};
+
+/*
+ * A mapping of @count pages at @idx that failed half-made (map_pages()
+ * cleared the PTEs it set, or could not clear and flush @set of them)
+ * gives its range back as the kernel's unmap of it would.
+ */
+static void give_back(struct km_core *k, enum new_range kind, unsigned idx,
+                      unsigned count, unsigned set)
+{
+	switch (kind) {
+	case NEW_VMAP:
+		/* translations not cleared and flushed: the range waits for a
+		 * purge, as the kernel's vunmap() of the half-made area does */
+		if (set) {
+			lazy_free(k, idx, count + 1);
+		} else {
+			release_free(k, idx, count + 1);
+		}
+		break;
+	/* vm_unmap_ram() of the half-made mapping: the piece is dirty, the
+	 * area lazily freed (its PTEs are clear: map_pages) */
+	case NEW_PIECE:
+		vb_free(k, idx, count);
+		break;
+	case NEW_RAM:
+		free_noflush(k, idx, count);
+		break;
+	}
+}
+
+/*
+ * Under the lock: the range of a new mapping of @count pages (@cpu: a
+ * piece's queue), its PTEs, its tallies and *vaddr. On an error nothing
+ * is mapped; the range, if taken, went back (give_back).
+ */
+static int map_new(struct km_core *k, enum new_range kind, unsigned cpu,
+                   struct km_page *const *pages, unsigned count,
+                   uintptr_t *vaddr)
+{
+	/* get_vm_area(): a vmap area's size with its guard page (more than
+	 * the whole area: one page more than it, which never fits) */
+	uint64_t need = (uint64_t)count + (kind == NEW_VMAP);
+	unsigned len = need > k->vm_pages ? k->vm_pages + 1 : (unsigned)need;
+	unsigned idx, set;
+	int r;
+	lock(k);
+	if (kind == NEW_PIECE)
+		r = vb_alloc(k, cpu, count, &idx);
+	else
+		r = alloc_area(k, len, 1, kind == NEW_VMAP ? VM_BUSY : VM_RAM,
+		               &idx);
+	if (r) {
+		unlock(k);
+		return r;
+	}
+	r = map_pages(k, idx, pages, count, &set);
+	if (r) {
+		give_back(k, kind, idx, count, set);
+		unlock(k);
+		return r;
+	}
+	if (kind == NEW_VMAP) {
+		k->stats.vmaps++;
+		k->stats.vmap_areas++;
+		k->stats.vmap_pages += count;
+	} else {
+		if (kind == NEW_PIECE)
+			k->vm_ram[idx] = (uint8_t)count;
+		k->stats.vm_map_rams++;
+	}
+	*vaddr = vm_addr(k, idx);
+	check_after(k, kind == NEW_VMAP ? "vmap" : "vm_map_ram");
+	unlock(k);
+	return 0;
+}
+
+int km__vmap(struct km_core *k, struct km_task *t, struct km_page *const *pages,
+             unsigned count, uintptr_t *vaddr)
+{
+	/* might_sleep() */
+	if (t->atomic_depth)
+		return -KM_EATOMIC;
+	/* count > totalram_pages(): the kernel refuses it */
+	if (!count || count > km__nr_pages(k))
+		return -EINVAL;
+	for (unsigned i = 0; i < count; i++)
+		if (!km__page_valid(k, pages[i]))
+			return -EINVAL;
+	return map_new(k, NEW_VMAP, 0, pages, count, vaddr);
+}
+
 int km__vm_map_ram(struct km_core *k, struct km_task *t,
                    struct km_page *const *pages, unsigned count,
                    uintptr_t *vaddr)
@@ -559,39 +612,12 @@ int km__vm_map_ram(struct km_core *k, struct km_task *t,
 	for (unsigned i = 0; i < count; i++)
 		if (!km__page_valid(k, pages[i]))
 			return -EINVAL;
-	unsigned cpu, idx;
+	unsigned cpu;
 	int r = task_cpu(k, t, &cpu);
 	if (r)
 		return r;
-	lock(k);
-	if (count <= KM_VMAP_MAX_ALLOC)
-		r = vb_alloc(k, cpu, count, &idx);
-	else
-		r = alloc_area(k, count > k->vm_pages ? k->vm_pages + 1 : count,
-		               1, VM_RAM, &idx);
-	if (r) {
-		unlock(k);
-		return r;
-	}
-	unsigned set;
-	r = map_pages(k, idx, pages, count, &set);
-	if (r) {
-		/* vm_unmap_ram() of the half-made mapping: the piece is dirty,
-		 * the area lazily freed (its PTEs are clear: map_pages) */
-		if (count <= KM_VMAP_MAX_ALLOC)
-			vb_free(k, idx, count);
-		else
-			free_noflush(k, idx, count);
-		unlock(k);
-		return r;
-	}
-	if (count <= KM_VMAP_MAX_ALLOC)
-		k->vm_ram[idx] = (uint8_t)count;
-	k->stats.vm_map_rams++;
-	*vaddr = vm_addr(k, idx);
-	check_after(k, "vm_map_ram");
-	unlock(k);
-	return 0;
+	return map_new(k, count <= KM_VMAP_MAX_ALLOC ? NEW_PIECE : NEW_RAM, cpu,
+	               pages, count, vaddr);
 }
 
 int km__vm_unmap_ram(struct km_core *k, struct km_task *t, uintptr_t vaddr,
