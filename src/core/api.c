@@ -436,12 +436,10 @@ static int map_area(km_machine *m, km_page *const *pages, unsigned count,
 	return 0;
 }
 
-int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
-{
-	return map_area(m, pages, count, addr, km__vmap, "vmap");
-}
-
-int km_vunmap(km_machine *m, const void *addr)
+/* km_vunmap and km_vm_unmap_ram (@ram; @count is only its): vmalloc.c's
+ * unmap for the calling task. */
+static int unmap_area(km_machine *m, const void *addr, unsigned count,
+                      bool ram)
 {
 	struct km_core *k = core(m);
 	struct km_task *t;
@@ -450,8 +448,19 @@ int km_vunmap(km_machine *m, const void *addr)
 	int r = k->drv->current(k->drv_ctx, &t);
 	if (r)
 		return r;
-	r = km__vunmap(k, t, (uintptr_t)addr);
-	return r ? km__refuse(k, r, "vunmap") : 0;
+	r = ram ? km__vm_unmap_ram(k, t, (uintptr_t)addr, count) :
+	          km__vunmap(k, t, (uintptr_t)addr);
+	return r ? km__refuse(k, r, ram ? "vm_unmap_ram" : "vunmap") : 0;
+}
+
+int km_vmap(km_machine *m, km_page *const *pages, unsigned count, void **addr)
+{
+	return map_area(m, pages, count, addr, km__vmap, "vmap");
+}
+
+int km_vunmap(km_machine *m, const void *addr)
+{
+	return unmap_area(m, addr, 0, false);
 }
 
 int km_vm_map_ram(km_machine *m, km_page *const *pages, unsigned count,
@@ -462,15 +471,7 @@ int km_vm_map_ram(km_machine *m, km_page *const *pages, unsigned count,
 
 int km_vm_unmap_ram(km_machine *m, const void *addr, unsigned count)
 {
-	struct km_core *k = core(m);
-	struct km_task *t;
-	if (!k)
-		return -EINVAL;
-	int r = k->drv->current(k->drv_ctx, &t);
-	if (r)
-		return r;
-	r = km__vm_unmap_ram(k, t, (uintptr_t)addr, count);
-	return r ? km__refuse(k, r, "vm_unmap_ram") : 0;
+	return unmap_area(m, addr, count, true);
 }
 
 int km_vm_unmap_aliases(km_machine *m)
