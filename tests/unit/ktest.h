@@ -59,6 +59,20 @@ uint64_t kt_pfn(km_machine *m, km_page *p);
 /* The pages of pfns [@pfn, @pfn + @n): a new array (free() it), for a
  * vmap's or vm_map_ram's pages; fails the test if one is missing. */
 km_page **kt_pages(km_machine *m, uint64_t pfn, unsigned n);
+/* The pages of the @n pfns in @pfns, into @out; fails the test if one is
+ * missing. */
+void kt_pages_at(km_machine *m, const uint64_t *pfns, unsigned n,
+                 km_page **out);
+/* A machine on the host backend (real memory): @mem bytes, @lowmem of
+ * them lowmem, a vmalloc area of @vmalloc (0: the default); @profile
+ * NULL: the default. Fails the test if it cannot be made. */
+km_machine *kt_host_machine(const char *profile, uint64_t mem,
+                            uint64_t lowmem, uint64_t vmalloc);
+/* @len bytes of @rec as a record that starts @head bytes before the end
+ * of page @a and goes on at the start of page @b (by the copy helpers,
+ * as a file's pages hold it); fails the test on an error. */
+void kt_record_across(km_machine *m, km_page *a, km_page *b,
+                      const char *rec, size_t len, size_t head);
 /* PKMAP slot number of a window address */
 unsigned kt_slot_of(km_machine *m, const void *va);
 /* PKMAP_ADDR(nr) */

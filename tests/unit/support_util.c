@@ -102,6 +102,36 @@ km_page **kt_pages(km_machine *m, uint64_t pfn, unsigned n)
 	return p;
 }
 
+void kt_pages_at(km_machine *m, const uint64_t *pfns, unsigned n,
+                 km_page **out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = km_pfn_to_page(m, pfns[i]);
+		assert_non_null(out[i]);
+	}
+}
+
+km_machine *kt_host_machine(const char *profile, uint64_t mem,
+                            uint64_t lowmem, uint64_t vmalloc)
+{
+	struct km_config cfg;
+	km_config_init(&cfg);
+	cfg.backend = KM_BACKEND_HOST;
+	if (profile)
+		cfg.profile = profile;
+	cfg.mem_bytes = mem;
+	cfg.lowmem_bytes = lowmem;
+	cfg.vmalloc_bytes = vmalloc;
+	return kt_machine_cfg(&cfg);
+}
+
+void kt_record_across(km_machine *m, km_page *a, km_page *b,
+                      const char *rec, size_t len, size_t head)
+{
+	KT_OK(km_memcpy_to_page(m, a, 4096 - head, rec, head));
+	KT_OK(km_memcpy_to_page(m, b, 0, rec + head, len - head));
+}
+
 km_page *kt_high(km_machine *m, uint64_t i)
 {
 	struct km_layout l = kt_layout(m);

@@ -471,21 +471,13 @@ static void backend_fault(void **state)
 static void host_record_in_place(void **state)
 {
 	(void)state;
-	struct km_config cfg;
-	km_config_init(&cfg);
-	cfg.backend = KM_BACKEND_HOST;
-	cfg.mem_bytes = 64 * MiB;
-	cfg.lowmem_bytes = 4 * MiB;
-	cfg.vmalloc_bytes = 8 * MiB;
-	km_machine *m = kt_machine_cfg(&cfg);
+	km_machine *m = kt_host_machine(NULL, 64 * MiB, 4 * MiB, 8 * MiB);
 	static const uint64_t pfns[2] = { 9000, 2000 };
 	const char rec[] = "forty bytes across two pages, in place!";
 	size_t len = sizeof(rec) - 1;
 	km_page *p[2];
-	for (unsigned i = 0; i < 2; i++)
-		assert_non_null(p[i] = km_pfn_to_page(m, pfns[i]));
-	KT_OK(km_memcpy_to_page(m, p[0], PG - 20, rec, 20));
-	KT_OK(km_memcpy_to_page(m, p[1], 0, rec + 20, len - 20));
+	kt_pages_at(m, pfns, 2, p);
+	kt_record_across(m, p[0], p[1], rec, len, 20);
 	void *a;
 	KT_OK(km_vm_map_ram(m, p, 2, &a));
 	KT_EQ(memcmp((char *)a + PG - 20, rec, len), 0);

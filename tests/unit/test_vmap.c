@@ -404,13 +404,7 @@ static void backend_fault(void **state)
 static void host_record_across_pages(void **state)
 {
 	(void)state;
-	struct km_config cfg;
-	km_config_init(&cfg);
-	cfg.backend = KM_BACKEND_HOST;
-	cfg.mem_bytes = 64 * MiB;
-	cfg.lowmem_bytes = 4 * MiB;
-	cfg.vmalloc_bytes = 8 * MiB;
-	km_machine *m = kt_machine_cfg(&cfg);
+	km_machine *m = kt_host_machine(NULL, 64 * MiB, 4 * MiB, 8 * MiB);
 	struct km_layout l = kt_layout(m);
 	KT_EQ(l.vmalloc_end - l.vmalloc_start, 8 * MiB);
 	/* the vmalloc area lies just below the window */
@@ -418,12 +412,9 @@ static void host_record_across_pages(void **state)
 	static const uint64_t pfns[3] = { 9000, 2000, 12345 };
 	const char rec[] = "a record of 60 bytes that starts 20 bytes before a page end";
 	size_t len = sizeof(rec) - 1;
-	/* the record, written page by page as the file holds it */
 	km_page *p[3];
-	for (unsigned i = 0; i < 3; i++)
-		p[i] = km_pfn_to_page(m, pfns[i]);
-	KT_OK(km_memcpy_to_page(m, p[0], 4096 - 20, rec, 20));
-	KT_OK(km_memcpy_to_page(m, p[1], 0, rec + 20, len - 20));
+	kt_pages_at(m, pfns, 3, p);
+	kt_record_across(m, p[0], p[1], rec, len, 20);
 	void *a;
 	KT_OK(km_vmap(m, p, 3, &a));
 	KT_EQ((uintptr_t)a, l.vmalloc_start);
@@ -478,26 +469,16 @@ static void host_record_across_pages(void **state)
 static void host_record_above_4g(void **state)
 {
 	(void)state;
-	struct km_config cfg;
-	km_config_init(&cfg);
-	cfg.backend = KM_BACKEND_HOST;
-	cfg.profile = "x86-32-pae"; /* more than 4 GiB of physical memory */
-	cfg.mem_bytes = 6 * GiB;
-	cfg.lowmem_bytes = 4 * MiB;
-	cfg.vmalloc_bytes = 4 * MiB;
-	km_machine *m = kt_machine_cfg(&cfg);
+	/* x86-32-pae: more than 4 GiB of physical memory */
+	km_machine *m = kt_host_machine("x86-32-pae", 6 * GiB, 4 * MiB, 4 * MiB);
 	/* 4.5 GiB and 5.25 GiB: both past 32 bits of physical address */
 	const uint64_t pfns[2] = { (4 * GiB + GiB / 2) >> 12,
 	                           (5 * GiB + GiB / 4) >> 12 };
 	static const char rec[] = "name=kmap;size=0x1000;start=4.5GiB;continued on a far page";
 	size_t len = sizeof(rec) - 1, head = 25;
 	km_page *p[2];
-	for (unsigned i = 0; i < 2; i++) {
-		p[i] = km_pfn_to_page(m, pfns[i]);
-		assert_non_null(p[i]);
-	}
-	KT_OK(km_memcpy_to_page(m, p[0], 4096 - head, rec, head));
-	KT_OK(km_memcpy_to_page(m, p[1], 0, rec + head, len - head));
+	kt_pages_at(m, pfns, 2, p);
+	kt_record_across(m, p[0], p[1], rec, len, head);
 	void *a;
 	KT_OK(km_vmap(m, p, 2, &a));
 	const char *r = (const char *)a + 4096 - head;
