@@ -488,21 +488,40 @@ static void view_free(struct view *v)
 	free(v->task);
 }
 
+/* What a step acted on, where the pictures name it: its page's pfn, or
+ * for a vmap's (or vm_map_ram's) step the area's name, cut to @name_max
+ * characters; "" for neither. The HTML stepper's stepText() reads the
+ * same fields of its JSON. */
+static void step_what(const struct pics *p, const struct pstep *st,
+                      int name_max, char *buf, size_t n)
+{
+	if (st->has_pfn)
+		snprintf(buf, n, "%llu", (unsigned long long)st->pfn);
+	else if (st->area >= 0)
+		snprintf(buf, n, "%.*s",
+		         (int)p->areas.v[st->area].name_len < name_max ?
+		         (int)p->areas.v[st->area].name_len : name_max,
+		         p->areas.v[st->area].name);
+	else if (n)
+		buf[0] = 0;
+}
+
+/* The heading over what step_what() names, in both pictures: a trace
+ * with vmap areas names some of them there. */
+static const char *what_heading(const struct pics *p)
+{
+	return p->areas.n ? "pfn/area" : "pfn";
+}
+
 /* One step as a line of text, as `kmap replay` prints it. */
 static void step_text(const struct pics *p, const struct pstep *st, char *buf,
                       size_t n)
 {
 	const struct ptask *t = &p->tasks.v[st->task];
-	int k = snprintf(buf, n, "%.*s %s", (int)t->name_len, t->name,
-	                 trace_op_names[st->op]);
-	if (st->has_pfn && k >= 0 && (size_t)k < n)
-		k += snprintf(buf + k, n - (size_t)k, " %llu",
-		              (unsigned long long)st->pfn);
-	if (st->area >= 0 && k >= 0 && (size_t)k < n) {
-		const struct parea *a = &p->areas.v[st->area];
-		k += snprintf(buf + k, n - (size_t)k, " %.*s", (int)a->name_len,
-		              a->name);
-	}
+	char what[TRACE_MAX_AREA + 24];
+	step_what(p, st, TRACE_MAX_AREA, what, sizeof(what));
+	int k = snprintf(buf, n, "%.*s %s%s%s", (int)t->name_len, t->name,
+	                 trace_op_names[st->op], what[0] ? " " : "", what);
 	if (k >= 0 && (size_t)k < n)
 		k += snprintf(buf + k, n - (size_t)k, ": %s", st->result);
 	if (st->area >= 0 && st->has_vaddr && k >= 0 && (size_t)k < n)
@@ -874,13 +893,8 @@ static void write_svg(struct pics *p, FILE *f)
 			const struct pstep *st = &p->steps.v[r];
 			char line[200];
 			const struct ptask *tk = &p->tasks.v[st->task];
-			char pfn[24] = "";
-			if (st->has_pfn)
-				snprintf(pfn, sizeof(pfn), "%llu",
-				         (unsigned long long)st->pfn);
-			else if (st->area >= 0)
-				snprintf(pfn, sizeof(pfn), "%.8s",
-				         p->areas.v[st->area].name);
+			char pfn[24];
+			step_what(p, st, 8, pfn, sizeof(pfn));
 			snprintf(line, sizeof(line), "%5lu %-6.6s %-13s %8s %s%s%s%s",
 			         st->line, tk->name, trace_op_names[st->op], pfn,
 			         st->result, st->how ? " " : "", st->how ? st->how : "",
@@ -897,12 +911,10 @@ static void write_svg(struct pics *p, FILE *f)
 			fputs("</title></text>\n", f);
 		}
 		fputs("</g>\n", f);
-		/* a vmap's row names its area where a page's has its pfn */
 		fprintf(f, "<text x=\"8\" y=\"%u\" font-family=\"DejaVu Sans Mono, "
 		           "monospace\" font-size=\"11\" font-weight=\"bold\" "
 		           "xml:space=\"preserve\"> line task   op            "
-		           "%s result</text>\n", Y0 - 6,
-		        p->areas.n ? "pfn/area" : "     pfn");
+		           "%8s result</text>\n", Y0 - 6, what_heading(p));
 	} else {
 		fputs("<g font-size=\"10\" fill=\"#444444\" text-anchor=\"end\">\n", f);
 		unsigned every = rh >= 5 ? 20 : 50;
@@ -1196,6 +1208,8 @@ static const char html_style[] =
 "#log{max-height:260px;overflow:auto;font-family:'DejaVu Sans Mono',monospace;"
 "font-size:12px;border:1px solid #ddd;padding:4px 4px 4px 48px;margin:0}\n"
 "#log li{cursor:pointer}#log li.cur{background:#ffe9a8}\n"
+"#log-head{font-family:'DejaVu Sans Mono',monospace;font-size:12px;"
+"font-weight:bold;margin:0;padding:0 0 2px 49px}\n"
 "</style>\n</head>\n<body>\n";
 
 static const char html_body[] =
@@ -1232,7 +1246,9 @@ static const char html_body2[] =
 "buckets</h2><p id=\"hash-summary\"></p><div id=\"buckets\"></div>"
 "<ul id=\"chains\"></ul></section>\n"
 "</div>\n"
-"<h2>Steps</h2>\n<ol id=\"log\" start=\"1\"></ol>\n";
+"<h2>Steps</h2>\n";
+/* then the list's heading (what_heading()) and the list */
+static const char html_log[] = "<ol id=\"log\" start=\"1\"></ol>\n";
 
 static const char html_script[] =
 "<script>\n"
@@ -1287,8 +1303,10 @@ static const char html_script[] =
 "  cur = n;\n"
 "  render();\n"
 "}\n"
+"/* the pfn, or a vmap step's area, as step_what() in replay_pics.c */\n"
 "function stepText(s) {\n"
-"  var t = D.tasks[s.task] + ' ' + s.op + (s.pfn !== undefined ? ' ' + s.pfn : '') +\n"
+"  var w = s.pfn !== undefined ? s.pfn : s.area !== undefined ? D.areas[s.area].name : '';\n"
+"  var t = D.tasks[s.task] + ' ' + s.op + (w !== '' ? ' ' + w : '') +\n"
 "    ' \\u2192 ' + s.result;\n"
 "  if (s.how) t += ' ' + s.how;\n"
 "  if (s.slot !== undefined) t += (s.how === 'local' ? ' (stack ' : ' (slot ') + s.slot + ')';\n"
@@ -1459,8 +1477,6 @@ static const char html_vm_script[] =
 "$('vm-hi').textContent = '+' + E + ' pages (the area: ' + V.pages + ')';\n"
 "var items = $('log').children;\n"
 "D.steps.forEach(function (s, i) {\n"
-"  if (s.area !== undefined && items[i])\n"
-"    items[i].appendChild(document.createTextNode(' [area ' + A[s.area].name + ']'));\n"
 "  if (s.purge && items[i])\n"
 "    items[i].appendChild(document.createTextNode(' [purge]'));\n"
 "});\n"
@@ -1533,6 +1549,9 @@ static void write_html(struct pics *p, FILE *f)
 	if (vm)
 		fputs(html_vm_section, f);
 	fputs(html_body2, f);
+	fprintf(f, "<p id=\"log-head\">line: task op %s &#x2192; result</p>\n",
+	        what_heading(p));
+	fputs(html_log, f);
 
 	/* the data: the machine, task names, and what each step changed */
 	fputs("<script id=\"kmap-data\" type=\"application/json\">\n", f);

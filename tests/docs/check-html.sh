@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$src" || exit 2
 
 # The pages themselves, before any browser: one file, nothing fetched.
-for t in story sleep-wake local-misuse colors deadlock vmap-purge; do
+for t in story sleep-wake local-misuse colors deadlock vmap-purge vmap vm-map-ram; do
 	"$kmap" replay --html "$tmp/$t.html" "examples/traces/$t.trace" > /dev/null 2> "$tmp/$t.err"
 	ok "$t.html: nothing on stderr" test ! -s "$tmp/$t.err"
 	ok "$t.html: the states are embedded as JSON" \
@@ -230,6 +230,23 @@ ok "vmap-purge #13: the lazy areas are gone" \
 ok "vmap-purge #13: small stays" area "$d" small mapped
 at vmap-purge step=14 v14
 ok "vmap-purge #14: small2 at VMALLOC_START again" has "$tmp/v14.dom" "area small2: 1 page at 0xf0800000"
+
+# the steps' heading: a vmap's (vm_map_ram's) step names its area where
+# another names its pfn, and the heading says so when the trace has areas,
+# as the SVG's does
+at vmap step=1 h1
+d=$tmp/h1.dom
+ok "vmap: the steps' heading says pfn/area" has "$d" '<p id="log-head">line: task op pfn/area → result</p>'
+ok "vmap #1: the step names its area" has "$d" 'line 14: A vmap seeds → ok 0xf73fe000</li>'
+ok "vmap #1: the description names the area" has "$d" 'A vmap seeds → ok 0xf73fe000</span>'
+ok "vmap: a page's step still names its pfn" has "$d" 'line 17: A write 524288 → ok</li>'
+ok "vmap: vunmap names its area" has "$d" 'line 32: A vunmap seeds → ok 0xf73fe000</li>'
+ok "vmap: a refused vmap names nothing" has "$d" 'line 37: B vmap → error: area name in use</li>'
+at vm-map-ram step=1 h2
+ok "vm-map-ram: the steps' heading says pfn/area" has "$tmp/h2.dom" '<p id="log-head">line: task op pfn/area → result</p>'
+ok "vm-map-ram #1: the step names its area" has "$tmp/h2.dom" 'line 9: A vm_map_ram r1 → ok 0x'
+ok "story: the steps' heading says pfn" has "$tmp/s1.dom" '<p id="log-head">line: task op pfn → result</p>'
+ok "story: no pfn/area without areas" bash -c "! grep -q 'pfn/area' '$tmp/s1.dom'"
 
 # the buttons
 at sleep-wake 'step=10&do=back,back,step' b1

@@ -144,6 +144,14 @@ ok "replay --svg: the vmalloc area drawn" has "$tmp/vmap-purge.svg" "the vmalloc
 ok "replay --svg: a lazily freed area" has "$tmp/vmap-purge.svg" "a1: 2047 pages at 0xf0800000, lazily freed"
 ok "replay --svg: the purge marked" has "$tmp/vmap-purge.svg" "purge: 5 areas, TLB flush"
 ok "replay --svg: no vmalloc area without vmap" bash -c "! grep -q 'vmalloc area' '$tmp/story.svg'"
+# the label column names a vmap's area where a page's step has its pfn,
+# and its heading says so (as the HTML stepper's does)
+for n in vmap vm-map-ram; do
+	ok "replay --svg $n: the label column headed pfn/area" has "$tmp/$n.svg" 'op            pfn/area result</text>'
+done
+ok "replay --svg vmap: a vmap row names its area" has "$tmp/vmap.svg" '   14 A      vmap             seeds ok<'
+ok "replay --svg story: the label column headed pfn" has "$tmp/story.svg" 'op                 pfn result</text>'
+ok "replay --svg story: no pfn/area without areas" bash -c "! grep -q 'pfn/area' '$tmp/story.svg'"
 # local-misuse: the slot it used, not 1024; the local stacks; the errors
 d=$tmp/local-misuse.svg
 ok "replay --svg: a big window shows the slots used" has "$d" "Only the 1 slot the trace used is drawn, of 1024."
