@@ -385,7 +385,9 @@ struct km_core {
 	 * checked by the read-ahead itself: the window's pages under the lock,
 	 * vmap areas and vm_map_ram mappings by their count (km__vm_live),
 	 * local maps by ahead_local, the highmem
-	 * local maps live now (atomic; 0 without KM_READAHEAD).
+	 * local maps live now (atomic; 0 without KM_READAHEAD): a thread's
+	 * that exited holding them count until their PTEs are cleared
+	 * (km__local_gone), not while their pfns wait for km_leaks.
 	 */
 	uint64_t ahead_gen;
 	uint32_t ahead_local;

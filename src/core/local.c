@@ -231,6 +231,12 @@ int km__local_sched_out(struct km_core *k, struct km_task *t)
 	return 0;
 }
 
+void km__local_gone(struct km_core *k, const struct km_task *t)
+{
+	if (!t->on_cpu)
+		ahead_local(k, -t->kmap_ctrl.idx);
+}
+
 /* __kmap_local_sched_in(): install them again on the task's CPU. */
 int km__local_sched_in(struct km_core *k, struct km_task *t)
 {

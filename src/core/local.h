@@ -41,6 +41,10 @@ int km__local_index(const struct km_core *k, const struct km_task *t,
 /* __kmap_local_sched_out / _in: switch a task's PTEs off or onto its cpu */
 int km__local_sched_out(struct km_core *k, struct km_task *t);
 int km__local_sched_in(struct km_core *k, struct km_task *t);
+/* @t's thread exits holding local maps: off its cpu (their PTEs cleared)
+ * they no longer count as live for KM_READAHEAD; still on it (the exit
+ * failed to clear them) they do. @t's stack is left for km_leaks. */
+void km__local_gone(struct km_core *k, const struct km_task *t);
 /* kmap_to_page() for pkmap, local (of @t; may be NULL) and direct-map
  * addresses; NULL for any other */
 struct km_page *km__kmap_to_page(struct km_core *k, const struct km_task *t,

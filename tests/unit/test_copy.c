@@ -6,13 +6,15 @@
  * push the hot pages out; under tinylfu a page counted often displaces
  * one counted little; room a flush makes is found again by a miss. The bytes are right whichever way they go, the
  * counters add up, and on real memory a scan is served from runs, writes
- * included, and threads copy at once while pages come and go. The
- * window's size limits.
+ * included, and threads copy at once while pages come and go. A scan's
+ * read-ahead is never stale, and a thread that exits holding a local map
+ * leaves it on once the map is cleared. The window's size limits.
  */
 #define _GNU_SOURCE
 #include "ktest.h"
 
 #include "user.h"
+#include "backend/sim.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -466,6 +468,103 @@ static void ahead_fresh(km_machine *m)
 	KT_CHECK(m);
 }
 
+/*
+ * A thread that exits holding a highmem local map (km_leaks lists it, as
+ * it did) leaves no read-ahead off for good once its PTE is cleared: a
+ * scan afterwards is read ahead, and sees what the thread wrote through
+ * the map. So for a thread that switched to a simulated task first (its
+ * own maps cleared then) and exits with that task current.
+ */
+struct exiter {
+	km_machine *m;
+	uint64_t pfn, w;
+	bool switch_away;      /* to a simulated task, before exiting */
+	km_task *t;
+	void *va;
+	int rc;
+	/* with hold: wait between the map and the exit until go */
+	bool hold, mapped, go;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *exiter_main(void *arg)
+{
+	struct exiter *e = arg;
+	e->rc = km_kmap_local_page(e->m, km_pfn_to_page(e->m, e->pfn), &e->va);
+	if (!e->rc)
+		e->rc = km_write(e->m, (char *)e->va + 8, &e->w, 8);
+	if (!e->rc && e->switch_away)
+		e->rc = km_task_switch(e->m, e->t);
+	pthread_mutex_lock(&e->mu);
+	e->mapped = true;
+	pthread_cond_broadcast(&e->cv);
+	while (e->hold && !e->go)
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+	return NULL; /* exits holding the local map */
+}
+
+static void exiter_start(struct exiter *e, pthread_t *th)
+{
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	KT_EQ(pthread_create(th, NULL, exiter_main, e), 0);
+	pthread_mutex_lock(&e->mu);
+	while (!e->mapped)
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void exiter_join(struct exiter *e, pthread_t th)
+{
+	pthread_mutex_lock(&e->mu);
+	e->go = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	KT_EQ(pthread_join(th, NULL), 0);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	KT_OK(e->rc);
+}
+
+/* km_leaks lists the local map of pfn @pfn a thread lost (task NULL) */
+static bool lost_listed(km_machine *m, uint64_t pfn)
+{
+	struct km_leak l[16];
+	int n = km_leaks(m, l, 16);
+	for (int i = 0; i < n && i < 16; i++)
+		if (l[i].local && !l[i].task && l[i].pfn == pfn)
+			return true;
+	return false;
+}
+
+static void ahead_after_exit(km_machine *m)
+{
+	struct km_layout l = kt_layout(m);
+	enum km_copy_how how;
+	for (int sw = 0; sw < 2; sw++) {
+		uint64_t b = l.max_low_pfn + 3000 + (uint64_t)sw * 100;
+		for (uint64_t i = 40; i-- > 0;) /* backwards: not a scan */
+			set(m, b + i, word(b + i, 2));
+		struct exiter e = { .m = m, .pfn = b + 5, .w = 5, .switch_away = sw };
+		if (sw)
+			KT_OK(km_task_create(m, &e.t));
+		pthread_t th;
+		exiter_start(&e, &th);
+		exiter_join(&e, th);
+		assert_true(lost_listed(m, b + 5));
+		uint64_t ahead = kt_stats(m).copy_ahead;
+		for (uint64_t i = 0; i < 10; i++) {
+			KT_EQ(get(m, b + i, &how), i == 5 ? 5 : word(b + i, 2));
+			KT_EQ(how, KM_COPY_AHEAD);
+		}
+		assert_true(kt_stats(m).copy_ahead - ahead >= 10);
+		if (sw)
+			KT_OK(km_task_destroy(m, e.t));
+	}
+}
+
 static void ahead_sim(void **state)
 {
 	(void)state;
@@ -473,8 +572,30 @@ static void ahead_sim(void **state)
 		km_machine *m = sim(km_policy_name(pi),
 		                    KM_CHECK | KM_SEQUENTIAL | KM_READAHEAD);
 		ahead_fresh(m);
+		ahead_after_exit(m);
 		km_machine_destroy(m);
 	}
+	/* a dead thread's local PTE its exit could not clear (an injected
+	 * fault) can still be written through: read-ahead stays off */
+	km_machine *f = sim(NULL, KM_SEQUENTIAL | KM_READAHEAD);
+	struct km_layout fl = kt_layout(f);
+	uint64_t fb = fl.max_low_pfn + 3000;
+	struct exiter e = { .m = f, .pfn = fb + 5, .w = 5, .hold = true };
+	pthread_t th;
+	exiter_start(&e, &th);
+	struct km__sim_faults fail = { .always = KM_SIM_FAULT_CLEAR }, none = { 0 };
+	km__sim_set_faults(km__machine_backend(f), &fail);
+	exiter_join(&e, th);
+	km__sim_set_faults(km__machine_backend(f), &none);
+	assert_true(lost_listed(f, fb + 5));
+	enum km_copy_how fhow;
+	KT_EQ(get(f, fb + 3, &fhow), 0);
+	assert_int_not_equal(fhow, KM_COPY_AHEAD);
+	uint64_t w = 55;
+	KT_OK(km_write(f, (char *)e.va + 8, &w, 8));
+	KT_EQ(get(f, fb + 5, &fhow), 55);
+	KT_EQ(kt_stats(f).ahead_reads, 0);
+	km_machine_destroy(f);
 	/* without the flag, never */
 	km_machine *m = sim(NULL, KM_SEQUENTIAL);
 	struct km_layout l = kt_layout(m);
@@ -494,6 +615,7 @@ static void ahead_host(void **state)
 		km_machine *m = host(km_policy_name(pi), 64u << 20,
 		                     KM_SEQUENTIAL | KM_READAHEAD);
 		ahead_fresh(m);
+		ahead_after_exit(m);
 		km_machine_destroy(m);
 	}
 	/* a whole scan read ahead, every byte right, to the last page */
