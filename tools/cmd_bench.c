@@ -637,11 +637,11 @@ static unsigned best(const double *ops, unsigned npol)
 	return b;
 }
 
-/* The results of one copy workload: each policy's ops a second and zipf
- * hit rate, and its baselines'. */
+/* The results of one copy workload: each policy's ops a second (the
+ * median) and zipf hit rate, and the rounds of each policy and baseline
+ * the targets pair. */
 struct copy_res {
 	double ops[MAX_POL], rate[MAX_POL];
-	double pread, full, oracle;
 	/* each round's ops a second: policy i's, pread's, the oracle's */
 	double round[MAX_POL][MAX_ROUNDS], pread_round[MAX_ROUNDS],
 	       oracle_round[MAX_ROUNDS];
@@ -743,7 +743,7 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 		if (cs[i]->m)
 			cs[i]->loop = loop;
 	}
-	static double per[MAX_POL + 3][MAX_ROUNDS];
+	double per[MAX_POL + 3][MAX_ROUNDS];
 	measure_group(cs, n, ops, per);
 	res->rounds = b->rounds;
 	for (int i = 0; i < n; i++) {
@@ -785,16 +785,10 @@ static int copy_workload(struct bench *b, unsigned npol, const char *name,
 				snprintf(extra + o, sizeof(extra) - (size_t)o,
 				         ",\"hit_rate_without_scan\":%.4f", without[i]);
 			rc |= c->err;
-		} else {
-			if (c->loop == pread_loop) {
-				res->pread = ops[i];
-				memcpy(res->pread_round, per[i], sizeof(res->pread_round));
-			} else if (c->loop == oracle_loop) {
-				res->oracle = ops[i];
-				memcpy(res->oracle_round, per[i],
-				       sizeof(res->oracle_round));
-			} else
-				res->full = ops[i];
+		} else if (c->loop == pread_loop) {
+			memcpy(res->pread_round, per[i], sizeof(res->pread_round));
+		} else if (c->loop == oracle_loop) {
+			memcpy(res->oracle_round, per[i], sizeof(res->oracle_round));
 		}
 		report(c, ops[i], extra);
 		if (c->m && loop == loop_copy_zipf && d == Z99 && len == PAGE) {

@@ -27,7 +27,9 @@ static inline unsigned km__pkmap_color(const struct km_core *k,
 static inline void km__set_admit_bar(struct km_core *k, unsigned color,
                                      uint32_t bar)
 {
-	if (k->admit_bar[color] != bar) /* a store a miss would bounce lines */
+	/* stored only when it changes: a store every miss would move the
+	 * line between the CPUs that read it */
+	if (k->admit_bar[color] != bar)
 		__atomic_store_n(&k->admit_bar[color], bar, __ATOMIC_RELAXED);
 }
 
