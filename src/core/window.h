@@ -22,13 +22,13 @@ int km__window_copy_fast(struct km_core *k, struct km_task *t,
                          size_t len, int write);
 
 /*
- * km__window_lock_miss - without the lock: should a miss of km__window_copy_fast
- * under a lockless policy take the lock for km__window_copy_locked? Not
- * when @page, counted @est by the admission rule (record(); 0 when the
- * rule counts nothing), is below its colour's admission bar (admit.h),
- * except every KM__ADMIT_RECHECK-th time for task @t; always when the
- * lock-free hit is off (KM_CHECK, KM_DEBUG), as hits are found under the
- * lock then.
+ * km__window_lock_miss - without the lock: should a miss of
+ * km__window_copy_fast under a lockless policy take the lock for
+ * km__window_copy_locked? Not when @page, counted @est by the admission
+ * rule (record(); 0 when the rule counts nothing), is below its colour's
+ * admission bar (admit.h), except every KM__ADMIT_RECHECK-th time for
+ * task @t; always when the lock-free hit is off (KM_CHECK, KM_DEBUG), as
+ * hits are found under the lock then.
  */
 bool km__window_lock_miss(struct km_core *k, struct km_task *t,
                           struct km_page *page, unsigned est);
