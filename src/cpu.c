@@ -5,16 +5,20 @@
  * Each thread that uses a machine is one CPU of it (struct km_cpu), made
  * on its first call and freed when the thread exits. It runs its own task,
  * or a simulated one that km_task_switch() made current. The kmap lock is
- * a mutex; a thread's task sleeps on its colour's condition variable; a
- * simulated task does not block its thread: it parks (KM__PARKED), and
- * km_task_next_woken() hands it back after the wake-up.
+ * a word of its own (below); a thread's task sleeps on its colour's
+ * condition variable; a simulated task does not block its thread: it
+ * parks (KM__PARKED), and km_task_next_woken() hands it back after the
+ * wake-up.
  */
 #include "user.h"
 #include "core/local.h"
 
+#include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * struct km_cpu: what one thread is to one machine. The local-map area (a
@@ -115,7 +119,7 @@ static void local_maps_lost(km_machine *m, const struct km_task *t)
 			fprintf(stderr, "kmap: leak: a thread exited holding a local "
 			        "mapping of pfn %llu (local slot %d)\n",
 			        (unsigned long long)(t->kmap_ctrl.pteval[i] - 1), i);
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	uint64_t *l = realloc(m->k.lost_local,
 	                      (m->k.nr_lost_local + (unsigned)n) * sizeof(*l));
 	if (l) {
@@ -123,7 +127,7 @@ static void local_maps_lost(km_machine *m, const struct km_task *t)
 			l[m->k.nr_lost_local++] = t->kmap_ctrl.pteval[i] - 1;
 		m->k.lost_local = l;
 	}
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 }
 
 /* Thread exit: drop what the thread's own task still holds, free the cpu. */
@@ -170,15 +174,64 @@ static void cpu_release(void *arg)
 /* The driver contract                                                     */
 /* ---------------------------------------------------------------------- */
 
-static void drv_lock(void *drv)
+/* ---------------------------------------------------------------------- */
+/* The kmap lock                                                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A lock whose unlock is one plain store: taking it free is one atomic
+ * compare-and-swap, as with the kernel's spinlock kmap_lock. A mutex's
+ * unlock is a second atomic instruction (about 6 ns here), and a linux
+ * kmap hit takes the lock twice. A thread that finds it held sleeps on
+ * the word at once (spinning first was slower here with two threads on
+ * one lock: the line moves between them on every try), counted in
+ * lock_sleepers while it sleeps, so that an unlock wakes each sleep once.
+ *
+ * The count is read after the store that frees the lock, and x86 lets
+ * that read be served first: a sleeper that came in between would miss
+ * its wake-up. So a sleep lasts at most LOCK_NAP_NS and is followed by
+ * another try: such a loss costs a millisecond, never a hang.
+ */
+#define LOCK_NAP_NS 1000000
+
+static inline bool lock_try(km_machine *m)
 {
-	pthread_mutex_lock(&((km_machine *)drv)->lock);
+	uint32_t free = 0;
+	return __atomic_compare_exchange_n(&m->lock, &free, 1, false,
+	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static void drv_unlock(void *drv)
+static void lock_slow(km_machine *m)
 {
-	pthread_mutex_unlock(&((km_machine *)drv)->lock);
+	const struct timespec nap = { 0, LOCK_NAP_NS };
+	for (;;) {
+		__atomic_add_fetch(&m->lock_sleepers, 1, __ATOMIC_SEQ_CST);
+		bool got = lock_try(m);
+		if (!got)
+			syscall(SYS_futex, &m->lock, FUTEX_WAIT_PRIVATE, 1, &nap,
+			        NULL, 0);
+		__atomic_sub_fetch(&m->lock_sleepers, 1, __ATOMIC_RELAXED);
+		if (got)
+			return;
+	}
 }
+
+void km__kmap_lock(km_machine *m)
+{
+	if (__builtin_expect(!lock_try(m), 0))
+		lock_slow(m);
+}
+
+void km__kmap_unlock(km_machine *m)
+{
+	__atomic_store_n(&m->lock, 0, __ATOMIC_RELEASE);
+	if (__builtin_expect(__atomic_load_n(&m->lock_sleepers,
+	                                     __ATOMIC_RELAXED), 0))
+		syscall(SYS_futex, &m->lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void drv_lock(void *drv) { km__kmap_lock(drv); }
+static void drv_unlock(void *drv) { km__kmap_unlock(drv); }
 
 static int drv_current(void *drv, struct km_task **t)
 {
@@ -228,11 +281,21 @@ static int drv_sleep(void *drv, struct km_task *t, struct km_wait *w)
 		ts.tv_sec = (time_t)w->deadline_sec;
 		ts.tv_nsec = w->deadline_nsec;
 	}
+	/* wait_lock is taken before the kmap lock is given back and the
+	 * waker broadcasts under both, so no wake-up falls in between; the
+	 * state is read under the kmap lock, where the waker wrote it */
 	while (t->state == KM_TASK_SLEEPING) {
+		bool late = false;
+		pthread_mutex_lock(&m->wait_lock);
+		km__kmap_unlock(m);
 		if (!w || !w->timed)
-			pthread_cond_wait(cv, &m->lock);
-		else if (pthread_cond_timedwait(cv, &m->lock, &ts) == ETIMEDOUT &&
-		         t->state == KM_TASK_SLEEPING)
+			pthread_cond_wait(cv, &m->wait_lock);
+		else
+			late = pthread_cond_timedwait(cv, &m->wait_lock, &ts) ==
+			       ETIMEDOUT;
+		pthread_mutex_unlock(&m->wait_lock);
+		km__kmap_lock(m);
+		if (late && t->state == KM_TASK_SLEEPING)
 			return -ETIMEDOUT;
 	}
 	return 0;
@@ -240,7 +303,10 @@ static int drv_sleep(void *drv, struct km_task *t, struct km_wait *w)
 
 static void drv_wake_done(void *drv, unsigned color)
 {
-	pthread_cond_broadcast(&((km_machine *)drv)->wait_cond[color]);
+	km_machine *m = drv;
+	pthread_mutex_lock(&m->wait_lock);
+	pthread_cond_broadcast(&m->wait_cond[color]);
+	pthread_mutex_unlock(&m->wait_lock);
 }
 
 /* The local-map area of cpu @c, taken on its first use: 0 or -errno. */
@@ -322,7 +388,7 @@ static uint64_t machine_gen;
 
 int km__cpus_init(km_machine *m)
 {
-	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->wait_lock, NULL);
 	pthread_mutex_init(&m->cpu_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -357,7 +423,7 @@ void km__cpus_destroy(km_machine *m)
 	}
 	for (unsigned c = 0; c < m->k.colors; c++)
 		pthread_cond_destroy(&m->wait_cond[c]);
-	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->wait_lock);
 	pthread_mutex_destroy(&m->cpu_lock);
 }
 
@@ -373,7 +439,7 @@ static void add_task_counts(km_machine *m, const struct km_task *t,
 
 void km__cpus_fast_counts(km_machine *m, struct km_fast_counts *out)
 {
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	pthread_mutex_lock(&m->cpu_lock);
 	for (unsigned i = 0; i < KM_MAX_COLORS; i++)
 		out->hits[i] = m->k.gone_hits[i];
@@ -386,7 +452,7 @@ void km__cpus_fast_counts(km_machine *m, struct km_fast_counts *out)
 	     p = p->next)
 		add_task_counts(m, km__container_of(p, struct km_task, all), out);
 	pthread_mutex_unlock(&m->cpu_lock);
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 }
 
 void km__cpus_leak_report(km_machine *m,
@@ -408,9 +474,9 @@ int km_task_create(km_machine *m, km_task **out)
 	if (!t)
 		return -ENOMEM;
 	km__task_init(t, true);
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	list_add_tail(&t->all, &m->k.tasks);
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 	*out = t;
 	return 0;
 }
@@ -419,7 +485,7 @@ int km_task_destroy(km_machine *m, km_task *t)
 {
 	if (!m || !t)
 		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	int r = 0;
 	if (!km__task_known(&m->k, t)) {
 		r = -EINVAL; /* destroyed already, or another machine's */
@@ -433,7 +499,7 @@ int km_task_destroy(km_machine *m, km_task *t)
 		task_gone(m, t);
 		pthread_mutex_unlock(&m->cpu_lock);
 	}
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 	if (!r)
 		free(t);
 	return r;
@@ -481,9 +547,9 @@ int km_task_switch(km_machine *m, km_task *t)
 	struct km_cpu *c = m ? get_cpu(m) : NULL;
 	if (!c)
 		return m ? -ENOMEM : -EINVAL;
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	int r = task_switch_locked(m, c, t);
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 	return r;
 }
 

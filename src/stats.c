@@ -18,12 +18,12 @@ int km_stats_get(km_machine *m, struct km_stats *out)
 	struct km_fast_counts f;
 	k->be->tlb_counts(k->be_ctx, &one, &stale);
 	km__cpus_fast_counts(m, &f);
-	pthread_mutex_lock(&m->lock);
+	km__kmap_lock(m);
 	if (k->pol->lockless)
 		km__pkmap_tally(k); /* lock-free paths keep no tallies */
 	*out = k->stats;
 	km__vm_tally(k, out);
-	pthread_mutex_unlock(&m->lock);
+	km__kmap_unlock(m);
 	for (unsigned i = 0; i < k->colors; i++) {
 		out->hits += f.hits[i];
 		out->kmaps += f.hits[i];

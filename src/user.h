@@ -1,5 +1,5 @@
 /*
- * user.h - the user-space driver: a machine is the core plus a mutex
+ * user.h - the user-space driver: a machine is the core plus a lock
  * (the kmap lock), a condition variable per colour, and one CPU per
  * thread that uses it. machine.c builds it, cpu.c implements the driver
  * contract (src/core/driver.h) and the simulated tasks, stats.c and
@@ -49,7 +49,11 @@ enum { KM_WAY_RUNS, KM_WAY_PAGES };
 
 struct km_machine {
 	struct km_core k;            /* first: see km__core_of() */
-	pthread_mutex_t lock;        /* kmap_lock: guards k's pkmap state */
+	uint32_t lock;               /* kmap_lock: guards k's pkmap state */
+	/* threads asleep on it (cpu.c); its own line: every unlock reads
+	 * it, a sleeper writes it */
+	_Alignas(64) uint32_t lock_sleepers;
+	pthread_mutex_t wait_lock;   /* with wait_cond: a sleep on a colour */
 	pthread_cond_t *wait_cond;   /* one per colour, with k.pkmap_map_wait */
 	pthread_key_t key;           /* this thread's struct km_cpu */
 	uint64_t gen;                /* unique to this machine (cpu cache) */
@@ -67,6 +71,9 @@ extern const struct km_driver_ops km__user_driver;
 
 /* cpu.c: the machine's pthread objects, and giving back every CPU */
 int km__cpus_init(km_machine *m);
+/* the kmap lock (the driver's lock()), for the driver's own callers */
+void km__kmap_lock(km_machine *m);
+void km__kmap_unlock(km_machine *m);
 void km__cpus_destroy(km_machine *m);
 /* What every task counted without the lock, gone ones too: lock-free
  * hits (by colour), kunmaps, and the copy helpers' KM__COPY_* */

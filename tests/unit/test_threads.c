@@ -847,6 +847,62 @@ static void task_on_other_thread(void **state)
 	kt_watchdog_stop();
 }
 
+/*
+ * The kmap lock under contention: under the policy linux a page's count
+ * and the statistics change only under it, with plain stores, so more
+ * threads than CPUs taking it in turn lose updates unless it excludes.
+ * A holder preempted with the lock held makes the others sleep on it.
+ */
+#define EXCL_THREADS 4
+struct excl {
+	km_machine *m;
+	km_page *page;
+	unsigned iters;
+	int errors; /* atomic */
+};
+
+static void *excl_main(void *arg)
+{
+	struct excl *e = arg;
+	void *va;
+	for (unsigned i = 0; i < e->iters; i++)
+		if (km_kmap(e->m, e->page, &va) || km_kunmap(e->m, e->page))
+			__atomic_add_fetch(&e->errors, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void lock_excludes(void **state)
+{
+	(void)state;
+#ifdef __SANITIZE_THREAD__
+	const unsigned iters = 20000;
+#else
+	const unsigned iters = 200000;
+#endif
+	kt_watchdog_start("lock_excludes", 120, NULL, NULL);
+	km_machine *m = kt_machine("x86-32", 0, 0, 0, 0);
+	struct excl e = { .m = m, .page = kt_high(m, 3), .iters = iters };
+	void *va;
+	KT_OK(km_kmap(m, e.page, &va)); /* held: the threads' kmaps hit */
+	struct km_stats s0 = kt_stats(m);
+	pthread_t th[EXCL_THREADS];
+	for (int i = 0; i < EXCL_THREADS; i++)
+		KT_EQ(pthread_create(&th[i], NULL, excl_main, &e), 0);
+	for (int i = 0; i < EXCL_THREADS; i++)
+		KT_EQ(pthread_join(th[i], NULL), 0);
+	KT_EQ(e.errors, 0);
+	struct km_stats s = kt_stats(m);
+	KT_EQ(s.hits - s0.hits, (uint64_t)EXCL_THREADS * iters);
+	KT_EQ(s.kunmaps - s0.kunmaps, (uint64_t)EXCL_THREADS * iters);
+	KT_EQ(s.in_use, 1);
+	/* the count is back to 2 exactly: one kunmap, then no user left */
+	KT_OK(km_kunmap(m, e.page));
+	KT_RC(km_kunmap(m, e.page), -KM_ENOUSERS);
+	KT_STATS_SANE(m);
+	km_machine_destroy(m);
+	kt_watchdog_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +918,7 @@ int main(void)
 		cmocka_unit_test_teardown(task_on_other_thread, stop_watchdog),
 		cmocka_unit_test_teardown(thread_exits_with_task_current, stop_watchdog),
 		cmocka_unit_test_teardown(thread_exits_holding_local, stop_watchdog),
+		cmocka_unit_test_teardown(lock_excludes, stop_watchdog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
