@@ -596,8 +596,9 @@ static void bench_help(FILE *f)
 	    "each copy workload (bench/README.md says what each does and which\n"
 	    "figures are goals). Each is run over repeated rounds; the median is\n"
 	    "reported, then each target ratio of bench/README.md with whether it\n"
-	    "is met (a copy workload's: the median of its rounds' ratios, each\n"
-	    "round running the contenders one after the other).\n\n"
+	    "is met (a copy workload's and linux's hit over mutex_pair: the\n"
+	    "median of the rounds' ratios, each round running the contenders\n"
+	    "one after the other).\n\n"
 	    "  --json           one JSON object a line instead of text:\n"
 	    "                   {\"workload\":W,\"policy\":P,\"threads\":T,"
 	    "\"ns_per_op\":X,\n"
@@ -903,12 +904,15 @@ int cmd_bench(int argc, char **argv)
 		npol++;
 	b.total = npol * 12 + 18;
 
-	static struct ctx c;
+	static struct ctx c, mc;
 	c.b = &b;
 	pthread_mutex_init(&c.mu, NULL);
+	mc = (struct ctx){ .b = &b, .workload = "mutex_pair", .policy = "-",
+	                   .loop = loop_mutex, .threads = 1 };
+	pthread_mutex_init(&mc.mu, NULL);
 	double hit1[MAX_POL] = { 0 }, hit2[MAX_POL] = { 0 }, miss1[MAX_POL] = { 0 },
 	       miss2[MAX_POL] = { 0 };
-	double mutex = 0, raw = 0, naive2 = 0;
+	double mutex = 0, hit_over_mutex = 0, raw = 0, naive2 = 0;
 	int rc = 0;
 
 	for (unsigned pi = 0; pi < npol; pi++) {
@@ -930,7 +934,24 @@ int cmd_bench(int argc, char **argv)
 					km_kunmap(c.m, p);
 				}
 			}
-			hit1[pi] = run(&c, loop_hit, 1, "hit", pol, NULL);
+			if (pi == 0 && want(&b, "mutex_pair")) {
+				/* linux's hit and its target's baseline, paired */
+				double ops[2], per[2][MAX_ROUNDS];
+				struct ctx *g[2] = { &c, &mc };
+				c.workload = "hit";
+				c.policy = pol;
+				c.loop = loop_hit;
+				c.threads = 1;
+				c.warm = 0;
+				measure_group(g, 2, ops, per);
+				report(&c, ops[0], NULL);
+				report(&mc, ops[1], NULL);
+				hit1[pi] = ops[0];
+				mutex = ops[1];
+				hit_over_mutex = paired(per[1], per[0], b.rounds);
+			} else {
+				hit1[pi] = run(&c, loop_hit, 1, "hit", pol, NULL);
+			}
 			hit2[pi] = run(&c, loop_hit, 2, "hit", pol, NULL);
 			rc |= c.err;
 			km_machine_destroy(c.m);
@@ -978,9 +999,9 @@ int cmd_bench(int argc, char **argv)
 	                    loop_scan_plus_zipf, "scan_plus_zipf", NULL, NULL,
 	                    NULL, zr.rate, 0, &spz);
 
-	/* the other baselines */
-	if (want(&b, "mutex_pair"))
-		mutex = run(&c, loop_mutex, 1, "mutex_pair", "-", NULL);
+	/* the other baselines (mutex_pair: with linux's hit, when it ran) */
+	if (want(&b, "mutex_pair") && !mutex)
+		mutex = run(&mc, loop_mutex, 1, "mutex_pair", "-", NULL);
 	if (want(&b, "raw_mmap_touch") || want(&b, "naive_remap")) {
 		for (int t = 0; t < MAX_THREADS; t++)
 			c.slot[t] = reserve((size_t)WINDOW * PAGE);
@@ -1008,8 +1029,8 @@ int cmd_bench(int argc, char **argv)
 	if (!b.only) {
 		char name[96];
 		double v;
-		v = hit1[0] > 0 ? mutex / hit1[0] : 0;
-		target(&b, "hit_1t_linux_over_mutex_pair", v, "<= 3", v <= 3);
+		v = hit_over_mutex;
+		target(&b, "hit_1t_linux_over_mutex_pair", v, "<= 3", v > 0 && v <= 3);
 		unsigned i = best(hit2, npol);
 		v = hit1[i] > 0 ? hit2[i] / hit1[i] : 0;
 		snprintf(name, sizeof(name), "hit_2t_over_1t_%s", km_policy_name(i));
@@ -1048,6 +1069,7 @@ int cmd_bench(int argc, char **argv)
 	for (int d = 0; d < NZ; d++)
 		free(b.cdf[d]);
 	pthread_mutex_destroy(&c.mu);
+	pthread_mutex_destroy(&mc.mu);
 	/* rc: 1 from an operation that failed, CLI_EXIT_SYSTEM (3) from a
 	 * machine whose memory could not be had (its message printed) */
 	if (rc & 2)
