@@ -4,8 +4,8 @@
  * local.c, api.c) are whole: kmap_high's look-up, mapping, sleeping on the
  * colour's queue and retrying, and kunmap_high's wake-up are written once
  * there; a driver supplies only these primitives. Two implement it: the
- * user-space driver (src/cpu.c: a mutex, a condition variable per colour,
- * a thread per CPU) and the project's kernel (kernel/kapi.c: one CPU,
+ * user-space driver (src/cpu.c: a lock word, a condition variable per
+ * colour, a thread per CPU) and the project's kernel (kernel/kapi.c: one CPU,
  * cooperative threads, schedule()).
  */
 #ifndef KMAP_DRIVER_H
