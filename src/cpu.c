@@ -196,8 +196,8 @@ static void cpu_release(void *arg)
 
 static inline bool lock_try(km_machine *m)
 {
-	uint32_t free = 0;
-	return __atomic_compare_exchange_n(&m->lock, &free, 1, false,
+	uint32_t unlocked = 0;
+	return __atomic_compare_exchange_n(&m->lock, &unlocked, 1, false,
 	                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
