@@ -30,6 +30,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #define MAX_THREADS 2
 #define MAX_POL 8
 #define MAX_ROUNDS 32 /* --rounds is at most 31 */
+#define MAX_CPUS 64   /* the rounds' threads go round the first ones */
 
 /* The zipf distributions: zipf_read's, and zipf_read_skew's two. */
 enum { Z99, Z08, Z12, NZ };
@@ -63,6 +65,8 @@ struct bench {
 	char *oracle[WINDOW];    /* oracle_*: the most probable pages, by rank */
 	uint64_t warm;           /* untimed reads before a copy workload */
 	unsigned done, total;    /* progress */
+	int cpus[MAX_CPUS];      /* the CPUs the process may run on */
+	int ncpus;               /* 0: threads are not pinned */
 };
 
 static double now(void)
@@ -127,6 +131,7 @@ struct ctx {
 	struct km_stats s0;      /* m's counters when the timed rounds began */
 	pthread_mutex_t mu;
 	pthread_barrier_t bar;
+	int round;               /* the round running: where threads go */
 	uint64_t sink[MAX_THREADS * 8];
 	double t0[MAX_THREADS], t1[MAX_THREADS]; /* each thread's own clock */
 	int err;
@@ -152,6 +157,31 @@ static void *thread_main(void *p)
 
 /* One round: every thread runs n ops; returns aggregate ops a second,
  * from the first thread's start to the last one's end. */
+/*
+ * A round's threads are pinned: thread i of round k to the (k + i)th CPU
+ * the process may use, whatever the contender. The CPUs of a machine may
+ * differ (here a linux hit takes 29 ns on one and 39 on the other, the
+ * mutex 14 and 15), and a new thread tends to start on another CPU than
+ * the last one did: unpinned, contenders measured one after the other in
+ * a round kept landing on different CPUs, and their ratio measured the
+ * CPUs. The rounds still go round every CPU.
+ */
+static void start_thread(struct ctx *c, pthread_t *th, struct targ *a)
+{
+	const struct bench *b = c->b;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	if (b->ncpus) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(b->cpus[(c->round + a->tid) % b->ncpus], &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	if (pthread_create(th, &attr, thread_main, a))
+		pthread_create(th, NULL, thread_main, a); /* unpinned, then */
+	pthread_attr_destroy(&attr);
+}
+
 static double round_once(struct ctx *c)
 {
 	pthread_t th[MAX_THREADS];
@@ -159,7 +189,7 @@ static double round_once(struct ctx *c)
 	pthread_barrier_init(&c->bar, NULL, (unsigned)c->threads);
 	for (int i = 0; i < c->threads; i++) {
 		a[i] = (struct targ){ c, i };
-		pthread_create(&th[i], NULL, thread_main, &a[i]);
+		start_thread(c, &th[i], &a[i]);
 	}
 	for (int i = 0; i < c->threads; i++)
 		pthread_join(th[i], NULL);
@@ -229,11 +259,15 @@ static void measure_group(struct ctx **cs, int n, double *ops,
 {
 	int rounds = cs[0]->b->rounds;
 	double r[16][MAX_ROUNDS];
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		cs[i]->round = 0;
 		calibrate(cs[i]);
+	}
 	for (int k = 0; k < rounds; k++)
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			cs[i]->round = k;
 			r[i][k] = round_once(cs[i]);
+		}
 	if (per_round)
 		memcpy(per_round, r, (size_t)n * sizeof(r[0]));
 	for (int i = 0; i < n; i++) {
@@ -897,6 +931,12 @@ int cmd_bench(int argc, char **argv)
 		}
 		b.cdf[d][ZIPF_PAGES - 1] = 1.0;
 	}
+	/* the CPUs the rounds' threads are pinned to (start_thread) */
+	cpu_set_t allowed;
+	if (!sched_getaffinity(0, sizeof(allowed), &allowed))
+		for (int i = 0; i < CPU_SETSIZE && b.ncpus < MAX_CPUS; i++)
+			if (CPU_ISSET(i, &allowed))
+				b.cpus[b.ncpus++] = i;
 	/* the baselines' memory: as many pages as miss_random uses */
 	b.mem_pages = MISS_PAGES;
 	b.fd = memfd_create("kmap-bench", MFD_CLOEXEC);
