@@ -193,6 +193,9 @@ static void cpu_release(void *arg)
  * another try: such a loss costs a millisecond, never a hang.
  */
 #define LOCK_NAP_NS 1000000
+/* the nap goes to the system call as it is: the kernel's timespec */
+_Static_assert(sizeof(struct timespec) == 2 * sizeof(long),
+               "SYS_futex needs a timespec of two longs");
 
 static inline bool lock_try(km_machine *m)
 {
