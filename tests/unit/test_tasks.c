@@ -5,6 +5,9 @@
  */
 #include "ktest.h"
 
+#include "user.h"
+#include "backend/sim.h"
+
 #include <string.h>
 
 #define NONE UINT64_MAX
@@ -427,6 +430,146 @@ static void full_stacks_switch(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * A switch the backend fails part-way changes nothing: the old task stays
+ * current with every local map live (the PTEs sched_out cleared put back),
+ * and none of the new task's PTEs is left in the area (the ones sched_in
+ * set taken away). One failure at each mutating call of the switch, on
+ * x86 (clear, flush per map out; set per map in) and on ARM (a flush
+ * after each set too).
+ */
+#define SW_A 2
+#define SW_B 4
+struct sw {
+	km_machine *m;
+	km_task *A, *B;
+	void *xa[SW_A], *xb[SW_B];
+};
+
+static void sw_maps(struct sw *s, km_task *t, void **x, unsigned n,
+                    unsigned base)
+{
+	KT_OK(km_task_switch(s->m, t));
+	for (unsigned i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)(base + i);
+		KT_OK(km_kmap_local_page(s->m, kt_high(s->m, base + i), &x[i]));
+		KT_OK(km_write(s->m, x[i], &c, 1));
+	}
+}
+
+/* A is current: its maps read its bytes, B's deeper slots nothing. */
+static void sw_a_intact(struct sw *s)
+{
+	unsigned char c;
+	for (unsigned i = 0; i < SW_A; i++) {
+		KT_OK(km_read(s->m, s->xa[i], &c, 1));
+		KT_EQ(c, 10 + i);
+		assert_ptr_equal(km_kmap_to_page(s->m, s->xa[i]), kt_high(s->m, 10 + i));
+	}
+	for (unsigned i = SW_A; i < SW_B; i++)
+		KT_RC(km_read(s->m, s->xb[i], &c, 1), -EFAULT);
+	KT_EQ(km_task_local_depth(s->m, s->A), SW_A);
+}
+
+static void sw_b_intact(struct sw *s)
+{
+	unsigned char c;
+	for (unsigned i = 0; i < SW_B; i++) {
+		KT_OK(km_read(s->m, s->xb[i], &c, 1));
+		KT_EQ(c, 20 + i);
+	}
+}
+
+static void sw_setup(struct sw *s, const char *profile)
+{
+	s->m = kt_machine(profile, 0, 8, 0, KM_CHECK);
+	s->A = new_task(s->m);
+	s->B = new_task(s->m);
+	sw_maps(s, s->B, s->xb, SW_B, 20);
+	sw_maps(s, s->A, s->xa, SW_A, 10);
+	for (unsigned i = 0; i < SW_A; i++)
+		assert_ptr_equal(s->xa[i], s->xb[i]); /* the same slots */
+}
+
+static void sw_teardown(struct sw *s)
+{
+	for (int i = SW_B - 1; i >= 0; i--)
+		KT_OK(km_kunmap_local(s->m, s->xb[i]));
+	KT_OK(km_task_switch(s->m, s->A));
+	sw_a_intact(s);
+	for (int i = SW_A - 1; i >= 0; i--)
+		KT_OK(km_kunmap_local(s->m, s->xa[i]));
+	KT_OK(km_task_switch(s->m, NULL));
+	KT_OK(km_task_destroy(s->m, s->A));
+	KT_OK(km_task_destroy(s->m, s->B));
+	KT_EQ(kt_stats(s->m).tlb_stale, 0);
+	KT_CHECK(s->m);
+	km_machine_destroy(s->m);
+}
+
+static void switch_fails_part_way(void **state)
+{
+	(void)state;
+	static const struct { const char *profile; unsigned calls; } cases[] = {
+		{ "x86-32", 2 * SW_A + SW_B }, { "arm", 2 * SW_A + 2 * SW_B },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sw s;
+		sw_setup(&s, cases[c].profile);
+		void *be = km__machine_backend(s.m);
+		struct km__sim_faults none = { 0 };
+		unsigned failed = 0;
+		for (uint64_t at = 1;; at++) {
+			struct km__sim_faults f = {
+				.fail_at = at,
+				.kinds = KM_SIM_FAULT_MAP | KM_SIM_FAULT_CLEAR |
+				         KM_SIM_FAULT_FLUSH,
+			};
+			km__sim_set_faults(be, &f);
+			int r = km_task_switch(s.m, s.B);
+			km__sim_set_faults(be, &none);
+			if (!r)
+				break;
+			KT_RC(r, -EIO);
+			failed++;
+			sw_a_intact(&s);
+			KT_CHECK(s.m);
+		}
+		KT_EQ(failed, cases[c].calls);
+		sw_b_intact(&s);
+		sw_teardown(&s);
+	}
+}
+
+/*
+ * Even putting A's PTEs back fails: the switch says so (-KM_ECORRUPT), as
+ * km_check does, and the next switch that works mends it.
+ */
+static void switch_undo_fails(void **state)
+{
+	(void)state;
+	struct sw s;
+	sw_setup(&s, "x86-32");
+	void *be = km__machine_backend(s.m);
+	struct km__sim_faults f = { .fail_at = 3, .kinds = KM_SIM_FAULT_CLEAR,
+	                            .always = KM_SIM_FAULT_MAP };
+	struct km__sim_faults none = { 0 };
+	km__sim_set_faults(be, &f);
+	KT_RC(km_task_switch(s.m, s.B), -KM_ECORRUPT);
+	km__sim_set_faults(be, &none);
+	unsigned char c;
+	KT_RC(km_read(s.m, s.xa[0], &c, 1), -EFAULT); /* cleared, not back */
+	KT_RC(km_check(s.m, NULL, 0), -KM_ECORRUPT);
+	KT_EQ(km_task_local_depth(s.m, s.A), SW_A);
+	KT_OK(km_task_switch(s.m, s.B));
+	sw_b_intact(&s);
+	KT_OK(km_task_switch(s.m, s.A));
+	sw_a_intact(&s);
+	KT_CHECK(s.m);
+	KT_OK(km_task_switch(s.m, s.B));
+	sw_teardown(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +580,8 @@ int main(void)
 		KT_TEST(flush_names_its_task),
 		KT_TEST(local_maps_switch),
 		KT_TEST(full_stacks_switch),
+		KT_TEST(switch_fails_part_way),
+		KT_TEST(switch_undo_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
