@@ -533,8 +533,13 @@ static int task_switch_locked(km_machine *m, struct km_cpu *c, km_task *t)
 		if (!r) {
 			t->cpu = c->area;
 			r = km__local_sched_in(&m->k, t);
-			if (r)
-				km__local_sched_in(&m->k, old);
+			/* none of t's PTEs stayed: old's go back */
+			if (r && km__local_sched_in(&m->k, old)) {
+				/* still current, its maps not all live: km_check
+				 * says which, the next switch that works mends it */
+				old->on_cpu = true;
+				r = -KM_ECORRUPT;
+			}
 		}
 	} else {
 		old->on_cpu = false;

@@ -216,17 +216,47 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 	return 0;
 }
 
-/* __kmap_local_sched_out(): clear the task's local PTEs from its CPU. */
-int km__local_sched_out(struct km_core *k, struct km_task *t)
+/* Clear @t's local PTEs 0..@n-1, each flushed: 0, or the first error
+ * and in *done the index it came at. */
+static int slots_clear(struct km_core *k, struct km_task *t, int n, int *done)
 {
-	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
-		uintptr_t va = slot_addr(k, t, i);
+	for (*done = 0; *done < n; ++*done) {
+		uintptr_t va = slot_addr(k, t, *done);
 		int r = k->be->clear_ptes(k->be_ctx, va, 1);
 		if (!r)
 			r = k->be->flush_tlb_one(k->be_ctx, va);
 		if (r)
 			return r;
 	}
+	return 0;
+}
+
+/* Set @t's local PTEs 0..@n-1: 0, or the first error and in *done the
+ * index it came at. */
+static int slots_set(struct km_core *k, struct km_task *t, int n, int *done)
+{
+	for (*done = 0; *done < n; ++*done) {
+		uintptr_t va = slot_addr(k, t, *done);
+		int r = k->be->set_pte(k->be_ctx, va,
+		                       t->kmap_ctrl.pteval[*done] - 1);
+		if (!r)
+			r = local_post_map(k, va);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * __kmap_local_sched_out(): clear the task's local PTEs from its CPU. A
+ * backend's error changes nothing: the ones cleared (and the one it came
+ * at, maybe half done) are set again.
+ */
+int km__local_sched_out(struct km_core *k, struct km_task *t)
+{
+	int i, r = slots_clear(k, t, t->kmap_ctrl.idx, &i);
+	if (r)
+		return slots_set(k, t, i + 1, &i) ? -KM_ECORRUPT : r;
 	t->on_cpu = false;
 	return 0;
 }
@@ -237,17 +267,13 @@ void km__local_gone(struct km_core *k, const struct km_task *t)
 		ahead_local(k, -t->kmap_ctrl.idx);
 }
 
-/* __kmap_local_sched_in(): install them again on the task's CPU. */
+/* __kmap_local_sched_in(): install them again on the task's CPU; on an
+ * error none of them stays. */
 int km__local_sched_in(struct km_core *k, struct km_task *t)
 {
-	for (int i = 0; i < t->kmap_ctrl.idx; i++) {
-		uintptr_t va = slot_addr(k, t, i);
-		int r = k->be->set_pte(k->be_ctx, va, t->kmap_ctrl.pteval[i] - 1);
-		if (!r)
-			r = local_post_map(k, va);
-		if (r)
-			return r;
-	}
+	int i, r = slots_set(k, t, t->kmap_ctrl.idx, &i);
+	if (r)
+		return slots_clear(k, t, i + 1, &i) ? -KM_ECORRUPT : r;
 	t->on_cpu = true;
 	return 0;
 }

@@ -38,7 +38,11 @@ int km__kunmap_local_indexed(struct km_core *k, struct km_task *t,
 /* the index of @va in @t's area, or -1 */
 int km__local_index(const struct km_core *k, const struct km_task *t,
                     uintptr_t va);
-/* __kmap_local_sched_out / _in: switch a task's PTEs off or onto its cpu */
+/*
+ * __kmap_local_sched_out / _in: switch a task's PTEs off or onto its cpu.
+ * A backend's -errno changes nothing (out: all still set; in: none set);
+ * -KM_ECORRUPT when even undoing failed: some are, some not (km_check).
+ */
 int km__local_sched_out(struct km_core *k, struct km_task *t);
 int km__local_sched_in(struct km_core *k, struct km_task *t);
 /* @t's thread exits holding local maps: off its cpu (their PTEs cleared)

@@ -568,6 +568,20 @@ static void switch_undo_fails(void **state)
 	KT_CHECK(s.m);
 	KT_OK(km_task_switch(s.m, s.B));
 	sw_teardown(&s);
+
+	/* B's first PTE cannot be set, nor then A's again: A is still
+	 * current, on its cpu for km_check, which finds its slots empty */
+	sw_setup(&s, "x86-32");
+	be = km__machine_backend(s.m);
+	f = (struct km__sim_faults){ .always = KM_SIM_FAULT_MAP };
+	km__sim_set_faults(be, &f);
+	KT_RC(km_task_switch(s.m, s.B), -KM_ECORRUPT);
+	km__sim_set_faults(be, &none);
+	KT_RC(km_read(s.m, s.xa[0], &c, 1), -EFAULT);
+	KT_RC(km_check(s.m, NULL, 0), -KM_ECORRUPT);
+	KT_OK(km_task_switch(s.m, s.B));
+	sw_b_intact(&s);
+	sw_teardown(&s);
 }
 
 int main(void)
