@@ -639,7 +639,11 @@ enum km_task_state {
 KM_API int km_task_create(km_machine *m, km_task **out);
 /** Free a task; it must hold no local mapping, must not sleep or be current. */
 KM_API int km_task_destroy(km_machine *m, km_task *t);
-/** Make @t current on the calling thread; NULL returns to the thread's own. */
+/**
+ * Make @t current on the calling thread; NULL returns to the thread's own.
+ * A backend's error changes nothing; -KM_ECORRUPT: undoing it failed too,
+ * the previous task still current with some local maps not live.
+ */
 KM_API int km_task_switch(km_machine *m, km_task *t);
 /** The next woken simulated task, FIFO; NULL when none. It is RUNNING now. */
 KM_API km_task *km_task_next_woken(km_machine *m);

@@ -2090,6 +2090,59 @@ static void local_errors(void **state)
 	km_machine_destroy(m);
 }
 
+/*
+ * A task switch whose clear fails part-way through the old task's local
+ * maps (or whose set of the new task's fails): the old task stays current
+ * and every map of it stays live, on the right page.
+ */
+static void switch_clear_fails(void **state)
+{
+	(void)state;
+	km_machine *m = host(64 * MiB, L16, 8, KM_STRICT | KM_CHECK);
+	uint64_t lo = kt_layout(m).max_low_pfn;
+	km_task *A = NULL, *B = NULL;
+	void *xa[3], *xb;
+	KT_OK(km_task_create(m, &A));
+	KT_OK(km_task_create(m, &B));
+	KT_OK(km_task_switch(m, B));
+	KT_OK(km_kmap_local_page(m, page_at(m, lo + 20), &xb));
+	fill(xb, lo + 20, 1);
+	KT_OK(km_task_switch(m, A));
+	for (unsigned i = 0; i < 3; i++) {
+		KT_OK(km_kmap_local_page(m, page_at(m, lo + 10 + i), &xa[i]));
+		fill(xa[i], lo + 10 + i, 1);
+	}
+	for (unsigned at = 1; at <= 4; at++) {
+		/* the at-th clear of A's maps fails; the 4th: B's set */
+		fi_install(at <= 3 ? FI_MMAP_CLEAR : FI_MMAP_SET,
+		           at <= 3 ? at : 1, ENOMEM);
+		KT_RC(km_task_switch(m, B), -ENOMEM);
+		fi_restore();
+		KT_EQ(fi.failed, 1);
+		for (unsigned i = 0; i < 3; i++) {
+			KT_PERMS(xa[i], "rw-s");
+			KT_PAGE_IS(xa[i], lo + 10 + i, 1);
+		}
+		KT_EQ(km_task_local_depth(m, A), 3);
+		KT_CHECK(m);
+	}
+	KT_OK(km_task_switch(m, B));
+	KT_PAGE_IS(xb, lo + 20, 1);
+	KT_PERMS(xa[1], "---p");
+	KT_OK(km_kunmap_local(m, xb));
+	KT_OK(km_task_switch(m, A));
+	for (int i = 2; i >= 0; i--) {
+		KT_PAGE_IS(xa[i], lo + 10 + (unsigned)i, 1);
+		KT_OK(km_kunmap_local(m, xa[i]));
+	}
+	KT_OK(km_task_switch(m, NULL));
+	KT_OK(km_task_destroy(m, A));
+	KT_OK(km_task_destroy(m, B));
+	KT_EQ(kt_stats(m).errors, 0);
+	KT_CHECK(m);
+	km_machine_destroy(m);
+}
+
 static void sync_errors(void **state)
 {
 	(void)state;
@@ -2245,6 +2298,7 @@ int main(void)
 		cmocka_unit_test_teardown(kmap_set_pte_fails, teardown),
 		cmocka_unit_test_teardown(flush_clear_fails, teardown),
 		cmocka_unit_test_teardown(local_errors, teardown),
+		cmocka_unit_test_teardown(switch_clear_fails, teardown),
 		cmocka_unit_test_teardown(sync_errors, teardown),
 		cmocka_unit_test_teardown(destroy_munmap_fails, teardown),
 	};
