@@ -145,9 +145,10 @@ static void cpu_release(void *arg)
 		km__local_sched_out(&m->k, c->current);
 	/* the own task's maps, cleared by that or when another task was
 	 * switched in (off its cpu then), no longer keep KM_READAHEAD off.
-	 * Ones the exit failed to clear stay counted: their PTEs stay in the
-	 * area until its next thread maps over them, and anyone may write
-	 * the page through them (km_write), unseen by the read-ahead. */
+	 * If the exit failed to clear them (a failed sched_out sets back what
+	 * it cleared) they stay counted: their PTEs stay in the area until
+	 * its next thread maps over them, and anyone may write the page
+	 * through them (km_write), unseen by the read-ahead. */
 	km__local_gone(&m->k, &c->own);
 	c->current->on_cpu = false;
 	if (c->area != KM_NO_CPU && m->k.be->local_area_release) {
