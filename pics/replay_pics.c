@@ -88,6 +88,9 @@ struct pstep {
 	uint32_t fl_off, fl_n;
 	uint32_t woke;
 	long area; /* the vmap area it made or released, or -1 */
+	/* the area its line names (a refused one's too), in pics.names;
+	 * name_len 0: none */
+	uint32_t name_off, name_len;
 };
 
 #define VEC(T) struct { T *v; size_t n, cap; }
@@ -132,6 +135,8 @@ struct pics {
 	VEC(uint32_t) cleared;
 	VEC(struct parea) areas;
 	VEC(struct ppurge) purges;
+	VEC(char) names;        /* the steps' area names, end to end */
+	bool has_areas;         /* the trace names areas (rec_what_heading) */
 	/* events since the last record */
 	uint32_t pend_fl_off, pend_woke;
 	uint64_t total_steps;   /* steps seen, kept or not */
@@ -163,7 +168,7 @@ static const char *intern(struct pics *p, const char *s)
 
 struct pics *pics_open(const char *svg_path, const char *html_path,
                        km_machine *m, const char *trace_name,
-                       const char *policy)
+                       const char *policy, bool areas)
 {
 	struct pics *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -171,6 +176,7 @@ struct pics *pics_open(const char *svg_path, const char *html_path,
 		return NULL;
 	}
 	p->m = m;
+	p->has_areas = areas;
 	km_machine_layout(m, &p->lay);
 	p->nslots = p->lay.last_pkmap;
 	p->colors = p->lay.colors ? p->lay.colors : 1;
@@ -354,6 +360,17 @@ void pics_record(struct pics *p, const struct rec *e)
 	if (!t)
 		return;
 	long area = area_record(p, e);
+	uint32_t name_off = (uint32_t)p->names.n, name_len = 0;
+	if (e->area && e->area_len) {
+		if (!pic_grow((void **)&p->names.v, &p->names.cap,
+		              p->names.n + e->area_len, 1)) {
+			p->oom = true;
+			return;
+		}
+		memcpy(p->names.v + p->names.n, e->area, e->area_len);
+		p->names.n += e->area_len;
+		name_len = (uint32_t)e->area_len;
+	}
 
 	/* the task's state, as the trace format's semantics have it */
 	bool ok = is_ok(e);
@@ -400,6 +417,7 @@ void pics_record(struct pics *p, const struct rec *e)
 		.fl_off = p->pend_fl_off,
 		.fl_n = (uint32_t)p->flushes.n - p->pend_fl_off,
 		.woke = p->pend_woke, .area = area,
+		.name_off = name_off, .name_len = name_len,
 	};
 	/* ascending slot order, so the output does not depend on the order
 	 * the slots were touched in */
@@ -488,29 +506,24 @@ static void view_free(struct view *v)
 	free(v->task);
 }
 
-/* What a step acted on, where the pictures name it: its page's pfn, or
- * for a vmap's (or vm_map_ram's) step the area's name, cut to @name_max
- * characters; "" for neither. The HTML stepper's stepText() reads the
- * same fields of its JSON. */
+/* What a step acted on, as rec_what() names it (the text output's
+ * column), cut to @name_max characters, with a NUL. The HTML stepper's
+ * stepText() shows the pfn or name of its JSON so. */
 static void step_what(const struct pics *p, const struct pstep *st,
-                      int name_max, char *buf, size_t n)
+                      size_t name_max, char buf[REC_WHAT_MAX + 1])
 {
-	if (st->has_pfn)
-		snprintf(buf, n, "%llu", (unsigned long long)st->pfn);
-	else if (st->area >= 0)
-		snprintf(buf, n, "%.*s",
-		         (int)p->areas.v[st->area].name_len < name_max ?
-		         (int)p->areas.v[st->area].name_len : name_max,
-		         p->areas.v[st->area].name);
-	else if (n)
-		buf[0] = 0;
+	const struct rec e = {
+		.has_pfn = st->has_pfn, .pfn = st->pfn,
+		.area = st->name_len ? p->names.v + st->name_off : NULL,
+		.area_len = st->name_len,
+	};
+	*rec_what(buf, &e, name_max) = 0;
 }
 
-/* The heading over what step_what() names, in both pictures: a trace
- * with vmap areas names some of them there. */
+/* The heading over what step_what() names, in both pictures */
 static const char *what_heading(const struct pics *p)
 {
-	return p->areas.n ? "pfn/area" : "pfn";
+	return rec_what_heading(p->has_areas);
 }
 
 /* One step as a line of text, as `kmap replay` prints it. */
@@ -518,8 +531,8 @@ static void step_text(const struct pics *p, const struct pstep *st, char *buf,
                       size_t n)
 {
 	const struct ptask *t = &p->tasks.v[st->task];
-	char what[TRACE_MAX_AREA + 24];
-	step_what(p, st, TRACE_MAX_AREA, what, sizeof(what));
+	char what[REC_WHAT_MAX + 1];
+	step_what(p, st, TRACE_MAX_AREA, what);
 	int k = snprintf(buf, n, "%.*s %s%s%s", (int)t->name_len, t->name,
 	                 trace_op_names[st->op], what[0] ? " " : "", what);
 	if (k >= 0 && (size_t)k < n)
@@ -893,8 +906,8 @@ static void write_svg(struct pics *p, FILE *f)
 			const struct pstep *st = &p->steps.v[r];
 			char line[200];
 			const struct ptask *tk = &p->tasks.v[st->task];
-			char pfn[24];
-			step_what(p, st, 8, pfn, sizeof(pfn));
+			char pfn[REC_WHAT_MAX + 1];
+			step_what(p, st, 8, pfn);
 			snprintf(line, sizeof(line), "%5lu %-6.6s %-13s %8s %s%s%s%s",
 			         st->line, tk->name, trace_op_names[st->op], pfn,
 			         st->result, st->how ? " " : "", st->how ? st->how : "",
@@ -1303,9 +1316,9 @@ static const char html_script[] =
 "  cur = n;\n"
 "  render();\n"
 "}\n"
-"/* the pfn, or a vmap step's area, as step_what() in replay_pics.c */\n"
+"/* the pfn, or the area the step names: step_what()'s (rec_what()'s) */\n"
 "function stepText(s) {\n"
-"  var w = s.pfn !== undefined ? s.pfn : s.area !== undefined ? D.areas[s.area].name : '';\n"
+"  var w = s.pfn !== undefined ? s.pfn : s.name !== undefined ? s.name : '';\n"
 "  var t = D.tasks[s.task] + ' ' + s.op + (w !== '' ? ' ' + w : '') +\n"
 "    ' \\u2192 ' + s.result;\n"
 "  if (s.how) t += ' ' + s.how;\n"
@@ -1672,6 +1685,11 @@ static void write_html(struct pics *p, FILE *f)
 			fprintf(f, ",\"woke\":%u", st->woke);
 		if (st->area >= 0)
 			fprintf(f, ",\"area\":%ld", st->area);
+		if (st->name_len) {
+			fputs(",\"name\":\"", f);
+			json_esc(f, p->names.v + st->name_off, st->name_len);
+			fputs("\"", f);
+		}
 		for (size_t j = 0; j < p->purges.n; j++) {
 			const struct ppurge *pu = &p->purges.v[j];
 			if (pu->step != i)
@@ -1739,6 +1757,7 @@ int pics_finish(struct pics *p)
 		free(p->areas.v[i].name);
 	free(p->areas.v);
 	free(p->purges.v);
+	free(p->names.v);
 	for (int i = 0; i < p->nstrs; i++)
 		free(p->strs[i]);
 	free(p->tasks.v);

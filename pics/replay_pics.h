@@ -27,12 +27,14 @@ struct pics;
 
 /*
  * pics_open - before the run: open @svg_path and/or @html_path (either
- * may be NULL) for writing. Returns NULL with a message on stderr when a
- * file cannot be opened (nothing has run then) or memory is short.
+ * may be NULL) for writing; @areas: the trace has lines that name an area
+ * (rp_header.areas: the rows' heading says so). Returns NULL with a
+ * message on stderr when a file cannot be opened (nothing has run then)
+ * or memory is short.
  */
 struct pics *pics_open(const char *svg_path, const char *html_path,
                        km_machine *m, const char *trace_name,
-                       const char *policy);
+                       const char *policy, bool areas);
 
 void pics_event(struct pics *p, const struct km_event *ev);
 void pics_record(struct pics *p, const struct rec *e);

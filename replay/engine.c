@@ -42,6 +42,7 @@ void rp_check_part(struct rp_part *p)
 		if (st.kind == ST_OP) {
 			p->ops++;
 			p->vmaps += trace_op_vm(st.op);
+			p->areas += trace_op_area(st.op);
 			if (!p->first_op)
 				p->first_op = p->lines;
 		}
@@ -148,6 +149,7 @@ int rp_check_merge(const struct rp_part *p, int n, struct rp_header *h,
 		h->ops += p[k].ops;
 		h->expects += p[k].expects;
 		h->vmaps += p[k].vmaps;
+		h->areas += p[k].areas;
 		total += p[k].lines;
 		unsigned long back = timed && p[k].first_time_line &&
 		                     p[k].first_time < last_time ?
@@ -426,6 +428,22 @@ struct rec rec_of(unsigned long line, const char *task, size_t task_len,
 		e.len = st->len;
 	}
 	return e;
+}
+
+char *rec_what(char *p, const struct rec *e, size_t name_max)
+{
+	if (e->has_pfn)
+		return fmt_u64(p, e->pfn);
+	if (!e->area)
+		return p;
+	size_t n = e->area_len < name_max ? e->area_len : name_max;
+	memcpy(p, e->area, n);
+	return p + n;
+}
+
+const char *rec_what_heading(bool areas)
+{
+	return areas ? "pfn/area" : "pfn";
 }
 
 static void emit(struct rp *r, struct rec *e)

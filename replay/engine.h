@@ -45,7 +45,8 @@ struct rp_part {
 	unsigned long lines;       /* lines in the part */
 	unsigned long ops;         /* operation lines */
 	unsigned long expects;     /* expect lines */
-	unsigned long vmaps;       /* vmap and vunmap lines */
+	unsigned long vmaps;       /* lines of the vmalloc area */
+	unsigned long areas;       /* of them, those that name an area */
 	unsigned long err_line;    /* first bad line, relative; 0 = none */
 	struct trace_err err;
 	unsigned long first_op;    /* relative; 0 = none */
@@ -74,6 +75,9 @@ struct rp_header {
 	unsigned long expects;     /* expect lines: the run is checked */
 	unsigned long vmaps;       /* vmap and vunmap lines: the run needs
 	                            * the vmalloc area's page tables */
+	unsigned long areas;       /* lines that name an area (all but
+	                            * vm_unmap_aliases): the output's
+	                            * column says pfn/area */
 };
 
 /* Check the lines of @p (buf, begin and end set, the rest zeroed). */

@@ -48,4 +48,18 @@ struct rec {
 struct rec rec_of(unsigned long line, const char *task, size_t task_len,
                   const struct stmt *st);
 
+/*
+ * What a record acted on, where a person reads it (the text's column, the
+ * pictures' rows and steps): its page's pfn, or the area its vmap,
+ * vunmap, vm_map_ram or vm_unmap_ram names (a refused one's too), the
+ * first @name_max bytes of the name; nothing for neither. Written at @p
+ * (no NUL), at most 20 or @name_max bytes; returns the end.
+ */
+char *rec_what(char *p, const struct rec *e, size_t name_max);
+/* rec_what()'s most, a whole name's or a pfn's */
+#define REC_WHAT_MAX (TRACE_MAX_AREA > 20 ? TRACE_MAX_AREA : 20)
+/* The heading over rec_what(): "pfn/area" when the trace has lines that
+ * name an area (rp_header.areas), else "pfn". */
+const char *rec_what_heading(bool areas);
+
 #endif

@@ -96,8 +96,9 @@ static void ob_commit(void *arg, size_t n)
 /* Text for a person                                                       */
 /* ---------------------------------------------------------------------- */
 
+/* @areas: the trace has lines that name an area (rec_what_heading()) */
 static void text_machine(struct ob *o, const struct km_layout *l,
-                         const char *policy)
+                         const char *policy, bool areas)
 {
 	char head[1024], holes[KM_MAX_HOLES * 44 + 32] = "";
 	size_t h = 0;
@@ -118,7 +119,8 @@ static void text_machine(struct ob *o, const struct km_layout *l,
 	    (unsigned long long)l->max_low_pfn,
 	    (unsigned long long)l->max_pfn, l->last_pkmap,
 	    (unsigned long long)l->pkmap_base, l->colors,
-	    l->colors == 1 ? "" : "s", "line", "task", "op", "pfn",
+	    l->colors == 1 ? "" : "s", "line", "task", "op",
+	    rec_what_heading(areas),
 	    "result", "how", "slot", "address");
 	ob_mem(o, head, (size_t)n);
 }
@@ -168,8 +170,9 @@ static void text_end_line(struct ob *o, size_t start)
 
 static void text_record(struct ob *o, const struct rec *e)
 {
-	char tmp[64];
-	size_t start = text_room(o, 256 + e->task_len + 2 * e->data_len +
+	char tmp[64], what[REC_WHAT_MAX];
+	size_t start = text_room(o, 256 + e->task_len + e->area_len +
+	                            2 * e->data_len +
 	                            (e->error ? strlen(e->error) : 0));
 	int n = snprintf(tmp, sizeof(tmp), "%6lu  ", e->line);
 	ob_mem(o, tmp, (size_t)n);
@@ -179,13 +182,11 @@ static void text_record(struct ob *o, const struct rec *e)
 	size_t oplen = strlen(trace_op_names[e->op]);
 	ob_str(o, trace_op_names[e->op]);
 	ob_pad(o, oplen, 14);
-	if (e->has_pfn) {
-		n = snprintf(tmp, sizeof(tmp), "%10llu", (unsigned long long)e->pfn);
-		ob_mem(o, tmp, (size_t)n);
-	} else {
-		/* a longer op (vm_unmap_aliases) takes from the empty pfn column */
-		ob_pad(o, oplen > 14 ? oplen - 14 : 0, 10);
-	}
+	/* the pfn, or the area, right-aligned; a longer op (vm_unmap_aliases)
+	 * takes from the column, a longer name widens it */
+	size_t wl = (size_t)(rec_what(what, e, TRACE_MAX_AREA) - what);
+	ob_pad(o, (oplen > 14 ? oplen - 14 : 0) + wl, 10);
+	ob_mem(o, what, wl);
 	n = snprintf(tmp, sizeof(tmp), "  %-6s %-7s", e->result,
 	             e->how ? e->how : "");
 	ob_mem(o, tmp, (size_t)n);
@@ -204,10 +205,6 @@ static void text_record(struct ob *o, const struct rec *e)
 		             (unsigned long long)e->offset,
 		             (unsigned long long)e->len);
 		ob_mem(o, tmp, (size_t)n);
-	}
-	if (e->area) {
-		OB_LIT(o, "  area ");
-		ob_mem(o, e->area, e->area_len);
 	}
 	if (e->pages)
 		text_pages(o, e->pages, e->npages);
@@ -239,12 +236,11 @@ static void run_by(struct ob *o, const struct rec *by)
 	ob_mem(o, by->task, by->task_len);
 	OB_LIT(o, "'s ");
 	ob_str(o, trace_op_names[by->op]);
-	if (by->has_pfn) {
+	char what[REC_WHAT_MAX];
+	size_t wl = (size_t)(rec_what(what, by, TRACE_MAX_AREA) - what);
+	if (wl) {
 		OB_LIT(o, " ");
-		ob_u64(o, by->pfn);
-	} else if (by->area) {
-		OB_LIT(o, " ");
-		ob_mem(o, by->area, by->area_len);
+		ob_mem(o, what, wl);
 	}
 	if (by->resumed)
 		OB_LIT(o, ", resumed");
@@ -444,6 +440,7 @@ struct out {
 	struct ob ob;
 	struct json_out json;      /* the writer, in --json */
 	bool is_json;
+	bool areas;                /* the trace names areas (rp_header) */
 	struct pics *pics;         /* --svg/--html */
 	struct perfetto *perfetto; /* --perfetto */
 };
@@ -455,7 +452,7 @@ static void out_machine(void *arg, const struct km_layout *l,
 	if (o->is_json)
 		json_machine(&o->json, l, policy);
 	else
-		text_machine(&o->ob, l, policy);
+		text_machine(&o->ob, l, policy, o->areas);
 }
 
 static void out_record(void *arg, const struct rec *e)
@@ -765,11 +762,13 @@ int replay_buffer(const char *name, const char *buf, size_t size,
 	}
 	o->ob.f = f;
 	o->is_json = json;
+	o->areas = h.areas > 0;
 	o->json = (struct json_out){ ob_reserve, ob_commit, &o->ob };
 	if ((opt->perfetto && !(o->perfetto = perfetto_open(opt->perfetto, m,
 	                                                      name, h.policy))) ||
 	    ((opt->svg || opt->html) &&
-	     !(o->pics = pics_open(opt->svg, opt->html, m, name, h.policy)))) {
+	     !(o->pics = pics_open(opt->svg, opt->html, m, name, h.policy,
+	                           h.areas > 0)))) {
 		perfetto_finish(o->perfetto);
 		km_machine_destroy(m);
 		free(o);

@@ -150,6 +150,7 @@ for n in vmap vm-map-ram; do
 	ok "replay --svg $n: the label column headed pfn/area" has "$tmp/$n.svg" 'op            pfn/area result</text>'
 done
 ok "replay --svg vmap: a vmap row names its area" has "$tmp/vmap.svg" '   14 A      vmap             seeds ok<'
+ok "replay --svg vmap: a refused vmap row names its area" has "$tmp/vmap.svg" '   37 B      vmap             again error<'
 ok "replay --svg story: the label column headed pfn" has "$tmp/story.svg" 'op                 pfn result</text>'
 ok "replay --svg story: no pfn/area without areas" bash -c "! grep -q 'pfn/area' '$tmp/story.svg'"
 # local-misuse: the slot it used, not 1024; the local stacks; the errors

@@ -61,6 +61,21 @@ for t in examples/traces/*.trace; do
 			if ($1 != want) bad = 1; want = "" }
 		/^        flush_all_zero_pkmaps:/ { bad = 1 }
 		END { exit bad || want != "" }' "$tmp/$n.txt"
+	# what a row acted on: a vmap's (vunmap's, vm_map_ram's, vm_unmap_ram's)
+	# row names its area where another has its pfn, refused ones too, and
+	# the column's heading says pfn/area exactly when the trace has such
+	# lines, as the pictures' do
+	head=pfn
+	grep -Eq '^[^#]*[^ #]+ +(vmap|vunmap|vm_map_ram|vm_unmap_ram) ' "$t" &&
+		head=pfn/area
+	ok "$n: the column headed $head" \
+		grep -Eq "^  line  task +op +$head  result " "$tmp/$n.txt"
+	ok "$n: an area's row names it in the $head column" awk '
+		NR == FNR { if ($2 ~ /^(vmap|vunmap|vm_map_ram|vm_unmap_ram)$/)
+		                name[FNR] = $3
+		            next }
+		/^ *[0-9]+  / && ($1 in name) { n++; if ($4 != name[$1]) bad = 1 }
+		END { exit bad || (length(name) > 0) != (n > 0) }' "$t" "$tmp/$n.txt"
 	# the same input gives byte-identical output, from a pipe too
 	"$kmap" replay --json - < "$t" > "$tmp/$n.again" 2>/dev/null
 	echo "exit $?" >> "$tmp/$n.again"
