@@ -707,11 +707,9 @@ static double paired(const double *a, const double *b, int rounds)
 /*
  * @a (its workload, policy, loop and threads set) and the baseline of its
  * target, @base, measured round by round together and both reported;
- * their medians in *a_ops and *base_ops. Returns @a's time over
- * @base's, paired.
+ * @a's median in *a_ops (unless NULL). Returns @a's time over @base's, paired.
  */
-static double run_paired(struct ctx *a, struct ctx *base, double *a_ops,
-                         double *base_ops)
+static double run_paired(struct ctx *a, struct ctx *base, double *a_ops)
 {
 	double ops[2], per[2][MAX_ROUNDS];
 	struct ctx *g[2] = { a, base };
@@ -719,8 +717,8 @@ static double run_paired(struct ctx *a, struct ctx *base, double *a_ops,
 	measure_group(g, 2, ops, per);
 	report(a, ops[0], NULL);
 	report(base, ops[1], NULL);
-	*a_ops = ops[0];
-	*base_ops = ops[1];
+	if (a_ops)
+		*a_ops = ops[0];
 	return paired(per[1], per[0], a->b->rounds);
 }
 
@@ -983,8 +981,8 @@ int cmd_bench(int argc, char **argv)
 				return CLI_EXIT_SYSTEM;
 			}
 	double hit1[MAX_POL] = { 0 }, hit2[MAX_POL] = { 0 }, miss2[MAX_POL] = { 0 };
-	double mutex = 0, hit_over_mutex = 0, raw = 0, miss_over_raw = 0,
-	       naive2 = 0;
+	double hit_over_mutex = 0, miss_over_raw = 0, naive2 = 0;
+	bool mutex_ran = false, raw_ran = false; /* with linux's hit, miss */
 	int rc = 0;
 
 	for (unsigned pi = 0; pi < npol; pi++) {
@@ -1011,7 +1009,8 @@ int cmd_bench(int argc, char **argv)
 				c.policy = pol;
 				c.loop = loop_hit;
 				c.threads = 1;
-				hit_over_mutex = run_paired(&c, &mc, &hit1[pi], &mutex);
+				hit_over_mutex = run_paired(&c, &mc, &hit1[pi]);
+				mutex_ran = true;
 			} else {
 				hit1[pi] = run(&c, loop_hit, 1, "hit", pol, NULL);
 			}
@@ -1031,14 +1030,14 @@ int cmd_bench(int argc, char **argv)
 			if (!c.m)
 				return CLI_EXIT_SYSTEM;
 			if (pi == 0 && !remap && want(&b, "raw_mmap_touch")) {
-				double o1;
 				c.workload = w;
 				c.policy = pol;
 				c.loop = loop_miss;
 				c.threads = 1;
 				mm.workload = "raw_mmap_touch";
 				mm.in_place = false;
-				miss_over_raw = run_paired(&c, &mm, &o1, &raw);
+				miss_over_raw = run_paired(&c, &mm, NULL);
+				raw_ran = true;
 			} else {
 				run(&c, loop_miss, 1, w, pol, NULL);
 			}
@@ -1073,11 +1072,11 @@ int cmd_bench(int argc, char **argv)
 
 	/* the other baselines (mutex_pair and raw_mmap_touch: with linux's
 	 * hit and miss, when they ran) */
-	if (want(&b, "mutex_pair") && !mutex)
-		mutex = run(&mc, loop_mutex, 1, "mutex_pair", "-", NULL);
-	if (want(&b, "raw_mmap_touch") && !raw) {
+	if (want(&b, "mutex_pair") && !mutex_ran)
+		run(&mc, loop_mutex, 1, "mutex_pair", "-", NULL);
+	if (want(&b, "raw_mmap_touch") && !raw_ran) {
 		mm.in_place = false;
-		raw = run(&mm, loop_mmap, 1, "raw_mmap_touch", "-", NULL);
+		run(&mm, loop_mmap, 1, "raw_mmap_touch", "-", NULL);
 	}
 	if (want(&b, "naive_remap")) {
 		mm.in_place = true;
